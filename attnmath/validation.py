@@ -1,0 +1,133 @@
+"""Input validation shared by every public function of ``attnmath`` and ``kernels``.
+
+Each helper raises ``TypeError`` (wrong type or dtype) or ``ValueError`` (wrong shape,
+value or range) with a message that names the argument, says what was expected and
+what was given.  Public functions call these first, so a bad input never surfaces as a
+crash deep inside torch or as a silent NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _shape_str(shape: Sequence[int | None | str]) -> str:
+    return "[" + ", ".join("*" if s is None else str(s) for s in shape) + "]"
+
+
+def tensor(
+    x: Any,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    shape: Sequence[int | None | str] | None = None,
+    dtypes: Sequence[torch.dtype] = FLOAT_DTYPES,
+    finite: bool = True,
+    nonempty: bool = True,
+) -> torch.Tensor:
+    """Check that ``x`` is a real floating tensor of the expected rank/shape; return it.
+
+    ``shape`` entries may be ``None`` (any size). Raises ``TypeError`` for a non-tensor or
+    a wrong dtype (integer, complex, bool) and ``ValueError`` for a wrong rank, shape,
+    an empty tensor or non-finite entries.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype not in dtypes:
+        names = ", ".join(str(d).replace("torch.", "") for d in dtypes)
+        raise TypeError(f"{name} must have a real floating dtype ({names}), got {str(x.dtype).replace('torch.', '')}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {list(x.shape)}")
+    if shape is not None:
+        if x.ndim != len(shape) or any(s is not None and s != xs for s, xs in zip(shape, x.shape)):
+            raise ValueError(f"{name} must have shape {_shape_str(shape)}, got {list(x.shape)}")
+    if nonempty and x.numel() == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {list(x.shape)}")
+    if finite and x.numel() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
+    return x
+
+
+def same_device(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    if a.device != b.device:
+        raise ValueError(f"{name_a} is on {a.device} but {name_b} is on {b.device}; put them on one device")
+
+
+def same_dtype(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    if a.dtype != b.dtype:
+        raise TypeError(f"{name_a} has dtype {a.dtype} but {name_b} has dtype {b.dtype}; they must match")
+
+
+def integer(x: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    if isinstance(x, bool) or not isinstance(x, Integral | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(x).__name__}")
+    x = int(x)
+    if minimum is not None and x < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {x}")
+    if maximum is not None and x > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {x}")
+    return x
+
+
+def real(
+    x: Any,
+    name: str,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real scalar, optionally positive / non-negative / inside [low, high]."""
+    if isinstance(x, bool) or not isinstance(x, Real | np.floating | np.integer):
+        if isinstance(x, torch.Tensor) and x.numel() == 1 and x.dtype.is_floating_point:
+            x = float(x)
+        else:
+            raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {x}")
+    if positive and x <= 0:
+        raise ValueError(f"{name} must be > 0, got {x}")
+    if nonnegative and x < 0:
+        raise ValueError(f"{name} must be >= 0, got {x}")
+    if low is not None and (x < low or (low_open and x == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {x}")
+    if high is not None and (x > high or (high_open and x == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {x}")
+    return x
+
+
+def choice(x: Any, name: str, options: Sequence[str]) -> str:
+    if x not in options:
+        raise ValueError(f"{name} must be one of {tuple(options)}, got {x!r}")
+    return x
+
+
+def probability_vector(p: Any, name: str, *, atol: float = 1e-8) -> np.ndarray:
+    """A 1-D non-negative vector summing to 1 (to ``atol``: float64 roundoff x length)."""
+    arr = np.asarray(p.detach().cpu() if isinstance(p, torch.Tensor) else p)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be a real vector of probabilities, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D probability vector, got shape {list(arr.shape)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative, got min {arr.min():.3g}")
+    if abs(arr.sum() - 1.0) > atol:
+        raise ValueError(f"{name} must sum to 1, got sum {arr.sum():.6g}")
+    return arr
