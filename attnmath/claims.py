@@ -257,8 +257,11 @@ class ClaimResult:
         for ch in self.checks:
             num = ""
             if ch.error is not None and ch.tolerance is not None:
-                num = f" error {ch.error:.3g} <= tol {ch.tolerance:.3g}" if ch.passed else (
-                    f" error {ch.error:.3g} > tol {ch.tolerance:.3g}")
+                num = (
+                    f" error {ch.error:.3g} <= tol {ch.tolerance:.3g}"
+                    if ch.passed
+                    else (f" error {ch.error:.3g} > tol {ch.tolerance:.3g}")
+                )
             lines.append(f"  [{ch.kind}] {ch.name}: {'ok' if ch.passed else 'FAILED'}{num} {ch.details}".rstrip())
         if self.exception:
             lines.append("  exception: " + self.exception.strip().splitlines()[-1])
@@ -340,7 +343,7 @@ def select(pattern: str | None = None) -> list[Claim]:
 
 
 def _seed_everything(seed: int = 0) -> None:
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - reset the legacy global stream too, in case a check uses it
     try:
         import torch
 
@@ -365,16 +368,27 @@ def run(claim_or_id: Claim | str, scale: str = "ci") -> ClaimResult:
         missing = set(c.kinds) - {ch.kind for ch in checks}
         extra = {ch.kind for ch in checks} - set(c.kinds)
         if missing or extra:
-            raise ValueError(f"claim {c.id} declares kinds {c.kinds} but its checks have "
-                             f"{sorted({ch.kind for ch in checks})} (missing {sorted(missing)})")
-    except Exception as exc:  # noqa: BLE001 - a raising check is a failed claim, by design
+            raise ValueError(
+                f"claim {c.id} declares kinds {c.kinds} but its checks have "
+                f"{sorted({ch.kind for ch in checks})} (missing {sorted(missing)})"
+            )
+    except Exception as exc:  # a raising check is a failed claim, by design
         tb = traceback.format_exc(limit=6)
-        return ClaimResult(c, False, [], None, None, time.perf_counter() - t0,
-                           f"{type(exc).__name__}: {exc}\n{tb}", scale)
+        return ClaimResult(
+            c, False, [], None, None, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}\n{tb}", scale
+        )
     seconds = time.perf_counter() - t0
     worst = _worst(checks)
-    return ClaimResult(c, all(ch.passed for ch in checks), checks,
-                       worst.error if worst else None, worst.tolerance if worst else None, seconds, None, scale)
+    return ClaimResult(
+        c,
+        all(ch.passed for ch in checks),
+        checks,
+        worst.error if worst else None,
+        worst.tolerance if worst else None,
+        seconds,
+        None,
+        scale,
+    )
 
 
 def _worst(checks: Iterable[Check]) -> Check | None:
@@ -426,15 +440,17 @@ def format_table(results: Sequence[ClaimResult]) -> str:
     """A fixed-width table: status, id, source status, kinds, error/tol, seconds."""
     rows = [("", "claim", "source", "kinds", "error", "tol", "s")]
     for r in results:
-        rows.append((
-            "PASS" if r.passed else "FAIL",
-            r.id,
-            r.claim.status_of_source,
-            "+".join(k[:3] for k in r.claim.kinds),
-            "-" if r.error is None else f"{r.error:.2e}",
-            "-" if r.tolerance is None else f"{r.tolerance:.1e}",
-            f"{r.seconds:.2f}",
-        ))
+        rows.append(
+            (
+                "PASS" if r.passed else "FAIL",
+                r.id,
+                r.claim.status_of_source,
+                "+".join(k[:3] for k in r.claim.kinds),
+                "-" if r.error is None else f"{r.error:.2e}",
+                "-" if r.tolerance is None else f"{r.tolerance:.1e}",
+                f"{r.seconds:.2f}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "-" * len(lines[0]))
@@ -460,8 +476,7 @@ class ClaimDisplay:
     def _lines(self) -> list[str]:
         r, c = self.result, self.result.claim
         mark = "PASSED" if r.passed else "FAILED"
-        lines = [f"[{mark}] {c.id}: {c.title}",
-                 f"  source: {c.source} ({c.status_of_source})"]
+        lines = [f"[{mark}] {c.id}: {c.title}", f"  source: {c.source} ({c.status_of_source})"]
         for ch in r.checks:
             tol = f", tolerance {ch.tolerance:.1e} ({ch.reason})" if ch.tolerance is not None else ""
             if ch.kind == "statistical":

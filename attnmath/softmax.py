@@ -112,7 +112,9 @@ def nadaraya_watson(
     V.tensor(y_data, "y_data", ndim=2)
     h = V.real(bandwidth, "bandwidth", positive=True)
     if x_query.shape[1] != x_data.shape[1]:
-        raise ValueError(f"x_query and x_data must have the same width, got {list(x_query.shape)}, {list(x_data.shape)}")
+        raise ValueError(
+            f"x_query and x_data must have the same width, got {list(x_query.shape)}, {list(x_data.shape)}"
+        )
     if y_data.shape[0] != x_data.shape[0]:
         raise ValueError(f"y_data needs one row per x_data row, got {list(y_data.shape)} vs {list(x_data.shape)}")
     sq = torch.cdist(x_query, x_data).pow(2)  # [Lq, N]

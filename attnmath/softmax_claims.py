@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -31,12 +32,22 @@ def _rows_sum_to_one(scale: str):
     row = [sp.exp(si) / sum(sp.exp(sj) for sj in s) for si in s]
     L = 64 if scale == "ci" else 512
     g = _rng(0)
-    q, k = torch.randn(3, L, 16, generator=g, dtype=torch.float64), torch.randn(3, L, 16, generator=g, dtype=torch.float64)
+    q, k = (
+        torch.randn(3, L, 16, generator=g, dtype=torch.float64),
+        torch.randn(3, L, 16, generator=g, dtype=torch.float64),
+    )
     checks = [symbolic("sum of the three softmax weights minus 1, symbols s1..s3", sum(row) - 1)]
     for causal in (False, True):
         A = attention_weights(q, k, causal=causal)
-        checks.append(close(f"row sums (causal={causal}), L={L}", A.sum(-1), torch.ones(3, L, dtype=torch.float64),
-                            atol=4 * L * F64_EPS, reason="float64 summation of L terms: 4 L eps"))
+        checks.append(
+            close(
+                f"row sums (causal={causal}), L={L}",
+                A.sum(-1),
+                torch.ones(3, L, dtype=torch.float64),
+                atol=4 * L * F64_EPS,
+                reason="float64 summation of L terms: 4 L eps",
+            )
+        )
         checks.append(holds(f"all weights >= 0 (causal={causal})", bool((A >= 0).all())))
     return checks
 
@@ -60,8 +71,15 @@ def _permutation(scale: str):
         return softmax_attention(Z @ Wq, Z @ Wk, Z @ Wv)
 
     lhs, rhs = attn(X[perm]), attn(X)[perm]
-    return [close("Attn(PX) - P Attn(X)", lhs, rhs, atol=8 * d * L * F64_EPS,
-                  reason="float64 roundoff of two products of length d and L: 8 d L eps")]
+    return [
+        close(
+            "Attn(PX) - P Attn(X)",
+            lhs,
+            rhs,
+            atol=8 * d * L * F64_EPS,
+            reason="float64 roundoff of two products of length d and L: 8 d L eps",
+        )
+    ]
 
 
 @claim(
@@ -80,8 +98,10 @@ def _unit_variance(scale: str):
     qs = [Normal(f"q{i}", 0, 1) for i in range(m)]
     ks = [Normal(f"k{i}", 0, 1) for i in range(m)]
     logit = sum(a * b for a, b in zip(qs, ks)) / sp.sqrt(m)
-    sym = [symbolic("Var(q.k/sqrt(3)) - 1 with sympy.stats normals", variance(logit) - 1),
-           symbolic("E[q.k/sqrt(3)] = 0", E(logit))]
+    sym = [
+        symbolic("Var(q.k/sqrt(3)) - 1 with sympy.stats normals", variance(logit) - 1),
+        symbolic("E[q.k/sqrt(3)] = 0", E(logit)),
+    ]
     n, m_mc, seed = (20000, 64, 0) if scale == "ci" else (400000, 64, 0)
     rng = np.random.default_rng(seed)
     q = rng.standard_normal((n, m_mc))
@@ -124,14 +144,32 @@ def _zero_temperature(scale: str):
         bound_rows = 2 * vmax * (L - 1) * torch.exp(-gap / t) + 64 * F64_EPS * vmax
         worst = int(torch.argmax(err_rows / bound_rows))
         errs.append(err_rows.max().item())
-        checks.append(at_most(f"max |soft - hard| at tau={t:g} (worst row vs its bound)",
-                              err_rows[worst].item(), bound_rows[worst].item(),
-                              reason="(L-1) exp(-gamma_i/tau) tail bound per row plus float64 roundoff 64 eps"))
-    checks.append(holds("smallest margin gamma_i exceeds 1e-2", gap.min().item() > 1e-2,
-                        details=f"min margin {gap.min().item():.3g}"))
-    checks.append(at_most("max |soft - hard| at tau=1e-4", errs[-1], 1e-12,
-                          reason="every margin gamma_i exceeds 1e-2 here, so the tail is below e^-100"))
-    checks.append(holds("error decreases monotonically as tau decreases", all(a >= b for a, b in zip(errs, errs[1:]))))
+        checks.append(
+            at_most(
+                f"max |soft - hard| at tau={t:g} (worst row vs its bound)",
+                err_rows[worst].item(),
+                bound_rows[worst].item(),
+                reason="(L-1) exp(-gamma_i/tau) tail bound per row plus float64 roundoff 64 eps",
+            )
+        )
+    checks.append(
+        holds(
+            "smallest margin gamma_i exceeds 1e-2",
+            gap.min().item() > 1e-2,
+            details=f"min margin {gap.min().item():.3g}",
+        )
+    )
+    checks.append(
+        at_most(
+            "max |soft - hard| at tau=1e-4",
+            errs[-1],
+            1e-12,
+            reason="every margin gamma_i exceeds 1e-2 here, so the tail is below e^-100",
+        )
+    )
+    checks.append(
+        holds("error decreases monotonically as tau decreases", all(a >= b for a, b in itertools.pairwise(errs)))
+    )
     return checks
 
 
@@ -155,13 +193,25 @@ def _nadaraya_watson(scale: str):
     for h in (0.5, 1.0, 2.0):
         nw = nadaraya_watson(q, k, v, bandwidth=h)
         att = softmax_attention(q, k, v, scale=1.0 / h**2)
-        checks.append(close(f"NW(h={h}) - softmax attention(scale=1/h^2)", nw, att, atol=1e-12,
-                            reason="float64; cdist squares distances, losing ~log2(|q|^2/h^2) bits: 1e-12"))
+        checks.append(
+            close(
+                f"NW(h={h}) - softmax attention(scale=1/h^2)",
+                nw,
+                att,
+                atol=1e-12,
+                reason="float64; cdist squares distances, losing ~log2(|q|^2/h^2) bits: 1e-12",
+            )
+        )
     # Counter-check: with unequal key norms the two differ (the equal-norm assumption matters).
     k2 = k * torch.linspace(0.5, 2.0, N, dtype=torch.float64)[:, None]
     diff = (nadaraya_watson(q, k2, v, bandwidth=1.0) - softmax_attention(q, k2, v, scale=1.0)).abs().max().item()
-    checks.append(holds("unequal key norms: the two smoothers differ by more than 1e-3", diff > 1e-3,
-                        details=f"max difference {diff:.3g}"))
+    checks.append(
+        holds(
+            "unequal key norms: the two smoothers differ by more than 1e-3",
+            diff > 1e-3,
+            details=f"max difference {diff:.3g}",
+        )
+    )
     return checks
 
 
@@ -188,6 +238,12 @@ def _convex(scale: str):
             lo, hi = v.min(0).values.expand_as(y), v.max(0).values.expand_as(y)
         slack = 8 * L * F64_EPS
         viol = torch.clamp(torch.maximum(lo - y, y - hi), min=0).max().item()
-        checks.append(at_most(f"violation of the value hull (causal={causal})", viol, slack,
-                              reason="float64 roundoff of an L-term convex sum: 8 L eps"))
+        checks.append(
+            at_most(
+                f"violation of the value hull (causal={causal})",
+                viol,
+                slack,
+                reason="float64 roundoff of an L-term convex sum: 8 L eps",
+            )
+        )
     return checks

@@ -19,7 +19,7 @@ import torch
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
-def _shape_str(shape: Sequence[int | None | str]) -> str:
+def _shape_str(shape: Sequence[int | str | None]) -> str:
     return "[" + ", ".join("*" if s is None else str(s) for s in shape) + "]"
 
 
@@ -28,7 +28,7 @@ def tensor(
     name: str,
     *,
     ndim: int | Sequence[int] | None = None,
-    shape: Sequence[int | None | str] | None = None,
+    shape: Sequence[int | str | None] | None = None,
     dtypes: Sequence[torch.dtype] = FLOAT_DTYPES,
     finite: bool = True,
     nonempty: bool = True,

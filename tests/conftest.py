@@ -1,0 +1,50 @@
+"""Session-wide test setup.
+
+- Triton runs through its CPU interpreter when there is no GPU. The variable must be set
+  before any ``@triton.jit`` decorator executes, i.e. before ``kernels`` is imported
+  (TOOLING.md §7), so it is set here, at conftest import.
+- Claim results from ``tests/test_claims.py`` travel in each report's ``user_properties``
+  (also under pytest-xdist); when a run covered the whole registry the controller writes
+  ``book/_build/ledger.json`` (the format of ``python -m attnmath verify --json``), from
+  which the book's ledger page is generated.
+"""
+
+import json
+import os
+import pathlib
+
+import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+LEDGER_PATH = pathlib.Path(__file__).resolve().parent.parent / "book" / "_build" / "ledger.json"
+_results: dict[str, dict] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call":
+        return
+    for key, value in report.user_properties:
+        if key == "claim_result":
+            data = json.loads(value)
+            _results[data["id"]] = data
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):  # xdist worker: the controller writes
+        return
+    if not _results:
+        return
+    from attnmath import claims
+
+    ids = list(claims.registry())
+    if set(ids) != set(_results):
+        return  # a partial run (-k, a single file) must not overwrite the full ledger
+    ordered = [_results[i] for i in ids]
+    passed = sum(r["passed"] for r in ordered)
+    LEDGER_PATH.parent.mkdir(parents=True, exist_ok=True)
+    tmp = LEDGER_PATH.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"claims": ordered, "passed": passed, "failed": len(ordered) - passed}, indent=1))
+    os.replace(tmp, LEDGER_PATH)
