@@ -89,7 +89,7 @@ lab: deps-lab
 bench: deps-test
 	@for script in benchmarks/bench_cpu*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-constraints: deps-test deps-book
+constraints: deps-test deps-book deps-lab
 	@{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^attnmath' \
 	  | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/'; } > constraints.new && mv constraints.new constraints.txt
 
