@@ -68,7 +68,7 @@ test:
 	@$(STAGE) claims $(BIN)/pytest -q -n 2 tests/test_claims.py
 	@if [ -d tests/kernels ]; then $(STAGE) kernels $(BIN)/pytest -q -n 2 tests/kernels -m "not gpu"; fi
 	@$(STAGE) nbval $(BIN)/pytest -q -n 2 --dist loadfile notebooks
-	@$(STAGE) book $(MAKE) --no-print-directory book-only
+	@$(STAGE) book env ATTNMATH_BLOCK_NETWORK=1 PYTHONPATH=tests/netguard $(MAKE) --no-print-directory book-only
 	@$(STAGE) browser $(BIN)/pytest -q -m browser tests/browser
 	@$(STAGE) --report
 

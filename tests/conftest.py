@@ -3,6 +3,8 @@
 - Triton runs through its CPU interpreter when there is no GPU. The variable must be set
   before any ``@triton.jit`` decorator executes, i.e. before ``kernels`` is imported
   (TOOLING.md §7), so it is set here, at conftest import.
+- Network access is blocked for the whole session, in this process and in every child Python
+  process (nbval's kernels, the book build): see ``tests/netguard/sitecustomize.py``.
 - Claim results from ``tests/test_claims.py`` travel in each report's ``user_properties``
   (also under pytest-xdist); when a run covered the whole registry the controller writes
   ``book/_build/ledger.json`` (the format of ``python -m attnmath verify --json``), from
@@ -12,11 +14,20 @@
 import json
 import os
 import pathlib
+import sys
 
 import torch
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
+
+NETGUARD = pathlib.Path(__file__).resolve().parent / "netguard"
+os.environ["ATTNMATH_BLOCK_NETWORK"] = "1"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH", "")) if p)
+sys.path.insert(0, str(NETGUARD))
+import sitecustomize as _netguard  # noqa: E402 - must run after the environment is prepared
+
+_netguard.install()
 
 
 LEDGER_PATH = pathlib.Path(__file__).resolve().parent.parent / "book" / "_build" / "ledger.json"
