@@ -10,7 +10,7 @@ Modules:
 - ``standard``      the standard-parameterisation model (U, W_Q, W_K, W_V): the WikiText substitute
 - ``experiments``   cached runs of Figs. 4 and 6, the population flow and the substitute
 - ``joma``          the JoMA follow-up's toy dynamics (S14, S15)
-- ``claims_*``      the chapter's claims ``scansnap.*``
+- ``claims_*``      the chapter's claims ``scansnap.*`` (lemmas, decoder, population, snap, training)
 
 Book chapter: ``notebooks/40_scan_and_snap``.
 """
