@@ -1,0 +1,101 @@
+# attnmath — every target creates .venv and installs what it needs when missing
+# (stamp files; idempotent: a second run installs nothing and takes seconds).
+#
+#   make book        build the book offline into book/_build/html and print its index.html
+#   make test        everything CI checks: lint, unit/property tests, claims, kernels,
+#                    notebooks (nbval), jupytext pairs, strict book build, browser check
+#   make test-fast   lint + unit/property tests + claims, without slow tests, notebooks or book
+#   make verify      run every claim (python -m attnmath verify) and write the ledger
+#   make notebooks   re-execute every notebook and store its outputs (after editing a chapter)
+#   make lab         open the notebooks in JupyterLab (jupytext pairs)
+#   make bench       CPU benchmarks of the kernels (scripts, not timed tests)
+#   make clean       remove build outputs (keeps .venv; `make distclean` removes it too)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+STAGE := tools/stage.sh
+SITE := book/_build/html
+LEDGER := book/_build/ledger.json
+SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
+export PYTHONHASHSEED := 0
+
+.PHONY: book book-only test test-fast verify notebooks lab bench clean distclean deps-base deps-test deps-book deps-lab constraints
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+
+$(VENV)/.stamp-base: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+$(VENV)/.stamp-test: pyproject.toml constraints.txt $(VENV)/.stamp-base
+	$(PIP) -e ".[test,compare]"
+	@touch $@
+$(VENV)/.stamp-book: pyproject.toml constraints.txt $(VENV)/.stamp-base
+	$(PIP) -e ".[book]"
+	@touch $@
+$(VENV)/.stamp-lab: pyproject.toml constraints.txt $(VENV)/.stamp-base
+	$(PIP) -e ".[lab]"
+	@touch $@
+
+deps-base: $(VENV)/.stamp-base
+deps-test: $(VENV)/.stamp-test
+deps-book: $(VENV)/.stamp-book
+deps-lab: $(VENV)/.stamp-lab
+
+# The ledger page needs claim results; `make test` writes them from pytest, otherwise run them.
+$(LEDGER): $(SOURCES) | $(VENV)/.stamp-base
+	$(BIN)/python -m attnmath verify --no-progress --out $(LEDGER) > /dev/null
+
+book: deps-book $(LEDGER)
+	@$(MAKE) --no-print-directory book-only
+	@echo "book: $(abspath $(SITE))/index.html"
+
+book-only:
+	$(BIN)/sphinx-build -q -W --keep-going -n -c book -b html . $(SITE)
+
+test: export STAGE_LOG ?= book/_build/stage-times.txt
+test:
+	@[ -n "$$STAGE_LOG_KEEP" ] || rm -f $(STAGE_LOG)
+	@$(STAGE) install $(MAKE) --no-print-directory deps-test deps-book
+	@$(STAGE) lint $(BIN)/ruff check .
+	@$(STAGE) format $(BIN)/ruff format --check --quiet .
+	@$(STAGE) pairs $(BIN)/python tools/check_pairs.py notebooks
+	@$(STAGE) unit $(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/test_claims.py --ignore=tests/kernels -m "not gpu"
+	@$(STAGE) claims $(BIN)/pytest -q -n 2 tests/test_claims.py
+	@if [ -d tests/kernels ]; then $(STAGE) kernels $(BIN)/pytest -q -n 2 tests/kernels -m "not gpu"; fi
+	@$(STAGE) nbval $(BIN)/pytest -q -n 2 --dist loadfile notebooks
+	@$(STAGE) book $(MAKE) --no-print-directory book-only
+	@$(STAGE) browser $(BIN)/pytest -q -m browser tests/browser
+	@$(STAGE) --report
+
+test-fast: deps-test
+	$(BIN)/ruff check .
+	$(BIN)/python tools/check_pairs.py notebooks
+	$(BIN)/pytest -q -n 2 tests --ignore=tests/browser -m "not slow and not gpu"
+
+verify: deps-base
+	$(BIN)/python -m attnmath verify --out $(LEDGER)
+
+notebooks: deps-test
+	$(BIN)/python tools/execute_notebooks.py --all
+
+lab: deps-lab
+	$(BIN)/jupyter lab notebooks/
+
+bench: deps-test
+	@for script in benchmarks/bench_cpu*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+constraints: deps-test deps-book deps-lab
+	@{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^attnmath' \
+	  | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/'; } > constraints.new && mv constraints.new constraints.txt
+
+clean:
+	rm -rf book/_build _build .jupyter_cache .hypothesis .coverage htmlcov mutants
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,206 @@
+"""Sphinx extension: generated book pages from the claims registry.
+
+Two placeholders are replaced at ``source-read`` time with generated MyST markdown:
+
+- ```` ```{attnmath-ledger} ```` (``book/ledger.md``): every registered claim with its source
+  (citations resolved against ``references.bib``), the status of that source, its kinds, its
+  last verified result and the chapter that shows it; each claim gets the label
+  ``claim-<id with dots as dashes>`` so chapters can ``{ref}`` it.
+- ```` ```{attnmath-status} ```` (``book/status.md``): each notebook's execution time, read
+  from ``metadata.attnmath`` of the stored ``.ipynb`` (``tools/execute_notebooks.py``).
+
+The results come from ``attnmath_ledger_json`` (written by ``make test`` or ``make verify``).
+A missing file, a registered claim without a result or a result for an unknown claim is a
+warning, so the strict build (``-W``) fails instead of publishing a stale ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GENERATED_DOCS = ("book/ledger", "book/status")
+_SHOW_RE = re.compile(r"""claims\.show\(\s*["']([a-z0-9_.\-]+)["']""")
+
+
+def claim_label(claim_id: str) -> str:
+    return "claim-" + claim_id.replace(".", "-")
+
+
+def _bib_keys() -> set[str]:
+    text = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", text))
+
+
+def _cite(source: str, keys: set[str]) -> str:
+    if not keys:
+        return source
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True)) + r")\b")
+    return pattern.sub(lambda m: "{cite:p}`" + m.group(1) + "`", source)
+
+
+def notebooks() -> list[pathlib.Path]:
+    return sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def shown_in() -> dict[str, str]:
+    """claim id -> docname of the first notebook that shows it."""
+    where: dict[str, str] = {}
+    for nb in notebooks():
+        md = nb.with_suffix(".md")
+        text = md.read_text(encoding="utf-8") if md.exists() else nb.read_text(encoding="utf-8")
+        for cid in _SHOW_RE.findall(text):
+            where.setdefault(cid, f"notebooks/{nb.stem}")
+    return where
+
+
+def _load_results(path: str) -> dict[str, dict] | None:
+    if not os.path.exists(path):
+        logger.warning(f"attnmath: no claim results at {path}; run `make verify` (or `make test`) first")
+        return None
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    return {c["id"]: c for c in data["claims"]}
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1e}"
+
+
+def _result_cell(res: dict | None) -> str:
+    if res is None:
+        return "not run"
+    return "passed" if res["passed"] else "**FAILED**"
+
+
+def ledger_markdown(app: Sphinx) -> str:
+    from attnmath import claims
+
+    registry = claims.registry()
+    results = _load_results(app.config.attnmath_ledger_json) or {}
+    for cid in registry:
+        if results and cid not in results:
+            logger.warning(f"attnmath: claim {cid} has no result in the ledger file; re-run `make verify`")
+    for cid in results:
+        if cid not in registry:
+            logger.warning(f"attnmath: the ledger file has a result for unknown claim {cid}; re-run `make verify`")
+    keys = _bib_keys()
+    where = shown_in()
+    n_pass = sum(1 for cid in registry if results.get(cid, {}).get("passed"))
+    by_status = {s: sum(c.status_of_source == s for c in registry.values()) for s in claims.STATUSES}
+    scale = next(iter(results.values()))["scale"] if results else "ci"
+    lines = [
+        f"**{len(registry)} claims; {n_pass} passed in the last run** ({scale} scale). "
+        + ", ".join(f"{v} {k}" for k, v in by_status.items())
+        + ".",
+        "",
+        "| claim | status of source | kinds | result | shown in |",
+        "|---|---|---|---|---|",
+    ]
+    for cid, c in registry.items():
+        chapter = f"{{doc}}`/{where[cid]}`" if cid in where else "–"
+        lines.append(
+            f"| {{ref}}`{cid} <{claim_label(cid)}>` | {c.status_of_source} | {', '.join(c.kinds)} "
+            f"| {_result_cell(results.get(cid))} | {chapter} |"
+        )
+    lines.append("")
+    current = None
+    for cid, c in registry.items():
+        chapter = cid.split(".")[0]
+        if chapter != current:
+            lines += [f"## `{chapter}` claims", ""]
+            current = chapter
+        res = results.get(cid)
+        outcome = _result_cell(res)
+        if res is not None:
+            outcome += f" (error {_fmt(res['error'])}, tolerance {_fmt(res['tolerance'])}, {res['seconds']:.2f} s)"
+        lines += [
+            f"({claim_label(cid)})=",
+            f"### `{cid}`",
+            "",
+            f"**{c.title}**",
+            "",
+            "$$",
+            c.statement,
+            "$$",
+            "",
+            f"- *source:* {_cite(c.source, keys)}",
+            f"- *status of the source:* {c.status_of_source}",
+            f"- *checks:* {', '.join(c.kinds)}",
+            f"- *last result:* {outcome}",
+        ]
+        if res is not None and res.get("checks"):
+            reasons = sorted({ch["reason"] for ch in res["checks"] if ch.get("reason")})
+            if reasons:
+                lines.append("- *tolerances:* " + "; ".join(reasons))
+        if cid in where:
+            lines.append(f"- *shown in:* {{doc}}`/{where[cid]}`")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def status_markdown(app: Sphinx) -> str:
+    from attnmath import claims
+
+    where = shown_in()
+    lines = [
+        "| chapter | execution time (s) | executed on | CPU cores | claims shown |",
+        "|---|---|---|---|---|",
+    ]
+    for nb in notebooks():
+        meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("attnmath", {})
+        doc = f"notebooks/{nb.stem}"
+        n_claims = sum(1 for d in where.values() if d == doc)
+        secs = meta.get("execution_seconds")
+        if secs is None:
+            logger.warning(f"attnmath: {nb.name} has no execution time; run tools/execute_notebooks.py on it")
+        lines.append(
+            f"| {{doc}}`/{doc}` | {'–' if secs is None else f'{secs:.1f}'} | {meta.get('executed_on', '–')} "
+            f"| {meta.get('cpu_count', '–')} | {n_claims} |"
+        )
+    results = _load_results(app.config.attnmath_ledger_json)
+    if results:
+        total = sum(r["seconds"] for r in results.values())
+        lines += [
+            "",
+            f"The last verification ran {len(results)} claims in {total:.1f} s of check time "
+            f"({sum(r['passed'] for r in results.values())} passed).",
+        ]
+    registered = len(claims.registry())
+    lines += ["", f"{registered} claims are registered; {len(where)} are shown in a chapter."]
+    return "\n".join(lines)
+
+
+_PLACEHOLDER = re.compile(r"```\{(attnmath-ledger|attnmath-status)\}\s*\n```")
+
+
+def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
+    if docname not in GENERATED_DOCS:
+        return
+
+    def repl(m: re.Match) -> str:
+        return ledger_markdown(app) if m.group(1) == "attnmath-ledger" else status_markdown(app)
+
+    source[0] = _PLACEHOLDER.sub(repl, source[0])
+
+
+def always_outdated(app, env, added, changed, removed):
+    return [d for d in GENERATED_DOCS if d in env.found_docs]
+
+
+def setup(app: Sphinx) -> dict:
+    import torch
+
+    if not torch.cuda.is_available():  # the registry imports kernels (TOOLING.md §7)
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    app.add_config_value("attnmath_ledger_json", "book/_build/ledger.json", "env")
+    app.connect("source-read", on_source_read)
+    app.connect("env-get-outdated", always_outdated)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
