@@ -48,15 +48,19 @@ def zeta(n: int, M: int) -> np.ndarray:
 
 
 def h_closed(t, M: int, eta_Y: float) -> np.ndarray:
-    r"""Lemma 6 in closed form [C]: :math:`Mh = a - \omega(a - \ln(M-1))`, :math:`a = (M\eta_Yt+1)/(M-1)`.
+    r"""Lemma 6 in closed form [C]: :math:`Mh = a - \omega(a - \ln(M-1)) = \ln\big((M-1)\,\omega(a-\ln(M-1))\big)`, :math:`a = (M\eta_Yt+1)/(M-1)`.
 
     Solves :math:`\dot h = \eta_Y/((M-1)+e^{Mh})`, :math:`h(0)=0`, i.e. the implicit
     :math:`e^{Mh}+(M-1)Mh = M\eta_Yt+1`; :math:`\omega` is ``scipy.special.wrightomega``
-    (:math:`\omega(x) = W_0(e^x)` without overflow).
+    (:math:`\omega(x) = W_0(e^x)` without overflow); the logarithmic form, from
+    :math:`\omega + \ln\omega = x`, avoids the cancellation of :math:`a - \omega` at large ``t``.
     """
     M, eY = _common(M, eta_Y)
-    a = (M * eY * _times(t) + 1.0) / (M - 1)
-    return (a - np.real(wrightomega(a - np.log(M - 1)))) / M
+    t = _times(t)
+    a = (M * eY * t + 1.0) / (M - 1)
+    # a - omega(x) = ln(M-1) + ln omega(x) since omega + ln omega = x = a - ln(M-1): no cancellation at large t
+    Mh = np.log((M - 1) * np.real(wrightomega(a - np.log(M - 1))))
+    return np.where(t == 0, 0.0, Mh / M)
 
 
 def h_ode(t_eval, M: int, eta_Y: float, *, rtol: float = 1e-11) -> np.ndarray:
