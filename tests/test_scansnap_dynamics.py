@@ -121,3 +121,20 @@ def test_joma_toy_starts_uniform():
     ent, v = sparse_then_dense(n=6, steps=50)
     assert ent[0] == pytest.approx(math.log(6), abs=1e-6)  # float32: v(0) is constant, softmax uniform
     assert v.shape == (6,) and bool((v > 0.05).all())
+
+
+def test_results_do_not_depend_on_the_default_dtype():
+    """Notebooks set torch's default dtype to float64; the claims' numbers must not change with it."""
+    before = torch.get_default_dtype()
+    runs = {}
+    try:
+        for dt in (torch.float32, torch.float64):
+            torch.set_default_dtype(dt)
+            ent, _ = sparse_then_dense(steps=100)
+            run = sgd_train(syn_medium(1, 2), eta_Y=2.0, eta_Z=1.0, steps=5, batch=16, T=16, init="uniform", seed=1)
+            sub = standard_train(syn_small(), eta_Y=0.25, eta_Z=8.0, seed=1, steps=3, eval_at=(3,))
+            runs[dt] = (ent, run.Z, sub[3])
+    finally:
+        torch.set_default_dtype(before)
+    a, b = runs[torch.float32], runs[torch.float64]
+    assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[2] == b[2]

@@ -89,7 +89,7 @@ def fig6_sweep(
         V.real(e, "eta_Zs", positive=True)
         V.real(r, "ratios", positive=True)
     out: dict[tuple[int, float, float], np.ndarray] = {}
-    with tqdm(total=len(cells) * len(seeds), desc="Fig. 6 runs", disable=not progress) as bar:
+    with tqdm(total=len(cells) * len(seeds), desc="Fig. 6 runs", disable=not progress, mininterval=5.0) as bar:
         for cell in cells:
             vals = []
             for s in seeds:

@@ -34,7 +34,7 @@ def sparse_then_dense(
     eta = V.real(eta, "eta", nonnegative=True)
     tau = V.real(tau, "tau", positive=True)
     g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
-    mu, _ = (torch.rand(n, generator=g) * 3 + 1).to(dtype).sort()
+    mu, _ = (torch.rand(n, generator=g, dtype=torch.float32) * 3 + 1).to(dtype).sort()  # float32 draws, as the script
     v = torch.full((n,), float(v0), dtype=dtype)
     ent = np.empty(S)
     for i in range(S):
