@@ -1,0 +1,209 @@
+r"""Closed forms of Scan and Snap: the decoder solution, the speed control and the snap.
+
+All functions are float64 numpy (scalars or arrays of times ``t``). Conventions of the dossier:
+:math:`t_0' = K\ln M/\eta_Y` (end of scanning) and :math:`t_0 = 2K\ln M/\eta_Y` (snap; the
+:math:`(1+\omega_1)` factor of Lemma 9 dropped). Book: ``notebooks/40_scan_and_snap``
+(claims ``scansnap.s04``, ``s05``, ``s07``, ``s10``, ``scansnap.snap-closed-form``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import lambertw, wrightomega
+
+from .. import validation as V
+
+
+def _common(M, eta_Y):
+    M = V.integer(M, "M", minimum=2)
+    return M, V.real(eta_Y, "eta_Y", positive=True)
+
+
+def _times(t, name: str = "t") -> np.ndarray:
+    arr = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0")
+    return arr
+
+
+def h_star(steps: int, M: int, eta_Y: float) -> np.ndarray:
+    r"""Lemma 5, exact discrete decoder: :math:`h^*(s) = h^*(s-1) + \eta_Y/((M-1)+e^{Mh^*(s-1)})`, :math:`h^*(0)=0`.
+
+    Returns ``[steps + 1]``. With one-hot :math:`f` and a fixed label :math:`n`, plain GD from
+    :math:`Y=0` gives logits :math:`w_n(s) = (M-1)h^*(s)\zeta_n` exactly (claim ``s04``).
+    """
+    M, eY = _common(M, eta_Y)
+    S = V.integer(steps, "steps", minimum=0)
+    h = np.zeros(S + 1)
+    for s in range(1, S + 1):
+        h[s] = h[s - 1] + eY / ((M - 1) + np.exp(M * h[s - 1]))
+    return h
+
+
+def zeta(n: int, M: int) -> np.ndarray:
+    r""":math:`\zeta_n = \frac{M}{M-1}(e_n - \frac1M\mathbf 1)`: ``[M]``."""
+    z = -np.ones(M) / (M - 1)
+    z[n] = 1.0
+    return z
+
+
+def h_closed(t, M: int, eta_Y: float) -> np.ndarray:
+    r"""Lemma 6 in closed form [C]: :math:`Mh = a - \omega(a - \ln(M-1)) = \ln\big((M-1)\,\omega(a-\ln(M-1))\big)`, :math:`a = (M\eta_Yt+1)/(M-1)`.
+
+    Solves :math:`\dot h = \eta_Y/((M-1)+e^{Mh})`, :math:`h(0)=0`, i.e. the implicit
+    :math:`e^{Mh}+(M-1)Mh = M\eta_Yt+1`; :math:`\omega` is ``scipy.special.wrightomega``
+    (:math:`\omega(x) = W_0(e^x)` without overflow); the logarithmic form, from
+    :math:`\omega + \ln\omega = x`, avoids the cancellation of :math:`a - \omega` at large ``t``.
+    """
+    M, eY = _common(M, eta_Y)
+    t = _times(t)
+    a = (M * eY * t + 1.0) / (M - 1)
+    # a - omega(x) = ln(M-1) + ln omega(x) since omega + ln omega = x = a - ln(M-1): no cancellation at large t
+    Mh = np.log((M - 1) * np.real(wrightomega(a - np.log(M - 1))))
+    return np.where(t == 0, 0.0, Mh / M)
+
+
+def h_ode(t_eval, M: int, eta_Y: float, *, rtol: float = 1e-11) -> np.ndarray:
+    """Reference for :func:`h_closed`: ``solve_ivp`` (DOP853) of :math:`\\dot h = \\eta_Y/((M-1)+e^{Mh})`."""
+    from scipy.integrate import solve_ivp
+
+    M, eY = _common(M, eta_Y)
+    t = _times(t_eval, "t_eval")
+    sol = solve_ivp(
+        lambda _, h: eY / ((M - 1) + np.exp(M * h)),
+        (0.0, float(t.max())),
+        [0.0],
+        t_eval=t,
+        method="DOP853",
+        rtol=rtol,
+        atol=rtol * 1e-3,
+    )
+    return sol.y[0]
+
+
+def gamma_speed(t, M: int, K: int, eta_Y: float, *, discrete: bool = False) -> np.ndarray:
+    r"""Speed-control coefficient :math:`\gamma(t) = (M-1)^2 h/((M-1)+e^{Mh})`, :math:`h = h(t/K)`.
+
+    ``discrete=True`` uses :math:`h^*(\lceil t/K\rceil)` (the paper's definition);
+    otherwise the continuous :math:`h(t/K)` of :func:`h_closed` (claim ``s05``).
+    """
+    M, eY = _common(M, eta_Y)
+    K = V.integer(K, "K", minimum=1)
+    t = _times(t)
+    if discrete:
+        s = np.ceil(t / K).astype(int)
+        h = h_star(int(s.max()) if s.size else 0, M, eY)[s]
+    else:
+        h = h_closed(t / K, M, eY)
+    return (M - 1) ** 2 * h / ((M - 1) + np.exp(M * h))
+
+
+def dlog_gamma_dlog_t(t, M: int, K: int, eta_Y: float) -> np.ndarray:
+    r"""Exact local slope :math:`\frac{d\ln\gamma}{d\ln t} = \frac{t\,\eta_Y}{KD}\Big(\frac1h - \frac{Me^{Mh}}{D}\Big)`, :math:`D = (M-1)+e^{Mh}`."""
+    M, eY = _common(M, eta_Y)
+    t = _times(t)
+    h = h_closed(t / K, M, eY)
+    D = (M - 1) + np.exp(M * h)
+    return t * eY / (K * D) * (1.0 / h - M * np.exp(M * h) / D)
+
+
+def gamma_argmax(M: int, K: int, eta_Y: float) -> float:
+    r"""Time of the peak of :math:`\gamma` [C]: :math:`u = Mh = 1 + W_0((M-1)/e)`, :math:`t^* = K\,(e^u + (M-1)u - 1)/(M\eta_Y)`."""
+    M, eY = _common(M, eta_Y)
+    u = 1.0 + float(np.real(lambertw((M - 1) / np.e, 0)))
+    return float(K * (np.exp(u) + (M - 1) * u - 1.0) / (M * eY))
+
+
+def omega1(M: int) -> float:
+    r"""Lemma 8/9 [C]: :math:`u^* = -W_{-1}(-1/(M-1))` solves :math:`e^u = (M-1)u`; :math:`\omega_1 = u^*/\ln M - 1`."""
+    M = V.integer(M, "M", minimum=4)
+    u = -float(np.real(lambertw(-1.0 / (M - 1), -1)))
+    return u / np.log(M) - 1.0
+
+
+def t0_scan(M: int, K: int, eta_Y: float) -> float:
+    """End of the scanning stage, :math:`t_0' = K\\ln M/\\eta_Y`."""
+    M, eY = _common(M, eta_Y)
+    return K * np.log(M) / eY
+
+
+def t0_snap(M: int, K: int, eta_Y: float) -> float:
+    """Snap time, :math:`t_0 = 2K\\ln M/\\eta_Y` (dossier convention: :math:`(1+\\omega_1)` dropped)."""
+    return 2.0 * t0_scan(M, K, eta_Y)
+
+
+def Gamma_closed(t, M: int, K: int, eta_Y: float, eta_Z: float) -> np.ndarray:
+    r""":math:`\Gamma(t) = \eta_Z\int_0^t\gamma = \frac{\eta_Z}{\eta_Y}\frac{K(M-1)^2}{2}h^2(t/K)` (exact for the continuous :math:`h` [C])."""
+    M, eY = _common(M, eta_Y)
+    eZ = V.real(eta_Z, "eta_Z", nonnegative=True)
+    return eZ / eY * K * (M - 1) ** 2 / 2.0 * h_closed(_times(t) / K, M, eY) ** 2
+
+
+def B_snap(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarray:
+    r"""Theorem 4, corrected [C]: :math:`B_n(t) = \tfrac14\ln(1 + 4\Gamma(t)/C_0)`, so :math:`B_n(0) = 0`.
+
+    The paper prints :math:`\tfrac14\ln(C_0+4\Gamma)` (:func:`B_snap_printed`), off by
+    :math:`\tfrac14\ln C_0` (claim ``scansnap.snap-closed-form``).
+    """
+    c0 = V.real(C0, "C0", positive=True)
+    return 0.25 * np.log1p(4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z) / c0)
+
+
+def B_snap_printed(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarray:
+    r"""The paper's printed Eqn. 124/129, :math:`\tfrac14\ln(C_0+4\Gamma)`: kept only to show it is off by :math:`\tfrac14\ln C_0`."""
+    c0 = V.real(C0, "C0", positive=True)
+    return 0.25 * np.log(c0 + 4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z))
+
+
+def dB_dlog_t(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarray:
+    r"""Exact local slope :math:`dB/d\ln t = t\,\eta_Z\gamma(t)/(C_0 + 4\Gamma(t))`."""
+    t = _times(t)
+    return t * eta_Z * gamma_speed(t, M, K, eta_Y) / (C0 + 4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z))
+
+
+def B_snap_branches(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float):
+    r"""The two asymptotic branches of :math:`B_n`: scanning (:math:`t < t_0'`) and snapping (:math:`t \ge t_0`).
+
+    :math:`\tfrac14\ln(1+\frac{2(M-1)^2}{C_0KM^2}\eta_Y\eta_Zt^2)` and
+    :math:`\tfrac14\ln(1+\frac{2K(M-1)^2}{C_0M^2}\frac{\eta_Z}{\eta_Y}\ln^2(M\eta_Yt/K))`. Returns both arrays.
+    """
+    t = _times(t)
+    scan = 0.25 * np.log1p(2 * (M - 1) ** 2 / (C0 * K * M**2) * eta_Y * eta_Z * t**2)
+    with np.errstate(divide="ignore"):
+        snap = 0.25 * np.log1p(2 * K * (M - 1) ** 2 / (C0 * M**2) * eta_Z / eta_Y * np.log(M * eta_Y * t / K) ** 2)
+    return scan, snap
+
+
+def snap_ode(t_eval, M: int, K: int, eta_Y: float, eta_Z: float, C0: float, *, rtol: float = 1e-12):
+    r"""Reference ODE of §6: :math:`\dot z = -\eta_Z\gamma(t)e^{4z}/C_0`, :math:`\dot B = \eta_Z\gamma(t)e^{4z}/C_0`, :math:`z(0)=B(0)=0`.
+
+    ``solve_ivp`` (DOP853) with :math:`\gamma` from :func:`gamma_speed`. Returns ``(z, B)`` at ``t_eval``.
+    """
+    from scipy.integrate import solve_ivp
+
+    c0 = V.real(C0, "C0", positive=True)
+    t = _times(t_eval, "t_eval")
+
+    def rhs(tt, y):
+        rate = eta_Z * float(gamma_speed(tt, M, K, eta_Y)) * np.exp(4.0 * y[0]) / c0
+        return [-rate, rate]
+
+    sol = solve_ivp(rhs, (0.0, float(t.max())), [0.0, 0.0], t_eval=t, method="DOP853", rtol=rtol, atol=1e-14)
+    return sol.y[0], sol.y[1]
+
+
+def relative_gain(f: np.ndarray, l: int, lp: int) -> np.ndarray:
+    r"""Theorem 3: :math:`r_{l/l'\mid n} = f_{nl}^2/f_{nl'}^2 - 1` along the last axis of ``f`` (or of ``c``: same ratio)."""
+    f = np.asarray(f, dtype=np.float64)
+    return f[..., l] ** 2 / f[..., lp] ** 2 - 1.0
+
+
+def chi(z, z0) -> np.ndarray:
+    r""":math:`\chi_l(t) = e^{2(z_{ml}(t) - z_{ml}(0))}`, so that :math:`r(t) = r(0)\chi_l(t)` (Theorem 3)."""
+    return np.exp(2.0 * (np.asarray(z, dtype=np.float64) - np.asarray(z0, dtype=np.float64)))
+
+
+def attention_ratio_decay(r0, chi_l0) -> np.ndarray:
+    r""":math:`(c_l/c_{l_0})(t)/(c_l/c_{l_0})(0) = \sqrt{(1+r_0)/(1+r_0\chi_{l_0})}` with :math:`r_0 = r_{l_0/l}(0)` (claim ``s08``)."""
+    r0 = np.asarray(r0, dtype=np.float64)
+    return np.sqrt((1.0 + r0) / (1.0 + r0 * np.asarray(chi_l0, dtype=np.float64)))

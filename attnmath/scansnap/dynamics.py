@@ -1,0 +1,208 @@
+r"""Training dynamics of the :math:`(Y, Z)` model, two ways that must not be confused.
+
+- :func:`population_flow`: gradient ascent on the *population* objective with the exact
+  long-sequence attention :math:`c_n` (Lemma 2, :math:`T\to\infty`), uniform classes, no
+  sampling. The theorems (fates, relative gain) are statements about this flow.
+- :func:`sgd_train`: the experiments' sampled SGD (finite ``T``, mini-batches, momentum, two
+  learning-rate groups ``K1``/``K2`` as in the official code). Only aggregate forms of the
+  theorems hold here (dossier S6, S7).
+
+Also :func:`reduced_distinct_flow`, the reduced ODE :math:`\dot z_l = s(t) f_l^2` of Theorem 3.
+Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s06``–``s09``, ``s11``, ``s12``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .. import validation as V
+from ._util import single_thread
+from .data import SequenceClasses, population_attention, sample_batch
+from .model import init_yz, lemma1_gradients, yz_loss
+
+
+def _rate(x, name: str) -> float:
+    return V.real(x, name, nonnegative=True)
+
+
+def population_objective(Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses) -> torch.Tensor:
+    r""":math:`J(Y,Z) = \frac1K\sum_n \big[(Y^\top f_n)_n - \log\mathbf 1^\top e^{Y^\top f_n}\big]`, :math:`f_n = c_n/\|c_n\|` (scalar)."""
+    c = population_attention(Z, data)
+    f = c / c.norm(dim=1, keepdim=True)
+    logits = f @ Y  # [K, M]
+    return (logits[torch.arange(data.K), data.next_token] - torch.logsumexp(logits, dim=1)).mean()
+
+
+def population_gradients(Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses):
+    r"""Exact gradient of :func:`population_objective` (Lemma 1 with Lemma 2's :math:`c_n`).
+
+    :math:`\partial J/\partial Y = \frac1K\sum_n f_n(e_n-\alpha_n)^\top` and
+    :math:`\partial J/\partial z_m = \frac1K\sum_{n\in\psi^{-1}(m)}\mathrm{diag}(c_n)
+    \frac{P^\perp_{c_n}}{\|c_n\|}Y(e_n-\alpha_n)`. Returns ``(dY, dZ, alpha)``, ``[M, M], [M, M], [K, M]``.
+    """
+    c = population_attention(Z, data)
+    norm = c.norm(dim=1, keepdim=True)
+    f = c / norm
+    alpha = torch.softmax(f @ Y, dim=1)
+    err = -alpha
+    err[torch.arange(data.K), data.next_token] += 1.0
+    dY = f.T @ err / data.K
+    g = err @ Y.T
+    rows = c * (g - f * (f * g).sum(1, keepdim=True)) / norm
+    dZ = torch.zeros_like(Z).index_add(0, data.query, rows) / data.K
+    return dY, dZ, alpha
+
+
+@dataclass
+class Flow:
+    """A recorded population flow: ``zq [S+1, #q, M]`` (rows of the queries), ``loss [S+1]``, final ``Y``, ``Z``."""
+
+    zq: torch.Tensor
+    loss: torch.Tensor
+    Y: torch.Tensor
+    Z: torch.Tensor
+    queries: torch.Tensor
+
+
+@single_thread()
+def population_flow(
+    data: SequenceClasses,
+    *,
+    eta_Y: float,
+    eta_Z: float,
+    steps: int,
+    Y0: torch.Tensor | None = None,
+    Z0: torch.Tensor | None = None,
+) -> Flow:
+    r"""Plain gradient ascent on the population objective: :math:`Y \mathrel{+}= \eta_Y\partial_Y J`, :math:`Z \mathrel{+}= \eta_Z\partial_Z J`.
+
+    Zero init by default (the theory's :math:`Y(0)=Z(0)=0`). Records the query rows of
+    :math:`Z` and the loss :math:`-J` before every step and after the last.
+    """
+    eY, eZ = _rate(eta_Y, "eta_Y"), _rate(eta_Z, "eta_Z")
+    S = V.integer(steps, "steps", minimum=0)
+    M = data.M
+    Y = torch.zeros(M, M, dtype=torch.float64) if Y0 is None else V.tensor(Y0, "Y0", shape=(M, M)).clone()
+    Z = torch.zeros(M, M, dtype=torch.float64) if Z0 is None else V.tensor(Z0, "Z0", shape=(M, M)).clone()
+    qs = data.queries
+    zq = torch.empty(S + 1, len(qs), M, dtype=Y.dtype)
+    loss = torch.empty(S + 1, dtype=Y.dtype)
+    rows = torch.arange(data.K)
+    for s in range(S + 1):
+        dY, dZ, alpha = population_gradients(Y, Z, data)
+        zq[s] = Z[qs]
+        loss[s] = -torch.log(alpha[rows, data.next_token]).mean()
+        if s < S:
+            Y += eY * dY
+            Z += eZ * dZ
+    return Flow(zq, loss, Y, Z, qs)
+
+
+@dataclass
+class SGDRun:
+    """A sampled-SGD run: final ``Y``, ``Z`` (``[M, M]``), per-iteration ``loss [steps]``, ``snapshots {iter: Z}``."""
+
+    Y: torch.Tensor
+    Z: torch.Tensor
+    loss: torch.Tensor
+    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+@single_thread()
+def sgd_train(
+    data: SequenceClasses,
+    *,
+    eta_Y: float,
+    eta_Z: float,
+    steps: int = 100,
+    batch: int = 128,
+    T: int = 128,
+    momentum: float = 0.9,
+    init: str = "zero",
+    seed: int = 1,
+    record: Iterable[int] = (),
+    grad: str = "lemma1",
+) -> SGDRun:
+    r"""Sampled mini-batch SGD with momentum on the cross-entropy, two groups as in the official code.
+
+    ``K1`` (:math:`Y`) at :math:`\eta_Y`, ``K2`` (:math:`Z`) at :math:`\eta_Z`; PyTorch's SGD rule
+    :math:`\mathrm{buf} \leftarrow \mu\,\mathrm{buf} + g` (``buf = g`` at the first step),
+    :math:`p \leftarrow p - \eta\,\mathrm{buf}`. One ``torch.Generator(seed)`` draws the init
+    (``init="uniform"``) and then every batch (``batch`` sequences of length ``T``). ``grad``
+    selects Lemma 1's closed form (``"lemma1"``, equal to autograd: claim ``s02``) or
+    ``"autograd"``. ``record`` lists iterations whose :math:`Z` (before the update) is kept.
+    """
+    eY, eZ = _rate(eta_Y, "eta_Y"), _rate(eta_Z, "eta_Z")
+    S = V.integer(steps, "steps", minimum=1)
+    mu = V.real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+    V.choice(grad, "grad", ("lemma1", "autograd"))
+    gen = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    Y, Z = init_yz(data.M, init, gen)
+    record = set(record)
+    bufY = bufZ = None
+    losses = torch.empty(S, dtype=Y.dtype)
+    snaps: dict[int, torch.Tensor] = {}
+    for it in range(S):
+        if it in record:
+            snaps[it] = Z.clone()
+        b = sample_batch(data, batch, T, gen)
+        if grad == "lemma1":
+            dY, dZ, losses[it] = lemma1_gradients(Y, Z, b, return_loss=True)
+            gY, gZ = -dY, -dZ
+        else:
+            Yr, Zr = Y.clone().requires_grad_(True), Z.clone().requires_grad_(True)
+            loss = yz_loss(Yr, Zr, b)
+            gY, gZ = torch.autograd.grad(loss, (Yr, Zr))
+            losses[it] = loss.detach()
+        bufY = gY if bufY is None else mu * bufY + gY
+        bufZ = gZ if bufZ is None else mu * bufZ + gZ
+        Y = Y - eY * bufY
+        Z = Z - eZ * bufZ
+    if S in record:
+        snaps[S] = Z.clone()
+    return SGDRun(Y, Z, losses, snaps)
+
+
+def reduced_distinct_flow(
+    p_distinct,
+    p_common,
+    t_eval,
+    *,
+    s: Callable[[float], float] | None = None,
+    common_rate: float = 1.0,
+    rtol: float = 1e-10,
+):
+    r"""Theorem 3's reduced ODE: :math:`\dot z_l = s(t)f_l^2` (distinct), :math:`\dot z_c = -\kappa\,s(t)f_c^2` (common).
+
+    :math:`f = c/\|c\|`, :math:`c \propto \mathbb P \odot e^{z}` over one class's support,
+    :math:`z(0)=0`. Default :math:`s(t) = 1/(1+t)` (any positive speed works). Solved with
+    ``scipy.integrate.solve_ivp`` (DOP853). Returns ``(z_distinct [len(t), n_d], z_common [len(t), n_c])``.
+    """
+    from scipy.integrate import solve_ivp
+
+    pd = np.asarray(p_distinct, dtype=np.float64)
+    pc = np.asarray(p_common, dtype=np.float64)
+    if pd.ndim != 1 or pd.size < 2 or np.any(pd <= 0):
+        raise ValueError(f"p_distinct must be >= 2 positive weights, got {pd}")
+    if pc.ndim != 1 or np.any(pc < 0):
+        raise ValueError(f"p_common must be non-negative weights, got {pc}")
+    t = np.asarray(t_eval, dtype=np.float64)
+    speed = s if s is not None else (lambda tt: 1.0 / (1.0 + tt))
+    kappa = V.real(common_rate, "common_rate", nonnegative=True)
+    nd = pd.size
+    p = np.concatenate([pd, pc])
+    sign = np.concatenate([np.ones(nd), -kappa * np.ones(pc.size)])
+
+    def rhs(tt, z):
+        c = p * np.exp(z - z.max())
+        f2 = c**2 / (c @ c)
+        return speed(tt) * sign * f2
+
+    sol = solve_ivp(rhs, (0.0, float(t[-1])), np.zeros(p.size), t_eval=t, method="DOP853", rtol=rtol, atol=rtol * 1e-2)
+    if not sol.success:  # pragma: no cover - scipy reports a failed solve
+        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+    return sol.y[:nd].T, sol.y[nd:].T
