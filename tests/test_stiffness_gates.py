@@ -161,3 +161,18 @@ def test_shape_and_type_errors_name_the_argument():
         ResidualMLP(4, 4, 2, 2, "cbam")
     with pytest.raises(ValueError, match="f must have shape"):
         G.SEGate(4)(torch.ones(4, dtype=torch.float64))
+
+
+def test_seeded_initialisation_does_not_depend_on_the_default_dtype():
+    old = torch.get_default_dtype()
+    try:
+        out = []
+        for default in (torch.float32, torch.float64):
+            torch.set_default_dtype(default)
+            with torch.random.fork_rng():
+                torch.manual_seed(0)
+                out.append(ResidualMLP(4, 6, 2, 3, "secant", dtype=torch.float64).fc1[0].weight.detach().clone())
+    finally:
+        torch.set_default_dtype(old)
+    assert out[0].dtype == torch.float64
+    torch.testing.assert_close(out[0], out[1], rtol=0, atol=0)  # same draws, bit for bit

@@ -164,7 +164,7 @@ def _t13(scale: str):
     source=f"{SRC}, abstract C1, C2, C7 (paraphrased); dossier §3.2 E7, T15",
     status_of_source="reconstructed",
     kinds=("numeric",),
-    notes="ci scale trains 10 epochs instead of the dossier's 60 (paper scale); the threshold is unchanged.",
+    notes="ci scale trains 15 epochs instead of the dossier's 60 (paper scale); the threshold is unchanged.",
 )
 def _t15(scale: str):
     epochs = E7_EPOCHS[scale]

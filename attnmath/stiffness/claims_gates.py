@@ -87,9 +87,9 @@ def _t7(scale: str):
     d, B, h = 16, 32 if scale == "ci" else 512, 0.3
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        gate = SEGate(d, reduction=16, bias=False).double()
-        W1 = torch.nn.Linear(d, d, bias=False).double()
-        W2 = torch.nn.Linear(d, d, bias=False).double()
+        gate = SEGate(d, reduction=16, bias=False, dtype=torch.float64)
+        W1 = torch.nn.Linear(d, d, bias=False, dtype=torch.float64)
+        W2 = torch.nn.Linear(d, d, bias=False, dtype=torch.float64)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(B, d, generator=g, dtype=torch.float64)
     with torch.no_grad():
@@ -168,7 +168,7 @@ def _t14(scale: str):
     width, blocks, B = (16, 6, 64) if scale == "ci" else (64, 16, 512)
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        net = ResidualMLP(width, width, blocks, 2, "plain", norm=False, bias=False, h=0.5).double()
+        net = ResidualMLP(width, width, blocks, 2, "plain", norm=False, bias=False, h=0.5, dtype=torch.float64)
     g = torch.Generator().manual_seed(0)
     x0 = torch.randn(B, width, generator=g, dtype=torch.float64)
     checks = []

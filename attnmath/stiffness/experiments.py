@@ -182,7 +182,7 @@ def e4_fit(kind: str, seed: int) -> E4Result:
     (ltr, ytr), (lte, yte) = e4_data()
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        gate = ScalarStepGate(kind).double()
+        gate = ScalarStepGate(kind, dtype=torch.float64)
     opt = torch.optim.LBFGS(gate.parameters(), **LBFGS)
 
     def closure():

@@ -90,17 +90,21 @@ def _gap(f: torch.Tensor, name: str) -> torch.Tensor:
 class SEGate(nn.Module):
     r"""SE gate :math:`a=\sigma(W_2\,\mathrm{ReLU}(W_1\,\mathrm{GAP}(f)))\in(0,1)^C` (hu2018squeeze).
 
+    Every gate class takes ``dtype`` for its parameters: the random initialisation then draws in
+    that dtype, whatever ``torch.get_default_dtype()`` is, so a seeded model is the same in a
+    script and in a notebook that sets a float64 default.
+
     ``forward(f)``: ``f`` of shape ``[B, C]`` or ``[B, C, H, W]``; returns ``[B, C]``. Hidden width
     ``max(1, C // reduction)``. It sees one residual output only (dossier §2.4 [R]).
     """
 
-    def __init__(self, channels: int, reduction: int = 16, bias: bool = True):
+    def __init__(self, channels: int, reduction: int = 16, bias: bool = True, dtype: torch.dtype | None = None):
         super().__init__()
         channels = V.integer(channels, "channels", minimum=1)
         reduction = V.integer(reduction, "reduction", minimum=1)
         hidden = max(1, channels // reduction)
-        self.fc1 = nn.Linear(channels, hidden, bias=bias)
-        self.fc2 = nn.Linear(hidden, channels, bias=bias)
+        self.fc1 = nn.Linear(channels, hidden, bias=bias, dtype=dtype)
+        self.fc2 = nn.Linear(hidden, channels, bias=bias, dtype=dtype)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(_gap(f, "f")))))
@@ -114,14 +118,21 @@ class SecantStepGate(nn.Module):
     :math:`x` difference is used when ``use_dx``. Returns ``[B, C]``.
     """
 
-    def __init__(self, channels: int, reduction: int = 4, use_dx: bool = False, bias: bool = True):
+    def __init__(
+        self,
+        channels: int,
+        reduction: int = 4,
+        use_dx: bool = False,
+        bias: bool = True,
+        dtype: torch.dtype | None = None,
+    ):
         super().__init__()
         channels = V.integer(channels, "channels", minimum=1)
         reduction = V.integer(reduction, "reduction", minimum=1)
         self.use_dx = bool(use_dx)
         hidden = max(1, channels // reduction)
-        self.fc1 = nn.Linear((3 if self.use_dx else 2) * channels, hidden, bias=bias)
-        self.fc2 = nn.Linear(hidden, channels, bias=bias)
+        self.fc1 = nn.Linear((3 if self.use_dx else 2) * channels, hidden, bias=bias, dtype=dtype)
+        self.fc2 = nn.Linear(hidden, channels, bias=bias, dtype=dtype)
 
     def forward(self, f, f_prev, x=None, x_prev=None) -> torch.Tensor:
         g, gp = _gap(f, "f"), _gap(f_prev, "f_prev")
@@ -144,14 +155,17 @@ class RecurrentStepGate(nn.Module):
     ``forward(f, f_prev, state=None) -> (a [B, C], (s, c))``.
     """
 
-    def __init__(self, channels: int, reduction: int = 4):
+    def __init__(self, channels: int, reduction: int = 4, dtype: torch.dtype | None = None):
         super().__init__()
         channels = V.integer(channels, "channels", minimum=1)
         reduction = V.integer(reduction, "reduction", minimum=1)
         hidden = max(1, channels // reduction)
         self.channels = channels
-        self.inp = nn.Sequential(nn.Linear(2 * channels, hidden), nn.ReLU(), nn.Linear(hidden, 4 * channels))
-        self.rec = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, 4 * channels))
+        kw = {"dtype": dtype}
+        self.inp = nn.Sequential(
+            nn.Linear(2 * channels, hidden, **kw), nn.ReLU(), nn.Linear(hidden, 4 * channels, **kw)
+        )
+        self.rec = nn.Sequential(nn.Linear(channels, hidden, **kw), nn.ReLU(), nn.Linear(hidden, 4 * channels, **kw))
 
     def forward(self, f, f_prev, state=None):
         g, gp = _gap(f, "f"), _gap(f_prev, "f_prev")
@@ -181,13 +195,18 @@ class ScalarStepGate(nn.Module):
     :math:`q_t=(f_t-f_{t-1})/(x_t-x_{t-1})` (dossier §3.2 E4; claim T11).
     """
 
-    def __init__(self, kind: str, hidden: int = 32):
+    def __init__(self, kind: str, hidden: int = 32, dtype: torch.dtype | None = None):
         super().__init__()
         self.kind = V.choice(kind, "kind", ("sam", "stepnet"))
         hidden = V.integer(hidden, "hidden", minimum=1)
         n_in = 1 if kind == "sam" else 3
+        kw = {"dtype": dtype}
         self.net = nn.Sequential(
-            nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1)
+            nn.Linear(n_in, hidden, **kw),
+            nn.Tanh(),
+            nn.Linear(hidden, hidden, **kw),
+            nn.Tanh(),
+            nn.Linear(hidden, 1, **kw),
         )
 
     def features(self, f: torch.Tensor, q: torch.Tensor | None, t: int) -> torch.Tensor:

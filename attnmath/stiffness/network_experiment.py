@@ -3,8 +3,9 @@ r"""E7: the network-level smoke test on scikit-learn's ``load_digits`` (explorat
 Residual MLP of width 64 with 8 blocks (:class:`~attnmath.stiffness.networks.ResidualMLP`), arms
 ``plain``, ``se`` (:math:`f\to64/4\to64`) and ``secant`` (StepNet-lite reconstruction, input
 :math:`[f_t,f_t-f_{t-1}]`); Adam (lr 1e-3, weight decay 1e-4), batch 64. The dossier's recipe
-trains 60 epochs (``scale="paper"``); ``scale="ci"`` trains 10 epochs to fit the CI budget
-(measured here: every arm's mean test accuracy 0.97–0.98 at 10 epochs, above the 0.95 bar).
+trains 60 epochs (``scale="paper"``); ``scale="ci"`` trains 15 epochs to fit the CI budget
+(measured here, seeds 0-2: mean test accuracy 0.979 for the plain arm at 15 epochs, above the
+0.95 bar; at 10 epochs it was 0.961, too close to it).
 After training: test accuracy, the SAI profile, :math:`\rho^J_t` by JVP power iteration, and the
 metrics M1/M2 of the channel-mean gate (claim ``stiffness.network-smoke-test``, T15).
 """
@@ -25,7 +26,7 @@ from .measures import jacobian_spectral_radius, sai, stability_margin_rate, stif
 from .networks import GATES, ResidualMLP
 
 E7_WIDTH, E7_BLOCKS, E7_TRAIN, E7_BATCH = 64, 8, 1200, 64
-E7_EPOCHS = {"ci": 10, "paper": 60}
+E7_EPOCHS = {"ci": 15, "paper": 60}
 
 
 @cache
@@ -66,7 +67,7 @@ def e7_run(arm: str, seed: int, epochs: int, n_blocks: int = E7_BLOCKS) -> E7Res
     Xtr, ytr, Xte, yte = digits_split()
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = ResidualMLP(64, E7_WIDTH, n_blocks, 10, arm).double()
+        model = ResidualMLP(64, E7_WIDTH, n_blocks, 10, arm, dtype=torch.float64)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     g = torch.Generator().manual_seed(seed)
     for _ in range(epochs):

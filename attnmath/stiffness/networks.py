@@ -40,7 +40,8 @@ class ResidualMLP(nn.Module):
     r"""``d_in -> width`` stem, ``n_blocks`` gated Euler blocks of step ``h``, ``LN + Linear`` head.
 
     ``forward(x [B, d_in]) -> logits [B, n_classes]``; :meth:`trajectory` runs the blocks from a
-    state ``[B, width]`` and returns a :class:`Trace`. Dossier §1.1, §3.2 E7.
+    state ``[B, width]`` and returns a :class:`Trace`. ``dtype`` is the parameters' dtype (the seeded
+    initialisation draws in it, independent of the global default). Dossier §1.1, §3.2 E7.
     """
 
     def __init__(
@@ -55,23 +56,27 @@ class ResidualMLP(nn.Module):
         bias: bool = True,
         h: float = 1.0,
         reduction: int = 4,
+        dtype: torch.dtype | None = None,
     ):
         super().__init__()
         for name, val in (("d_in", d_in), ("width", width), ("n_blocks", n_blocks), ("n_classes", n_classes)):
             V.integer(val, name, minimum=1)
         self.gate_kind = V.choice(gate, "gate", GATES)
         self.h = V.real(h, "h", positive=True)
-        self.stem = nn.Linear(d_in, width, bias=bias)
-        self.norms = nn.ModuleList(nn.LayerNorm(width) if norm else nn.Identity() for _ in range(n_blocks))
-        self.fc1 = nn.ModuleList(nn.Linear(width, width, bias=bias) for _ in range(n_blocks))
-        self.fc2 = nn.ModuleList(nn.Linear(width, width, bias=bias) for _ in range(n_blocks))
+        kw = {"dtype": dtype}
+        self.stem = nn.Linear(d_in, width, bias=bias, **kw)
+        self.norms = nn.ModuleList(nn.LayerNorm(width, **kw) if norm else nn.Identity() for _ in range(n_blocks))
+        self.fc1 = nn.ModuleList(nn.Linear(width, width, bias=bias, **kw) for _ in range(n_blocks))
+        self.fc2 = nn.ModuleList(nn.Linear(width, width, bias=bias, **kw) for _ in range(n_blocks))
         if gate == "se":
-            self.gates = nn.ModuleList(SEGate(width, reduction, bias=bias) for _ in range(n_blocks))
+            self.gates = nn.ModuleList(SEGate(width, reduction, bias=bias, **kw) for _ in range(n_blocks))
         elif gate == "secant":
-            self.gates = nn.ModuleList(SecantStepGate(width, reduction, bias=bias) for _ in range(n_blocks))
+            self.gates = nn.ModuleList(SecantStepGate(width, reduction, bias=bias, **kw) for _ in range(n_blocks))
         elif gate == "recurrent":
-            self.shared = RecurrentStepGate(width, reduction)
-        self.head = nn.Sequential(nn.LayerNorm(width) if norm else nn.Identity(), nn.Linear(width, n_classes))
+            self.shared = RecurrentStepGate(width, reduction, **kw)
+        self.head = nn.Sequential(
+            nn.LayerNorm(width, **kw) if norm else nn.Identity(), nn.Linear(width, n_classes, **kw)
+        )
 
     @property
     def n_blocks(self) -> int:
