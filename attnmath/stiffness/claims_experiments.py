@@ -17,6 +17,10 @@ E4_SEEDS = {
     "ci": (0, 1, 2),
     "paper": (0, 1, 2, 3, 4),
 }  # seeds 3, 4 measured here: SAM 0.080 / 0.071, StepNet-lite 4.7e-4 / 6.2e-4
+E4_TRAIN_SIZE = {
+    "ci": 1024,
+    "paper": 2048,
+}  # ci: the first 1024 training draws (measured: StepNet-lite 2.6-4.9e-4, SAM 0.07-0.08)
 E6_SEEDS = (0, 1, 2)  # the max error grows with the sample size: kept at the calibrated 3 x 4096 on both scales
 E7_ARMS = ("plain", "se", "secant")
 E7_SEEDS = {"ci": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
@@ -93,11 +97,13 @@ def _t10(scale: str):
     source=f"{SRC}, abstract C3 and C6; dossier §2.6 (StepNet-lite reconstruction), §3.2 E4, T11",
     status_of_source="reconstructed",
     kinds=("numeric",),
+    notes="ci scale trains on the first 1024 of the dossier's 2048 training draws (paper scale: all 2048); thresholds unchanged.",
 )
 def _t11(scale: str):
     seeds = E4_SEEDS[scale]
-    sam = [e4_fit("sam", s) for s in seeds]
-    step = [e4_fit("stepnet", s) for s in seeds]
+    n_train = E4_TRAIN_SIZE[scale]
+    sam = [e4_fit("sam", s, n_train) for s in seeds]
+    step = [e4_fit("stepnet", s, n_train) for s in seeds]
     checks = [
         at_least(
             "no gate (a = 1): test RMSE",
@@ -107,10 +113,19 @@ def _t11(scale: str):
         )
     ]
     for s, r in zip(seeds, sam):
-        checks.append(at_most(f"SAM seed {s}: test RMSE", r.rmse, 1.0, reason="dossier T11 (measured <= 0.23)"))
+        checks.append(
+            at_most(
+                f"SAM seed {s}: test RMSE (trained on {n_train})", r.rmse, 1.0, reason="dossier T11 (measured <= 0.23)"
+            )
+        )
     for s, r in zip(seeds, step):
         checks.append(
-            at_most(f"StepNet-lite seed {s}: test RMSE", r.rmse, 5e-3, reason="dossier T11 (measured <= 4.4e-4)")
+            at_most(
+                f"StepNet-lite seed {s}: test RMSE (trained on {n_train})",
+                r.rmse,
+                5e-3,
+                reason="dossier T11 (measured <= 4.4e-4)",
+            )
         )
         checks.append(
             at_most(

@@ -184,6 +184,10 @@ class RecurrentStepGate(nn.Module):
 def signed_log(u: torch.Tensor) -> torch.Tensor:
     r""":math:`\mathrm{sl}(u)=\mathrm{sign}(u)\log(1+|u|)`, the E4 input squashing (any shape)."""
     V.tensor(u, "u", nonempty=False)
+    return _sl(u)
+
+
+def _sl(u: torch.Tensor) -> torch.Tensor:  # unvalidated, for the training loops (inputs checked upstream)
     return torch.sign(u) * torch.log1p(u.abs())
 
 
@@ -211,9 +215,9 @@ class ScalarStepGate(nn.Module):
 
     def features(self, f: torch.Tensor, q: torch.Tensor | None, t: int) -> torch.Tensor:
         if self.kind == "sam":
-            return signed_log(f)[:, None]
+            return _sl(f)[:, None]
         first = torch.full_like(f, float(t == 0))
-        return torch.stack([signed_log(f), signed_log(q), first], -1)
+        return torch.stack([_sl(f), _sl(q), first], -1)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.net(feats)).squeeze(-1)
