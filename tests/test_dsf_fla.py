@@ -61,7 +61,7 @@ def _fla(x):  # [B, H, T, ...] -> fla's [B, T, H, ...] in float32
     return x.transpose(1, 2).float()
 
 
-def _close(ours, theirs):
+def _check_close(ours, theirs):
     err = (ours - theirs.double()).abs().max() / ours.abs().max()
     assert err <= TOL, f"relative error {err:.2e} > {TOL:.2e}"
 
@@ -73,28 +73,28 @@ def test_linear_attention_normalized_vs_naive_recurrent_linear_attn(naive):
     for realization in ("output", "recurrent"):
         dsf = separable_attention_dsf(fq, fk, torch.eye(V, dtype=torch.float64), eta, realization=realization)
         o, _ = naive["linear"](_fla(fq), _fla(fk), _fla(v), scale=1.0, normalize=True)
-        _close(dsf.recurrent(v), o.transpose(1, 2))
+        _check_close(dsf.recurrent(v), o.transpose(1, 2))
 
 
 def test_unnormalized_linear_attention_uses_the_default_scale(naive):
     _, q, k, v = _inputs(1)
     dsf = gla_dsf(q, k, v, torch.zeros(B, H, T, dtype=torch.float64))  # Λ = I, default scale K^-1/2
     o, _ = naive["linear"](_fla(q), _fla(k), _fla(v))
-    _close(dsf.recurrent(v), o.transpose(1, 2))
+    _check_close(dsf.recurrent(v), o.transpose(1, 2))
 
 
 def test_retention_vs_naive_retention_head_major_layout(naive):
     _, q, k, v = _inputs(2)
     gamma = 1 - 2.0 ** (-5.0 - torch.arange(H, dtype=torch.float64))
     o = naive["retention"](q.float(), k.float(), v.float())  # [B, H, T, K]: no transpose
-    _close(retnet_dsf(q, k, v, gamma).recurrent(v), o)
+    _check_close(retnet_dsf(q, k, v, gamma).recurrent(v), o)
 
 
 def test_simple_gla_scalar_gate_vs_naive_recurrent_simple_gla(naive):
     g, q, k, v = _inputs(3)
     lg = F.logsigmoid(torch.randn(B, H, T, generator=g, dtype=torch.float64) + 2)
     o, _ = naive["simple_gla"](_fla(q), _fla(k), _fla(v), _fla(lg))
-    _close(gla_dsf(q, k, v, lg).recurrent(v), o.transpose(1, 2))
+    _check_close(gla_dsf(q, k, v, lg).recurrent(v), o.transpose(1, 2))
 
 
 def test_gla_keywise_gate_vs_naive_recurrent_gla(naive):
@@ -102,8 +102,8 @@ def test_gla_keywise_gate_vs_naive_recurrent_gla(naive):
     lg = F.logsigmoid(torch.randn(B, H, T, K, generator=g, dtype=torch.float64) + 2)
     o, _ = naive["gla"](_fla(q), _fla(k), _fla(v), _fla(lg))
     dsf = gla_dsf(q, k, v, lg)
-    _close(dsf.recurrent(v), o.transpose(1, 2))
-    _close(dsf.chunked(v, 8), o.transpose(1, 2))
+    _check_close(dsf.recurrent(v), o.transpose(1, 2))
+    _check_close(dsf.chunked(v, 8), o.transpose(1, 2))
 
 
 def test_qlstm_scan_vs_naive_recurrent_hgrn(naive):
@@ -116,4 +116,4 @@ def test_qlstm_scan_vs_naive_recurrent_hgrn(naive):
     )
     f, i, o = (x @ W.T + b).chunk(3, dim=-1)
     h, _ = naive["hgrn"]((torch.sigmoid(i) * x).float(), F.logsigmoid(f).float())  # h = e^g h + x
-    _close(qlstm_dsf(x, W, b).recurrent(x), torch.sigmoid(o) * h.double())
+    _check_close(qlstm_dsf(x, W, b).recurrent(x), torch.sigmoid(o) * h.double())

@@ -15,7 +15,7 @@ from dataclasses import replace
 from statistics import mean
 
 from ..claims import at_least, claim, holds
-from .mqar import MQARConfig, mixer_eigenvalues, mqar_batch, train_mqar
+from .mqar import MQARConfig, MQARModel, mixer_eigenvalues, mqar_batch, train_mqar
 
 _SRC = "sieber2024understanding, dossier"
 SEEDS = (0, 1, 2)
@@ -49,15 +49,19 @@ def seeds(scale: str) -> tuple[int, ...]:
 
 
 @functools.cache
+def trained(cfg: MQARConfig) -> tuple[float, MQARModel]:
+    """(test accuracy, trained model) of one run, cached per process (N1-N3 share their linear-attention runs)."""
+    return train_mqar(cfg, return_model=True)
+
+
 def run(cfg: MQARConfig) -> float:
-    """Test accuracy of one training run (cached: N1-N3 share their linear-attention runs)."""
-    return train_mqar(cfg)
+    """Test accuracy of one (cached) training run."""
+    return trained(cfg)[0]
 
 
-@functools.cache
 def run_with_gates(cfg: MQARConfig) -> tuple[float, float]:
-    """(test accuracy, mean forget-gate eigenvalue Λ on 64 fresh sequences) of one qLSTM run."""
-    acc, model = train_mqar(cfg, return_model=True)
+    """(test accuracy, mean forget-gate eigenvalue Λ on 64 fresh sequences) of one (cached) qLSTM run."""
+    acc, model = trained(cfg)
     x, _ = mqar_batch(64, cfg.seq_len, cfg.num_kv, cfg.vocab, seed=99)
     return acc, float(mixer_eigenvalues(model, x)[0].mean())
 
@@ -130,9 +134,8 @@ def _n2(scale: str):
 
 @claim(
     "dsf.mqar-normalized-vs-linear",
-    title="MQAR (direction only): normalized attention (eq. 21) overtakes linear attention at the same n, given the longer budget",
-    statement=r"\overline{\mathrm{acc}}_{\text{norm}}(n)\ge\overline{\mathrm{acc}}_{\text{lin}}(n)\ \text{after 512 steps of 64},\ n=4;\ "
-    r"\text{not yet after 384 steps of 32}",
+    title="MQAR (direction only): normalized attention (eq. 21) beats linear attention at the same n, given 512 steps of batch 64",
+    statement=r"\overline{\mathrm{acc}}_{\text{norm}}(n)\ge\overline{\mathrm{acc}}_{\text{lin}}(n),\ n=4,\ \text{512 AdamW steps of batch 64}",
     source=f"{_SRC} N3 (Fig. 2 of the paper: proper normalization helps, claim P5)",
     status_of_source="stated",
     kinds=("statistical",),
@@ -142,17 +145,18 @@ def _n3(scale: str):
     nm_s, lin_s = cell(scale, "attention", kind="normalized", n=4), cell(scale, "attention", kind="linear", n=4)
     return [
         at_least(
-            "longer budget: mean acc normalized minus linear (n=4)",
+            "mean acc normalized minus linear (n=4, 512 steps of 64)",
             mean(nm) - mean(lin),
             0.0,
             reason=f"direction only: means of {len(nm)} seeds",
             kind="statistical",
         ),
         holds(
-            "shorter budget: normalized attention has not yet caught up (the ordering is budget-dependent)",
-            mean(nm_s) < mean(lin_s),
+            "normalized wins in every seed (512 steps of 64)",
+            all(a >= b for a, b in zip(nm, lin)),
             kind="statistical",
-            details=f"long: normalized {_fmt(nm)}, linear {_fmt(lin)}; short: normalized {_fmt(nm_s)}, linear {_fmt(lin_s)}",
+            details=f"normalized {_fmt(nm)}, linear {_fmt(lin)}; not asserted, the 384x32 budget of N1/N2: "
+            f"normalized {_fmt(nm_s)}, linear {_fmt(lin_s)}",
         ),
     ]
 
