@@ -159,8 +159,8 @@ def _zoh_euler(scale: str):
             at_most(
                 f"Δ={dl}: max |h_ZOH| vs max|bu|/|a|",
                 float(((h_zoh.abs()) * a.abs() / b).max()),
-                float(u.abs().max()),
-                reason="ZOH state bound |h| ≤ max|bu|/|a| (rescaled per state)",
+                float(u.abs().max()) * (1 + 64 * F64_EPS),
+                reason="ZOH state bound |h| ≤ max|bu|/|a| (rescaled per state), plus 64 eps relative roundoff",
             )
         )
     steady = []
