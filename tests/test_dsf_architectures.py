@@ -32,12 +32,12 @@ from attnmath.dsf import native_attention as NA
 from attnmath.dsf import native_rnn as NR
 from attnmath.dsf import native_ssm as NS
 from attnmath.dsf.analysis import (
-    delta_rule_passes,
     normalized_output_bound,
     softmax_hankel_rank,
     taylor_ratio_bound,
     taylor_remainder_bound,
 )
+from attnmath.memory import delta_rule_cyclic
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
@@ -201,5 +201,5 @@ def test_taylor_bounds_and_rank_helpers():
     assert softmax_hankel_rank(q, k, 16) > 8
     keys = F.normalize(_r(g, 3, 5), dim=-1)
     vals = _r(g, 3, 2)
-    M = delta_rule_passes(keys, vals, 1.0, 100)
+    M = delta_rule_cyclic(keys, vals, 1.0, 100)
     assert (keys @ M.T - vals).abs().max() < 1e-10

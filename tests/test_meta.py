@@ -148,3 +148,12 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^\s*make test\b", ci, re.M), ".ci/run must call `make test`"
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make book" in readme
+
+
+def test_bibliography_parses_without_duplicate_keys():
+    from pybtex.database import parse_string
+
+    text = (ROOT / "book" / "references.bib").read_text()
+    keys = re.findall(r"^@\w+\s*\{\s*([^,\s]+)\s*,", text, re.M)
+    assert len(keys) == len(set(keys)), f"duplicate bib keys: {sorted({k for k in keys if keys.count(k) > 1})}"
+    assert len(parse_string(text, "bibtex").entries) == len(keys), "an entry did not parse (unbalanced braces?)"

@@ -6,7 +6,7 @@ r"""Quantities the DSF chapter measures: numerical ranks, Taylor bounds, step-si
 - :func:`ssd_masked_attention`: the 1-semiseparable masked form :math:`(L\circ CB^\top)(\Delta\odot X)` (Dao & Gu 2024).
 - :func:`softmax_log_normalizers`: causal :math:`\log\eta_i=\mathrm{logsumexp}_{j\le i}s_{ij}` (E16).
 - :func:`diag_ssm_states`: a one-channel diagonal SSM with a chosen transition/input gain (E9, E10).
-- :func:`hebbian_memory`, :func:`delta_rule_passes`: associative-memory reading (dossier §5, E19).
+- the associative-memory reading (dossier §5, E19) uses :mod:`attnmath.memory` (one implementation).
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import torch
 from .. import validation as V
 
 __all__ = [
-    "delta_rule_passes",
     "diag_ssm_states",
     "hankel_ranks",
-    "hebbian_memory",
     "normalized_output_bound",
     "numerical_rank",
     "s6_masked_attention",
@@ -132,21 +130,3 @@ def diag_ssm_states(lam: torch.Tensor, gain: torch.Tensor, u: torch.Tensor) -> t
         h = lam * h + gain * u[i]
         hs.append(h)
     return torch.stack(hs)
-
-
-def hebbian_memory(keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    r"""Hebbian outer-product memory :math:`M=\sum_jv_jk_j^\top` (keys ``[P, n]``, values ``[P, d_v]``) → ``[d_v, n]``."""
-    V.tensor(keys, "keys", ndim=2)
-    V.tensor(values, "values", ndim=2)
-    return values.T @ keys
-
-
-def delta_rule_passes(keys: torch.Tensor, values: torch.Tensor, beta: float, passes: int) -> torch.Tensor:
-    r"""Repeated delta-rule (Widrow–Hoff / Kaczmarz) sweeps :math:`M\leftarrow M+\beta(v_j-Mk_j)k_j^\top`; returns :math:`M` ``[d_v, n]``."""
-    beta = V.real(beta, "beta", positive=True)
-    passes = V.integer(passes, "passes", minimum=1)
-    M = torch.zeros(values.shape[1], keys.shape[1], dtype=keys.dtype)
-    for _ in range(passes):
-        for j in range(keys.shape[0]):
-            M = M + beta * (values[j] - M @ keys[j])[:, None] * keys[j][None, :]
-    return M

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from ..claims import at_least, at_most, claim, close, holds, rel_close, statistical
+from ..memory import delta_rule_cyclic, hebbian_memory
 from . import native_rnn as NR
 from ._util import F64_EPS, REASON_IDENTITY, TOL_IDENTITY, rand, randn, rng
-from .analysis import delta_rule_passes, hebbian_memory
 from .architectures_extensions import deltanet_dsf, titans_block_factors, titans_dsf
 from .architectures_rnn import mlstm_dsf
 
@@ -217,7 +217,7 @@ def _hebbian(scale: str):
     kd = randn(g, 6, 8)
     kd = kd / kd.norm(dim=-1, keepdim=True)  # 6 linearly independent unit keys in R^8
     vd = randn(g, 6, dv)
-    Md = delta_rule_passes(kd, vd, beta=1.0, passes=200)
+    Md = delta_rule_cyclic(kd, vd, beta=1.0, sweeps=200)
     checks.append(
         at_most(
             "delta rule (β=1, 200 sweeps): max |M k_i - v_i|",
