@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .. import validation as V
-from ._util import single_thread
+from .._runtime import single_thread
 from .data import SequenceClasses, population_attention, sample_batch
 from .model import init_yz, lemma1_gradients, yz_loss
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import validation as V
-from ._util import single_thread
+from .._runtime import single_thread
 from .data import Batch, SequenceClasses, sample_batch
 
 

@@ -26,7 +26,7 @@ from scipy.integrate import solve_ivp
 from scipy.stats import spearmanr
 
 from .. import validation as V
-from ._util import single_thread
+from .._runtime import single_thread
 from .controller import stiffness_aware_euler, uniform_euler
 from .gates import ScalarStepGate, phi1, run_scalar_adaptor
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import validation as V
-from ._util import single_thread
+from .._runtime import single_thread
 from .measures import jacobian_spectral_radius, sai, stability_margin_rate, stiffness_awareness_score
 from .networks import GATES, ResidualMLP
 
