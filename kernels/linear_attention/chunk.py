@@ -1,0 +1,116 @@
+r"""Chunked causal linear attention in PyTorch: forward and a hand-written backward.
+
+Split time into chunks of ``C`` steps; chunk ``n`` holds rows :math:`Q_n, K_n \in \mathbb R^{C\times K}`,
+:math:`V_n \in \mathbb R^{C\times V}`, and enters with state :math:`S_n` (``S_0 = h_0``).  Then
+
+.. math::
+    O_n = s\,\big(Q_n S_n + [(Q_n K_n^\top)\odot M]\,V_n\big),\qquad
+    S_{n+1} = S_n + K_n^\top V_n ,
+
+the first term is the inter-chunk (state) part, the second the intra-chunk masked product
+(:math:`M_{ij} = [j\le i]`).  Without decay the chunk states are an exclusive prefix sum of
+:math:`K_n^\top V_n`, so no loop is needed; cost :math:`O(T C (K+V) + T K V)`, linear in ``T``.
+
+Backward, with :math:`dS_{n}^{\rm out}` the gradient of the state leaving chunk ``n``
+(:math:`= dS_T + s\sum_{m>n} Q_m^\top dO_m`):
+
+.. math::
+    dQ_n = s\,(dO_n S_n^\top + [(dO_n V_n^\top)\odot M] K_n),\quad
+    dK_n = s\,[(dO_n V_n^\top)\odot M]^\top Q_n + V_n (dS_n^{\rm out})^\top,\quad
+    dV_n = s\,[(Q_n K_n^\top)\odot M]^\top dO_n + K_n\, dS_n^{\rm out},
+
+and :math:`dh_0 = dS_T + s\sum_n Q_n^\top dO_n`.  Claim ``kernels.linear-attention-chunked-form``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._common import (
+    causal_mask,
+    check_chunk,
+    check_qkv,
+    check_state,
+    compute_dtype,
+    from_chunks,
+    resolve_scale,
+    to_chunks,
+)
+
+
+def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """States entering each chunk, ``S_n = h_0 + sum_{m<n} K_m^T V_m`` ([B, H, N, K, V]), and the final state."""
+    csum = kv.cumsum(2)
+    states = torch.cat([torch.zeros_like(kv[:, :, :1]), csum[:, :, :-1]], dim=2)
+    final = csum[:, :, -1]
+    if h0 is not None:
+        states = states + h0[:, :, None]
+        final = final + h0
+    return states, final
+
+
+def _forward(q, k, v, h0, scale, C):
+    dt = compute_dtype(q.dtype)
+    qc, kc, vc = (to_chunks(x.to(dt), C) for x in (q, k, v))
+    h0c = None if h0 is None else h0.to(dt)
+    states, final = _state_passing(kc.transpose(-1, -2) @ vc, h0c)
+    mask = causal_mask(C, q.device)
+    A = (qc @ kc.transpose(-1, -2)).masked_fill(~mask, 0)
+    o = scale * (qc @ states + A @ vc)
+    return from_chunks(o, q.shape[1]).to(q.dtype), final
+
+
+class ChunkLinearAttentionFunction(torch.autograd.Function):
+    """``(q, k, v, h0) -> (o, S_T)`` with the chunked forward and the hand-written backward above."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, h0, scale, chunk_size):
+        o, final = _forward(q, k, v, h0, scale, chunk_size)
+        ctx.save_for_backward(q, k, v, h0)
+        ctx.scale, ctx.C = scale, chunk_size
+        return o, final
+
+    @staticmethod
+    def backward(ctx, do, dht):
+        q, k, v, h0 = ctx.saved_tensors
+        s, C, T = ctx.scale, ctx.C, q.shape[1]
+        dt = compute_dtype(q.dtype)
+        qc, kc, vc, doc = (to_chunks(x.to(dt), C) for x in (q, k, v, do))
+        states, _ = _state_passing(kc.transpose(-1, -2) @ vc, None if h0 is None else h0.to(dt))
+        mask = causal_mask(C, q.device)
+        dA = (doc @ vc.transpose(-1, -2)).masked_fill(~mask, 0)
+        A = (qc @ kc.transpose(-1, -2)).masked_fill(~mask, 0)
+        qdo = s * qc.transpose(-1, -2) @ doc  # [B, H, N, K, V]: each chunk's pull on the states before it
+        rev = qdo.flip(2).cumsum(2).flip(2)  # sum_{m >= n}
+        dS_out = torch.cat([rev[:, :, 1:], torch.zeros_like(rev[:, :, :1])], dim=2)  # sum_{m > n}
+        dht = torch.zeros_like(states[:, :, 0]) if dht is None else dht.to(dt)
+        dS_out = dS_out + dht[:, :, None]
+        dq = s * (doc @ states.transpose(-1, -2) + dA @ kc)
+        dk = s * dA.transpose(-1, -2) @ qc + vc @ dS_out.transpose(-1, -2)
+        dv = s * A.transpose(-1, -2) @ doc + kc @ dS_out
+        dh0 = None if h0 is None else (dht + rev[:, :, 0]).to(h0.dtype)
+        grads = (from_chunks(x, T).to(q.dtype) for x in (dq, dk, dv))
+        return (*grads, dh0, None, None)
+
+
+def chunk_linear_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    scale: float | None = None,
+    initial_state: torch.Tensor | None = None,
+    chunk_size: int = 64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Chunked causal linear attention :math:`o_t = s\,(h_0 + \sum_{j\le t} k_j v_j^\top)^\top q_t` (PyTorch).
+
+    q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``, ``initial_state``: ``[B, H, K, V]`` or ``None``;
+    ``chunk_size`` a power of two.  Returns ``(o [B, T, H, V]`` in q's dtype, ``S_T [B, H, K, V]``
+    in fp32/fp64``)``; differentiable in q, k, v and the initial state.  No normaliser here: see
+    :func:`kernels.dispatch.linear_attention` (``normalize=True``).
+    """
+    B, _T, H, K, V = check_qkv(q, k, v)
+    s = resolve_scale(scale, K)
+    h0 = check_state(initial_state, "initial_state", (B, H, K, V), q)
+    C = check_chunk(chunk_size)
+    return ChunkLinearAttentionFunction.apply(q, k, v, h0, s, C)
