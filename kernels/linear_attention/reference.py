@@ -58,10 +58,11 @@ def linear_attention_recurrent(
     o = torch.zeros(B, T, H, V, dtype=dtype, device=q.device)
     for t in range(T):
         S = S + torch.einsum("bhk,bhv->bhkv", kf[:, t], vf[:, t])
-        o[:, t] = s * torch.einsum("bhkv,bhk->bhv", S, qf[:, t])
+        out = s * torch.einsum("bhkv,bhk->bhv", S, qf[:, t])
         if normalize:
             z = z + kf[:, t]
-            o[:, t] = o[:, t] / (s * torch.einsum("bhk,bhk->bh", z, qf[:, t]))[..., None]
+            out = out / (s * torch.einsum("bhk,bhk->bh", z, qf[:, t]))[..., None]
+        o[:, t] = out
     return o.to(q.dtype), ((S, z) if normalize else S)
 
 
