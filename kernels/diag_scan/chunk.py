@@ -18,7 +18,8 @@ matrix).  Per-key ``g``: split the chunk in sub-chunks of ``c`` steps; a pair in
 :math:`J < I` factorises through the reference :math:`r_I` (``b`` at the step before sub-chunk
 ``I``), :math:`(q_i e^{b_i-r_I})^\top(k_j e^{r_I-b_j})` with both exponents :math:`\le 0`; pairs in
 the same sub-chunk use the exact pairwise decays (a ``[c, c, K]`` tensor).  The chunk states are
-passed along by a loop over the ``T/C`` chunks.  Gradients come from autograd through these
+passed along by a loop over the ``T/C`` chunks, and time is processed in groups of about 1024
+steps (whole chunks) with the state carried between groups, so that intermediates stay in cache.  Gradients come from autograd through these
 operations (the Triton kernels have a hand-written backward).
 """
 
@@ -83,6 +84,24 @@ def _intra_per_key(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, c: int) ->
     return A.reshape(*lead, C, C)
 
 
+GROUP_TOKENS = 1024  # stream over groups of chunks so that every intermediate stays in cache
+
+
+def _forward_group(q, k, v, g, h0, scale, C, c, scalar):
+    """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``."""
+    dt = compute_dtype(q.dtype)
+    qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))
+    gc = to_chunks((g[..., None] if scalar else g).to(dt), C)  # [B, H, N, C, K or 1]; padding g = 0
+    b = _cumulative_log_decay(gc)
+    beta = b[..., -1, :]  # [B, H, N, K or 1]
+    qd = qc * b.exp()
+    kd = kc * (beta[..., None, :] - b).exp()
+    states, final = _state_passing(kd.transpose(-1, -2) @ vc, beta.exp(), h0)
+    A = _intra_scalar(qc, kc, b) if scalar else _intra_per_key(qc, kc, b, c)
+    o = scale * (qd @ states + A @ vc)
+    return from_chunks(o, q.shape[1]).to(q.dtype), final
+
+
 def chunk_diag_scan(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -108,13 +127,11 @@ def chunk_diag_scan(
     C = check_chunk(chunk_size)
     c = min(check_chunk(sub_chunk, "sub_chunk"), C)
     dt = compute_dtype(q.dtype)
-    qc, kc, vc = (to_chunks(x.to(dt), C) for x in (q, k, v))
-    gc = to_chunks((g[..., None] if scalar else g).to(dt), C)  # [B, H, N, C, K or 1]; padding g = 0
-    b = _cumulative_log_decay(gc)
-    beta = b[..., -1, :]  # [B, H, N, K or 1]
-    qd = qc * b.exp()
-    kd = kc * (beta[..., None, :] - b).exp()
-    states, final = _state_passing(kd.transpose(-1, -2) @ vc, beta.exp(), None if h0 is None else h0.to(dt))
-    A = _intra_scalar(qc, kc, b) if scalar else _intra_per_key(qc, kc, b, c)
-    o = s * (qd @ states + A @ vc)
-    return from_chunks(o, T).to(q.dtype), final
+    G = max(C, (GROUP_TOKENS // C) * C)
+    h = None if h0 is None else h0.to(dt)
+    outs = []
+    for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
+        sl = slice(start, start + G)
+        o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, s, C, c, scalar)
+        outs.append(o)
+    return torch.cat(outs, dim=1), h

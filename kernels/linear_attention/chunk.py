@@ -19,7 +19,8 @@ Backward, with :math:`dS_{n}^{\rm out}` the gradient of the state leaving chunk 
     dK_n = s\,[(dO_n V_n^\top)\odot M]^\top Q_n + V_n (dS_n^{\rm out})^\top,\quad
     dV_n = s\,[(Q_n K_n^\top)\odot M]^\top dO_n + K_n\, dS_n^{\rm out},
 
-and :math:`dh_0 = dS_T + s\sum_n Q_n^\top dO_n`.  Claim ``kernels.linear-attention-chunked-form``.
+and :math:`dh_0 = dS_T + s\sum_n Q_n^\top dO_n`.  Forward and backward stream over groups of about
+1024 steps (whole chunks), carrying the state (forward) and its gradient (backward) between groups.  Claim ``kernels.linear-attention-chunked-form``.
 """
 
 from __future__ import annotations
@@ -49,48 +50,79 @@ def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Ten
     return states, final
 
 
-def _forward(q, k, v, h0, scale, C):
+GROUP_TOKENS = 1024  # stream over groups of chunks: keeps the working set in cache (linear scaling in T)
+
+
+def _group_len(C: int) -> int:
+    return max(C, (GROUP_TOKENS // C) * C)
+
+
+def _forward_group(q, k, v, h0, scale, C):
+    """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``; h0 in the compute dtype or None."""
     dt = compute_dtype(q.dtype)
-    qc, kc, vc = (to_chunks(x.to(dt), C) for x in (q, k, v))
-    h0c = None if h0 is None else h0.to(dt)
-    states, final = _state_passing(kc.transpose(-1, -2) @ vc, h0c)
-    mask = causal_mask(C, q.device)
-    A = (qc @ kc.transpose(-1, -2)).masked_fill(~mask, 0)
-    o = scale * (qc @ states + A @ vc)
+    qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))  # one copy each, reused twice
+    states, final = _state_passing(kc.transpose(-1, -2) @ vc, h0)
+    A = (qc @ kc.transpose(-1, -2)).masked_fill_(~causal_mask(C, q.device), 0)
+    o = (qc @ states).add_(A @ vc).mul_(scale)  # in place: no autograd graph inside the Function
     return from_chunks(o, q.shape[1]).to(q.dtype), final
 
 
+def _backward_group(q, k, v, h0, do, dht, scale, C):
+    """Gradients of one group given the gradient ``dht`` of the state leaving it; returns ``dq, dk, dv, dh0``."""
+    s, T = scale, q.shape[1]
+    dt = compute_dtype(q.dtype)
+    qc, kc, vc, doc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v, do))
+    states, _ = _state_passing(kc.transpose(-1, -2) @ vc, h0)
+    mask = causal_mask(C, q.device)
+    dA = (doc @ vc.transpose(-1, -2)).masked_fill(~mask, 0)
+    A = (qc @ kc.transpose(-1, -2)).masked_fill(~mask, 0)
+    qdo = s * qc.transpose(-1, -2) @ doc  # [B, H, N, K, V]: each chunk's pull on the states before it
+    rev = qdo.flip(2).cumsum(2).flip(2)  # sum_{m >= n}
+    dS_out = torch.cat([rev[:, :, 1:], torch.zeros_like(rev[:, :, :1])], dim=2) + dht[:, :, None]  # dS_T + sum_{m > n}
+    dq = s * (doc @ states.transpose(-1, -2) + dA @ kc)
+    dk = s * dA.transpose(-1, -2) @ qc + vc @ dS_out.transpose(-1, -2)
+    dv = s * A.transpose(-1, -2) @ doc + kc @ dS_out
+    return (*(from_chunks(x, T).to(q.dtype) for x in (dq, dk, dv)), dht + rev[:, :, 0])
+
+
 class ChunkLinearAttentionFunction(torch.autograd.Function):
-    """``(q, k, v, h0) -> (o, S_T)`` with the chunked forward and the hand-written backward above."""
+    """``(q, k, v, h0) -> (o, S_T)`` with the chunked forward and the hand-written backward above.
+
+    Time is processed in groups of whole chunks (about 1024 steps) with the state carried between
+    groups: the same algebra, but every intermediate of a group stays in cache.
+    """
 
     @staticmethod
     def forward(ctx, q, k, v, h0, scale, chunk_size):
-        o, final = _forward(q, k, v, h0, scale, chunk_size)
+        dt = compute_dtype(q.dtype)
+        G, T = _group_len(chunk_size), q.shape[1]
+        h = None if h0 is None else h0.to(dt)
+        outs, entering = [], []
+        for start in range(0, T, G):
+            entering.append(h)
+            o, h = _forward_group(
+                q[:, start : start + G], k[:, start : start + G], v[:, start : start + G], h, scale, chunk_size
+            )
+            outs.append(o)
         ctx.save_for_backward(q, k, v, h0)
+        ctx.entering = entering  # states at group starts: n_groups x [B, H, K, V]
         ctx.scale, ctx.C = scale, chunk_size
-        return o, final
+        return torch.cat(outs, dim=1), h
 
     @staticmethod
     def backward(ctx, do, dht):
         q, k, v, h0 = ctx.saved_tensors
-        s, C, T = ctx.scale, ctx.C, q.shape[1]
+        G, T, C = _group_len(ctx.C), q.shape[1], ctx.C
         dt = compute_dtype(q.dtype)
-        qc, kc, vc, doc = (to_chunks(x.to(dt), C) for x in (q, k, v, do))
-        states, _ = _state_passing(kc.transpose(-1, -2) @ vc, None if h0 is None else h0.to(dt))
-        mask = causal_mask(C, q.device)
-        dA = (doc @ vc.transpose(-1, -2)).masked_fill(~mask, 0)
-        A = (qc @ kc.transpose(-1, -2)).masked_fill(~mask, 0)
-        qdo = s * qc.transpose(-1, -2) @ doc  # [B, H, N, K, V]: each chunk's pull on the states before it
-        rev = qdo.flip(2).cumsum(2).flip(2)  # sum_{m >= n}
-        dS_out = torch.cat([rev[:, :, 1:], torch.zeros_like(rev[:, :, :1])], dim=2)  # sum_{m > n}
-        dht = torch.zeros_like(states[:, :, 0]) if dht is None else dht.to(dt)
-        dS_out = dS_out + dht[:, :, None]
-        dq = s * (doc @ states.transpose(-1, -2) + dA @ kc)
-        dk = s * dA.transpose(-1, -2) @ qc + vc @ dS_out.transpose(-1, -2)
-        dv = s * A.transpose(-1, -2) @ doc + kc @ dS_out
-        dh0 = None if h0 is None else (dht + rev[:, :, 0]).to(h0.dtype)
-        grads = (from_chunks(x, T).to(q.dtype) for x in (dq, dk, dv))
-        return (*grads, dh0, None, None)
+        B, _, H, K = q.shape
+        dS = torch.zeros(B, H, K, v.shape[-1], dtype=dt, device=q.device) if dht is None else dht.to(dt)
+        parts = []
+        for i, start in reversed(list(enumerate(range(0, T, G)))):
+            sl = slice(start, start + G)
+            dq, dk, dv, dS = _backward_group(q[:, sl], k[:, sl], v[:, sl], ctx.entering[i], do[:, sl], dS, ctx.scale, C)
+            parts.append((dq, dk, dv))
+        dq, dk, dv = (torch.cat([p[j] for p in reversed(parts)], dim=1) for j in range(3))
+        return dq, dk, dv, (None if h0 is None else dS.to(h0.dtype)), None, None
 
 
 def chunk_linear_attention(

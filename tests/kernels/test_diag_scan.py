@@ -78,3 +78,20 @@ def test_extreme_decays_stay_finite_and_exact(form, gate):
         # here dg ~ 1e-25 is a cancellation of O(1) terms q*dq - k*dk: its error is relative to them
         scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
         assert_close(name, want[name], got[name], torch.float32, scale=scale)
+
+
+@pytest.mark.parametrize("gate", ["scalar", "key"])
+def test_long_sequences_stream_over_groups_of_chunks(gate):
+    """T = 2100 spans three groups of 1024 steps; the state is carried across groups (fp64, with gradients)."""
+    x = {
+        n: t.detach().double().requires_grad_()
+        for n, t in make_inputs(14, (1, 2100, 1, 8, 4), torch.float32, h0=True, gate=gate).items()
+    }
+    x["g"] = (x["g"].detach() * 0.01).requires_grad_()  # slow decays: the state of group 1 still matters in group 3
+    o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=16)
+    do, dS = upstream(14, o, S)
+    got = outputs_and_grads(o, S, x, do, dS)
+    o_r, S_r = diag_scan_recurrent(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], dtype=torch.float64)
+    want = outputs_and_grads(o_r, S_r, x, do, dS)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-9, atol=1e-8, msg=name)  # float64, 2100-term sums
