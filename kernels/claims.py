@@ -47,13 +47,14 @@ def _inputs(seed: int, B: int, T: int, H: int, K: int, V: int, gate: str | None 
 
 
 def _sym_checks(gate):
+    label = {None: "no gate", "scalar": "scalar gate", "key": "per-key gate"}[gate]
     out = []
     for T, C in ((4, 2), (5, 2)):
         seq = der.sequence(T, 2, 1, gate=gate)
         O_rec, S_rec = der.recurrent(seq)
         O_chk, S_chk = der.chunked(seq, C)
-        out.append(symbolic(f"outputs, recurrent - chunked, T={T}, C={C}, K=2, V=1", O_rec - O_chk))
-        out.append(symbolic(f"final state, recurrent - chunked, T={T}, C={C}", S_rec - S_chk))
+        out.append(symbolic(f"{label}: outputs, recurrent - chunked, T={T}, C={C}, K=2, V=1", O_rec - O_chk))
+        out.append(symbolic(f"{label}: final state, recurrent - chunked, T={T}, C={C}", S_rec - S_chk))
     return out
 
 
