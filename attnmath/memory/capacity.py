@@ -1,0 +1,293 @@
+r"""Capacity of a Hebbian (linear-attention) memory: average case, worst case, discrete read-out.
+
+Book chapter: ``notebooks/30_pavlovian_memory`` (claims ``memory.crosstalk-moment``,
+``memory.relmse-law``, ``memory.linear-capacity``, ``memory.coherence-guarantee``,
+``memory.worst-vs-average``, ``memory.bit-error-law``, ``memory.decay-snr``). Dossier ``pavlov.md`` §2.
+
+Random models (dossier §1): *unit* keys uniform on :math:`S^{d_k-1}`; *gaussian* keys
+:math:`\mathcal N(0,I/d_k)`; values :math:`\mathcal N(0,I/d_v)` (so :math:`\mathbb E\lVert v\rVert^2=1`)
+or unit. Every Monte-Carlo estimator takes ``trials`` and ``seed`` and is deterministic given them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .. import validation as V
+from .hebbian import _memory, _recall, hebbian_memory, retrieve
+
+KEY_KINDS = ("unit", "gaussian")
+F64 = torch.float64
+
+
+def random_keys(n: int, d_k: int, *, kind: str = "unit", batch: Sequence[int] = (), generator=None) -> torch.Tensor:
+    r"""``[*batch, n, d_k]`` float64 keys: uniform on the unit sphere (``unit``) or :math:`\mathcal N(0,I/d_k)` (``gaussian``)."""
+    n = V.integer(n, "n", minimum=1)
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    V.choice(kind, "kind", KEY_KINDS)
+    x = torch.randn(*batch, n, d_k, generator=generator, dtype=F64)
+    return x / x.norm(dim=-1, keepdim=True) if kind == "unit" else x / math.sqrt(d_k)
+
+
+def random_values(
+    n: int, d_v: int, *, kind: str = "gaussian", batch: Sequence[int] = (), generator=None
+) -> torch.Tensor:
+    r"""``[*batch, n, d_v]`` float64 values: :math:`\mathcal N(0,I/d_v)` (``gaussian``) or unit vectors (``unit``)."""
+    return random_keys(n, V.integer(d_v, "d_v", minimum=1), kind=kind, batch=batch, generator=generator)
+
+
+def ratio_of_means(num: torch.Tensor, den: torch.Tensor) -> tuple[float, float]:
+    r"""Ratio of means :math:`\hat R=\bar a/\bar b` of paired per-trial samples and its delta-method standard error
+    :math:`\mathrm{sd}(a-\hat Rb)/(\sqrt n\,\bar b)`. ``num``, ``den``: ``[trials]``."""
+    a, b = num.double().flatten(), den.double().flatten()
+    if a.shape != b.shape or a.numel() < 2:
+        raise ValueError(
+            f"num and den must be paired samples of equal length >= 2, got {list(a.shape)}, {list(b.shape)}"
+        )
+    r = float(a.mean() / b.mean())
+    se = float((a - r * b).std(unbiased=True) / (math.sqrt(a.numel()) * b.mean()))
+    return r, se
+
+
+def relmse_theory(n: int, d_k: int, kind: str = "unit") -> float:
+    r"""Average-case relative recall error :math:`\mathbb E\lVert Mk_j-v_j\rVert^2/\mathbb E\lVert v_j\rVert^2`:
+    :math:`(N-1)/d_k` for unit keys, :math:`(N+1)/d_k` for Gaussian keys (dossier §2.3; claim ``memory.relmse-law``)."""
+    n = V.integer(n, "n", minimum=1)
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    return (n - 1) / d_k if V.choice(kind, "kind", KEY_KINDS) == "unit" else (n + 1) / d_k
+
+
+def capacity_theory(d_k: int, eps: float, kind: str = "unit") -> float:
+    r"""Average-case capacity at fidelity :math:`\varepsilon` (relMSE :math:`\le\varepsilon^2`):
+    :math:`N^\star=1+\varepsilon^2d_k` (unit) or :math:`\varepsilon^2d_k-1` (Gaussian). Claim ``memory.linear-capacity``."""
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    e = V.real(eps, "eps", positive=True)
+    return 1 + e**2 * d_k if V.choice(kind, "kind", KEY_KINDS) == "unit" else e**2 * d_k - 1
+
+
+def _relmse_pool(d_k: int, n_max: int, trials: int, seed: int, kind: str, d_v: int):
+    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    trials = V.integer(trials, "trials", minimum=2)
+    K = random_keys(n_max, d_k, kind=kind, batch=(trials,), generator=g)
+    Vv = random_values(n_max, d_v, batch=(trials,), generator=g)
+
+    def at(n: int) -> tuple[float, float]:
+        k, v = K[:, :n], Vv[:, :n]
+        err = _recall(_memory(k, v), k) - v
+        return ratio_of_means((err**2).sum(dim=(1, 2)), (v**2).sum(dim=(1, 2)))
+
+    return at
+
+
+def relmse_monte_carlo(
+    n: int, d_k: int, *, trials: int, seed: int, kind: str = "unit", d_v: int = 16
+) -> tuple[float, float]:
+    r"""Monte-Carlo relMSE of a Hebbian memory of ``n`` random pairs: ratio of means over ``trials``
+    of :math:`\sum_j\lVert Mk_j-v_j\rVert^2` and :math:`\sum_j\lVert v_j\rVert^2`, with its delta-method SE."""
+    n = V.integer(n, "n", minimum=1)
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    return _relmse_pool(d_k, n, trials, seed, kind, d_v)(n)
+
+
+def relmse_curve(
+    d_k: int, ns: Sequence[int], *, trials: int, seed: int, kind: str = "unit", d_v: int = 16, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """relMSE and its SE at each N of ``ns``, on nested prefixes of one pool of pairs (common random numbers)."""
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    ns = [V.integer(n, "ns", minimum=1) for n in ns]
+    at = _relmse_pool(d_k, max(ns), trials, seed, kind, d_v)
+    out = [at(n) for n in tqdm(ns, desc=f"relMSE d_k={d_k}", disable=not progress, leave=False)]
+    return np.array([o[0] for o in out]), np.array([o[1] for o in out])
+
+
+def largest_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
+    """Bisection: the largest ``n`` in ``[lo, hi]`` with ``pred(n)``, for a predicate true up to a point, then false.
+
+    Requires ``pred(lo)``; returns ``hi`` when ``pred(hi)`` holds.
+    """
+    lo, hi = V.integer(lo, "lo"), V.integer(hi, "hi", minimum=lo)
+    if not pred(lo):
+        raise ValueError(f"lo={lo} must satisfy the predicate (bisection needs a valid lower bracket)")
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if pred(mid) else (lo, mid - 1)
+    return lo
+
+
+def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: str = "unit", d_v: int = 16) -> int:
+    r"""Largest N whose measured relMSE is :math:`\le\varepsilon^2` (bisection over nested prefixes of one pool).
+
+    The pool holds :math:`2(1+\varepsilon^2d_k)+8` pairs; raises if even the pool stays below
+    :math:`\varepsilon^2` (no bracket). Claim ``memory.linear-capacity`` (dossier P6).
+    """
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    e2 = V.real(eps, "eps", positive=True) ** 2
+    n_max = int(2 * (1 + e2 * d_k)) + 8
+    at = _relmse_pool(d_k, n_max, trials, seed, kind, d_v)
+    if at(n_max)[0] <= e2:
+        raise ValueError(f"no bracket: relMSE at N={n_max} is still <= eps^2={e2}")
+    return largest_true(lambda n: at(n)[0] <= e2, 1, n_max)
+
+
+def crosstalk_moment(d: int, pairs: int, *, seed: int, kind: str = "unit") -> tuple[float, float, float, float]:
+    r"""Monte-Carlo moments over independent key pairs :math:`(k,k')`: :math:`\mathbb E(k^\top k')^2` (theory :math:`1/d`)
+    and :math:`\mathbb E(\lVert k\rVert^2-1)^2` (0 for unit keys, :math:`2/d` for Gaussian keys).
+
+    Returns (crosstalk moment, its SE, norm moment, its SE). Claim ``memory.crosstalk-moment`` (dossier P4).
+    """
+    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    K = random_keys(2, d, kind=kind, batch=(V.integer(pairs, "pairs", minimum=2),), generator=g)
+    c2 = (K[:, 0] * K[:, 1]).sum(-1) ** 2
+    n2 = ((K[:, 0] ** 2).sum(-1) - 1) ** 2
+    root = math.sqrt(c2.numel())
+    return float(c2.mean()), float(c2.std() / root), float(n2.mean()), float(n2.std() / root)
+
+
+# --------------------------------------------------------------------------------------
+# Worst case: coherence, Welch bound, guarantee vs empirical all-pairs capacity (§2.4)
+# --------------------------------------------------------------------------------------
+def coherence(keys: torch.Tensor) -> torch.Tensor:
+    r"""Coherence :math:`\mu=\max_{i\ne j}|k_i^\top k_j|` of unit keys ``[..., N, d_k]`` (N ≥ 2) → ``[...]``."""
+    V.tensor(keys, "keys", ndim=range(2, 6))
+    if keys.shape[-2] < 2:
+        raise ValueError(f"keys must hold at least 2 vectors for a coherence, got shape {list(keys.shape)}")
+    G = (keys @ keys.transpose(-1, -2)).abs()
+    G = G - torch.diag_embed(torch.diagonal(G, dim1=-2, dim2=-1))
+    return G.amax(dim=(-2, -1))
+
+
+def coherence_error_bound(keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Deterministic all-pairs bound for unit keys: :math:`\max_j\lVert Mk_j-v_j\rVert\le(N-1)\mu\max_i\lVert v_i\rVert`.
+
+    Returns (worst error, bound), each ``[...]``. Claim ``memory.coherence-guarantee`` (dossier P7).
+    """
+    err = (retrieve(hebbian_memory(keys, values), keys) - values).norm(dim=-1).amax(-1)
+    bound = (keys.shape[-2] - 1) * coherence(keys) * values.norm(dim=-1).amax(-1)
+    return err, bound
+
+
+def guarantee_capacity(mu: float, eps: float) -> int:
+    r"""Largest N allowed by the coherence guarantee, :math:`N\le1+\varepsilon/\mu`."""
+    mu = V.real(mu, "mu", positive=True)
+    return math.floor(1 + V.real(eps, "eps", positive=True) / mu)
+
+
+def welch_bound(n: int, d_k: int) -> float:
+    r"""Welch (1974) lower bound on the coherence of ``n`` unit vectors in :math:`\mathbb R^{d_k}`:
+    :math:`\mu^2\ge(N-d_k)/(d_k(N-1))` (0 when :math:`N\le d_k`)."""
+    n = V.integer(n, "n", minimum=2)
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    return math.sqrt(max(0.0, (n - d_k) / (d_k * (n - 1))))
+
+
+def simplex_frame(d_k: int) -> torch.Tensor:
+    r"""The :math:`d_k+1` unit vectors of a regular simplex in :math:`\mathbb R^{d_k}` (pairwise :math:`-1/d_k`):
+    they attain the Welch bound with equality. Returns ``[d_k + 1, d_k]`` float64."""
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    n = d_k + 1
+    centred = torch.eye(n, dtype=F64) - 1.0 / n
+    basis = torch.linalg.qr(centred[:, :d_k]).Q  # orthonormal basis of the sum-zero hyperplane, [n, d_k]
+    X = centred @ basis
+    return X / X.norm(dim=-1, keepdim=True)
+
+
+def worst_vs_average(
+    d_k: int, eps: float, *, draws: int, seed: int, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per draw: (guarantee capacity, empirical all-pairs capacity) at fidelity :math:`\varepsilon` (dossier P7).
+
+    One pool of random unit keys and unit values (:math:`d_v=d_k`). On its prefixes of length N,
+    the *guarantee* is the largest N with :math:`(N-1)\mu_N\le\varepsilon`; the *empirical* capacity is
+    the largest N (bisection) with :math:`\max_{j\le N}\lVert Mk_j-v_j\rVert\le\varepsilon`. The pool starts at
+    :math:`2\varepsilon^2d_k+8` pairs and doubles if the empirical capacity reaches it.
+    Returns two int arrays ``[draws]``.
+    """
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    e = V.real(eps, "eps", positive=True)
+    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    guar, emp = [], []
+    for _ in tqdm(range(V.integer(draws, "draws", minimum=1)), desc=f"draws d_k={d_k}", disable=not progress):
+        pool = int(2 * e**2 * d_k) + 8
+        while True:
+            K = random_keys(pool, d_k, generator=g)
+            Vv = random_values(pool, d_k, kind="unit", generator=g)
+            G = K @ K.T
+            G.fill_diagonal_(0.0)
+            mu = torch.cummax(G.abs().tril().amax(dim=1), dim=0).values  # mu_N for N = 1..pool
+            ok_g = (torch.arange(pool, dtype=F64) * mu <= e).nonzero()
+            n_emp = largest_true(lambda n, G=G, Vv=Vv: bool((G[:n, :n] @ Vv[:n]).pow(2).sum(1).max() <= e**2), 1, pool)
+            if n_emp < pool:
+                break
+            pool *= 2
+        guar.append(int(ok_g.max()) + 1)
+        emp.append(n_emp)
+    return np.array(guar), np.array(emp)
+
+
+# --------------------------------------------------------------------------------------
+# Discrete read-out (§2.5) and decay (§4)
+# --------------------------------------------------------------------------------------
+def bit_error_theory(n: int, d: int) -> float:
+    r"""Bit error of the sign read-out of a hetero-associative Hebbian memory of ``n`` :math:`\pm1` pairs:
+    :math:`\Phi(-\sqrt{d/(N-1)})` (Gaussian crosstalk approximation; dossier §2.5)."""
+    n = V.integer(n, "n", minimum=2)
+    d = V.integer(d, "d", minimum=1)
+    return 0.5 * math.erfc(math.sqrt(d / (n - 1)) / math.sqrt(2))
+
+
+def bit_error_monte_carlo(n: int, d: int, *, trials: int, seed: int) -> tuple[float, float]:
+    r"""Monte-Carlo bit error of :math:`\mathrm{sign}(W\xi^\nu)` vs :math:`\eta^\nu`, :math:`W=\frac1d\sum_\mu\eta^\mu\xi^{\mu\top}`.
+
+    Ties (a zero field) count 1/2 (a fair coin). Returns (mean error rate over trials, its SE).
+    Claim ``memory.bit-error-law`` (dossier P8).
+    """
+    n = V.integer(n, "n", minimum=2)
+    d = V.integer(d, "d", minimum=1)
+    trials = V.integer(trials, "trials", minimum=2)
+    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    xi = torch.randint(0, 2, (trials, n, d), generator=g).to(F64) * 2 - 1
+    eta = torch.randint(0, 2, (trials, n, d), generator=g).to(F64) * 2 - 1
+    field = _recall(_memory(xi / math.sqrt(d), eta), xi / math.sqrt(d))  # W xi^nu, keys of unit norm
+    wrong = (torch.sign(field) != eta).to(F64) - 0.5 * (field == 0).to(F64)
+    rate = wrong.mean(dim=(1, 2))
+    return float(rate.mean()), float(rate.std() / math.sqrt(trials))
+
+
+def decay_snr_theory(gamma: float, d_k: int, T: int, age: int) -> float:
+    r"""Steady-state SNR of the item stored ``age`` = s steps before the end of a stream of T writes with decay
+    :math:`\gamma`: :math:`\gamma^{2s}\big/\big(\frac1{d_k}\sum_{i\ne j}\gamma^{2(T-1-i)}\big)` (unit keys; dossier P14)."""
+    gm = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    T = V.integer(T, "T", minimum=2)
+    s = V.integer(age, "age", minimum=0, maximum=T - 1)
+    w = gm ** (2 * np.arange(T))  # weight of the item of age a is gm^(2a)
+    return gm ** (2 * s) / ((w.sum() - w[s]) / d_k)
+
+
+def decay_snr_monte_carlo(
+    gamma: float, d_k: int, T: int, ages: Sequence[int], *, trials: int, seed: int, d_v: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""SNR = mean signal energy / mean noise energy of the recall :math:`M_Tk_j` of the item of each age,
+    :math:`M_T=\sum_i\gamma^{T-1-i}v_ik_i^\top` with unit keys. Returns (SNR ``[len(ages)]``, delta-method SE)."""
+    gm = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
+    T = V.integer(T, "T", minimum=2)
+    ages = [V.integer(s, "ages", minimum=0, maximum=T - 1) for s in ages]
+    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    trials = V.integer(trials, "trials", minimum=2)
+    K = random_keys(T, d_k, batch=(trials,), generator=g)
+    Vv = random_values(T, d_v, batch=(trials,), generator=g)
+    M = _memory(K * (gm ** torch.arange(T - 1, -1, -1, dtype=F64))[:, None], Vv)  # = decayed_memory(K, Vv, gm)
+    snr, se = [], []
+    for s in ages:
+        j = T - 1 - s
+        recall = _recall(M, K[:, j : j + 1])[:, 0]
+        signal = gm**s * Vv[:, j]  # ||k_j||^2 = 1
+        r, e = ratio_of_means((signal**2).sum(-1), ((recall - signal) ** 2).sum(-1))
+        snr.append(r)
+        se.append(e)
+    return np.array(snr), np.array(se)

@@ -1,0 +1,51 @@
+r"""Contrast (not in the paper): softmax attention as one update of a modern Hopfield network.
+
+Book chapter: ``notebooks/30_pavlovian_memory`` (claim ``memory.softmax-hopfield-contrast``).
+Ramsauer et al. (2021): with stored patterns :math:`k_i` (here unit keys) and inverse temperature
+:math:`\beta`, the recall :math:`\mathrm{softmax}(\beta\,q^\top K^\top)V` of a stored key :math:`q=k_j`
+has a retrieval error that decays exponentially in the separation
+:math:`\Delta_j=k_j^\top k_j-\max_{i\ne j}k_j^\top k_i`, so the capacity grows exponentially in
+:math:`d_k` instead of linearly (dossier ``pavlov.md`` §2.6).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import validation as V
+from ..softmax import softmax_attention
+from .hebbian import _pairs
+
+
+def softmax_recall(keys: torch.Tensor, values: torch.Tensor, queries: torch.Tensor, beta: float) -> torch.Tensor:
+    r"""Softmax (Hopfield) recall :math:`o=\sum_i\mathrm{softmax}_i(\beta\,k_i^\top q)\,v_i`.
+
+    keys ``[..., N, d_k]``, values ``[..., N, d_v]``, queries ``[..., T, d_k]`` → ``[..., T, d_v]``.
+    """
+    _pairs(keys, values)
+    return softmax_attention(queries, keys, values, scale=V.real(beta, "beta", positive=True))
+
+
+def separation(keys: torch.Tensor) -> torch.Tensor:
+    r"""Separation of each stored pattern, :math:`\Delta_j=k_j^\top k_j-\max_{i\ne j}k_j^\top k_i`; keys ``[..., N, d_k]`` → ``[..., N]``."""
+    V.tensor(keys, "keys", ndim=range(2, 6))
+    if keys.shape[-2] < 2:
+        raise ValueError(f"keys must hold at least 2 patterns, got shape {list(keys.shape)}")
+    G = keys @ keys.transpose(-1, -2)
+    diag = torch.diagonal(G, dim1=-2, dim2=-1)
+    off = G.masked_fill(torch.eye(G.shape[-1], dtype=torch.bool, device=G.device), -math.inf)
+    return diag - off.amax(dim=-1)
+
+
+def hopfield_error_bound(keys: torch.Tensor, values: torch.Tensor, beta: float) -> torch.Tensor:
+    r"""Per-item bound :math:`\lVert o(k_j)-v_j\rVert\le2(N-1)e^{-\beta\Delta_j}\max_i\lVert v_i\rVert` → ``[..., N]``.
+
+    From :math:`1-p_j\le(N-1)e^{-\beta\Delta_j}` for the softmax weight :math:`p_j` of the stored
+    pattern, and :math:`o-v_j=\sum_{i\ne j}p_i(v_i-v_j)`.
+    """
+    _pairs(keys, values)
+    b = V.real(beta, "beta", positive=True)
+    vmax = values.norm(dim=-1).amax(dim=-1, keepdim=True)
+    return 2 * (keys.shape[-2] - 1) * torch.exp(-b * separation(keys)) * vmax
