@@ -86,7 +86,7 @@ def acceptance(rounds: int) -> int:
         for r in range(rounds):
             for T in Ts:
                 chunk[T].append(bm.time_call(lambda a=data[T]: chunk_linear_attention(*a, chunk_size=64), repeats=1))
-            if r < max(2, rounds // 3):
+            if r < max(2, rounds // 4):
                 rec.append(bm.time_call(lambda a=data[ACCEPT_T]: linear_attention_recurrent(*a), repeats=1))
     best = {T: min(v) for T, v in chunk.items()}
     speedup = min(rec) / best[ACCEPT_T]
