@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--ops", default="linear_attention,diag_scan_scalar,diag_scan_key")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (the minimum is kept)")
     parser.add_argument(
-        "--accept-rounds", type=int, default=12, help="interleaved rounds of the acceptance measurement"
+        "--accept-rounds", type=int, default=20, help="interleaved rounds of the acceptance measurement"
     )
     parser.add_argument("--accept-only", action="store_true", help="only the acceptance measurement")
     args = parser.parse_args()
