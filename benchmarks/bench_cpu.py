@@ -1,6 +1,6 @@
 """CPU benchmark of the chunked PyTorch forms (run by ``make bench``; a script, not a timed test).
 
-For T = 256 ... 16384 (B=1, H=4, D=64, fp32, forward pass): the chunked form vs the step-by-step
+For T = 256 ... 16384 (B=1, H=4, D=64, fp32, forward pass, one thread unless ``--threads``): the chunked form vs the step-by-step
 recurrence vs the quadratic masked form (skipped above 512 MiB of scores), and, when fla is
 importable, vs fla's ``naive_recurrent_linear_attn`` and ``naive_chunk_linear_attn``.  Prints
 seconds, per-pair ratios and fitted scaling exponents, then the acceptance criteria of issue 4:
@@ -11,6 +11,11 @@ seconds, per-pair ratios and fitted scaling exponents, then the acceptance crite
 Exits 1 when either fails.  The acceptance numbers come from their own measurement: the chunked
 form at T = 2048 ... 16384 and the recurrence at T = 8192, interleaved over ``--accept-rounds``
 rounds, minimum kept (the median is printed too: on a loaded machine the two differ).
+
+Why one thread by default: on a machine shared with other work, the step recurrence's thousands
+of tiny operations each open a parallel region that waits for a descheduled worker thread; with
+two threads and a load average of 4 on 2 CPUs the recurrence ran 60x slower than alone, the
+chunked form up to 15x, and the ratios meant nothing.  ``--threads 0`` keeps torch's default.
 ``--quick`` runs T <= 2048 and skips the acceptance check; ``--accept-only`` runs only that check.
 """
 
@@ -60,7 +65,12 @@ def main() -> int:
         "--accept-rounds", type=int, default=20, help="interleaved rounds of the acceptance measurement"
     )
     parser.add_argument("--accept-only", action="store_true", help="only the acceptance measurement")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (default 1; 0 keeps torch's default)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     Ts = [2**p for p in range(8, 12 if args.quick else 15)]
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32, B=1 H=4 D=64; fla: "

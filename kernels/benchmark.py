@@ -94,13 +94,26 @@ def scaling_table(
     rounds: int = 3,
     with_fla: bool = True,
     progress: bool = False,
+    threads: int | None = None,
 ) -> dict[str, dict[int, float]]:
     """Seconds per forward pass, ``{form: {T: seconds}}`` (a form absent at a ``T`` was skipped for memory).
 
     Each (form, T) is timed once per round (a few calls when a call is fast) and the minimum over
     ``rounds`` interleaved rounds is kept, so a burst of load from other processes spoils one round
-    of a measurement, not all of them.
+    of a measurement, not all of them.  ``threads`` sets torch's intra-op threads for the
+    measurement (restored afterwards): on a machine shared with other work, one thread avoids the
+    step loop's many tiny parallel regions waiting for a descheduled worker thread.
     """
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _scaling_table(op, Ts, B, H, D, seed, rounds, with_fla, progress)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _scaling_table(op, Ts, B, H, D, seed, rounds, with_fla, progress):
     fs = forms(op, with_fla=with_fla)
     table: dict[str, dict[int, float]] = {name: {} for name in fs}
     g = torch.Generator().manual_seed(seed)

@@ -18,7 +18,7 @@ matrix).  Per-key ``g``: split the chunk in sub-chunks of ``c`` steps; a pair in
 :math:`J < I` factorises through the reference :math:`r_I` (``b`` at the step before sub-chunk
 ``I``), :math:`(q_i e^{b_i-r_I})^\top(k_j e^{r_I-b_j})` with both exponents :math:`\le 0`; pairs in
 the same sub-chunk use the exact pairwise decays (a ``[c, c, K]`` tensor).  The chunk states are
-passed along by a loop over the ``T/C`` chunks, and time is processed in groups of about 1024
+passed along by a loop over the ``T/C`` chunks, and time is processed in groups of about 512
 steps (whole chunks) with the state carried between groups, so that intermediates stay in cache.  Gradients come from autograd through these
 operations (the Triton kernels have a hand-written backward).
 """
@@ -84,7 +84,7 @@ def _intra_per_key(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, c: int) ->
     return A.reshape(*lead, C, C)
 
 
-GROUP_TOKENS = 1024  # stream over groups of chunks so that every intermediate stays in cache
+GROUP_TOKENS = 512  # stream over groups of chunks so that every intermediate stays in cache
 
 
 def _forward_group(q, k, v, g, h0, scale, C, c, scalar):

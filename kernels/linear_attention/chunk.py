@@ -20,7 +20,7 @@ Backward, with :math:`dS_{n}^{\rm out}` the gradient of the state leaving chunk 
     dV_n = s\,[(Q_n K_n^\top)\odot M]^\top dO_n + K_n\, dS_n^{\rm out},
 
 and :math:`dh_0 = dS_T + s\sum_n Q_n^\top dO_n`.  Forward and backward stream over groups of about
-1024 steps (whole chunks), carrying the state (forward) and its gradient (backward) between groups.  Claim ``kernels.linear-attention-chunked-form``.
+512 steps (whole chunks), carrying the state (forward) and its gradient (backward) between groups.  Claim ``kernels.linear-attention-chunked-form``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Ten
     return states, final
 
 
-GROUP_TOKENS = 1024  # stream over groups of chunks: keeps the working set in cache (linear scaling in T)
+GROUP_TOKENS = 512  # stream over groups of chunks: keeps the working set in cache (linear scaling in T)
 
 
 def _group_len(C: int) -> int:
@@ -88,7 +88,7 @@ def _backward_group(q, k, v, h0, do, dht, scale, C):
 class ChunkLinearAttentionFunction(torch.autograd.Function):
     """``(q, k, v, h0) -> (o, S_T)`` with the chunked forward and the hand-written backward above.
 
-    Time is processed in groups of whole chunks (about 1024 steps) with the state carried between
+    Time is processed in groups of whole chunks (about 512 steps) with the state carried between
     groups: the same algebra, but every intermediate of a group stays in cache.
     """
 
