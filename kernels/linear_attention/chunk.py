@@ -20,7 +20,8 @@ Backward, with :math:`dS_{n}^{\rm out}` the gradient of the state leaving chunk 
     dV_n = s\,[(Q_n K_n^\top)\odot M]^\top dO_n + K_n\, dS_n^{\rm out},
 
 and :math:`dh_0 = dS_T + s\sum_n Q_n^\top dO_n`.  Forward and backward stream over groups of about
-512 steps (whole chunks), carrying the state (forward) and its gradient (backward) between groups.  Claim ``kernels.linear-attention-chunked-form``.
+512 steps (whole chunks), carrying the state (forward) and its gradient (backward) between groups.
+Claim ``kernels.linear-attention-chunked-form``.
 """
 
 from __future__ import annotations
