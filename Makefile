@@ -58,8 +58,12 @@ book-only:
 	$(BIN)/sphinx-build -q -W --keep-going -n -c book -b html . $(SITE)
 
 test: export STAGE_LOG ?= book/_build/stage-times.txt
+# The claims stage stores each result; the notebooks' claims.show() then reuses it when the
+# source fingerprint matches (attnmath.claims), instead of running every claim twice.
+test: export ATTNMATH_CLAIM_CACHE := $(abspath book/_build/claim-cache)
 test:
 	@[ -n "$$STAGE_LOG_KEEP" ] || rm -f $(STAGE_LOG)
+	@rm -rf $(ATTNMATH_CLAIM_CACHE)
 	@$(STAGE) install $(MAKE) --no-print-directory deps-test deps-book
 	@$(STAGE) lint $(BIN)/ruff check .
 	@$(STAGE) format $(BIN)/ruff format --check --quiet .

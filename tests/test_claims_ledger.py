@@ -244,3 +244,26 @@ def test_show_is_deterministic_and_hides_measured_errors(temp_claims):
     assert "3.7" not in text  # measured digits vary across machines; only verdict + tolerance are shown
     assert "PASSED" in disp._repr_html_() and "testonly.show" in disp._repr_html_()
     assert claims.show("testonly.show").result is disp.result  # cached per process and scale
+
+
+def test_show_reuses_a_cached_result_only_for_the_same_source(temp_claims, tmp_path, monkeypatch):
+    calls = []
+
+    def counted(scale):
+        calls.append(scale)
+        return close("c", 1.0, 1.0, atol=1e-9, reason=REASON)
+
+    temp_claims("testonly.cached", counted)
+    monkeypatch.setenv(claims.CACHE_ENV, str(tmp_path))
+    first = claims.run("testonly.cached")
+    assert calls == ["ci"] and (tmp_path / "testonly.cached@ci.json").exists()
+    claims._SHOWN.clear()
+    shown = claims.show("testonly.cached")
+    assert calls == ["ci"], "show() must reuse the stored result"
+    assert repr(shown) == repr(claims.ClaimDisplay(first))
+    # A different source fingerprint invalidates the stored result.
+    monkeypatch.setattr(claims, "_FINGERPRINT", "another source tree")
+    claims._SHOWN.clear()
+    claims.show("testonly.cached")
+    assert calls == ["ci", "ci"]
+    claims._SHOWN.clear()

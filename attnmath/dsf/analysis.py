@@ -1,0 +1,152 @@
+r"""Quantities the DSF chapter measures: numerical ranks, Taylor bounds, step-size gains, masked forms, memories.
+
+- :func:`numerical_rank`, :func:`hankel_ranks`, :func:`softmax_hankel_rank`: state-size lower bounds (dossier L2, L10).
+- :func:`taylor_remainder_bound`, :func:`taylor_ratio_bound`, :func:`normalized_output_bound`: dossier L4.
+- :func:`s6_masked_attention`: S6 as :math:`d`-head masked linear attention (L5).
+- :func:`ssd_masked_attention`: the 1-semiseparable masked form :math:`(L\circ CB^\top)(\Delta\odot X)` (Dao & Gu 2024).
+- :func:`softmax_log_normalizers`: causal :math:`\log\eta_i=\mathrm{logsumexp}_{j\le i}s_{ij}` (E16).
+- :func:`diag_ssm_states`: a one-channel diagonal SSM with a chosen transition/input gain (E9, E10).
+- :func:`hebbian_memory`, :func:`delta_rule_passes`: associative-memory reading (dossier §5, E19).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import validation as V
+
+__all__ = [
+    "delta_rule_passes",
+    "diag_ssm_states",
+    "hankel_ranks",
+    "hebbian_memory",
+    "normalized_output_bound",
+    "numerical_rank",
+    "s6_masked_attention",
+    "softmax_hankel_rank",
+    "softmax_log_normalizers",
+    "ssd_masked_attention",
+    "taylor_ratio_bound",
+    "taylor_remainder_bound",
+]
+
+
+def numerical_rank(M: torch.Tensor, rtol: float = 1e-10) -> int:
+    r"""Number of singular values above ``rtol`` times the largest (M ``[a, b]``)."""
+    V.tensor(M, "M", ndim=2)
+    rtol = V.real(rtol, "rtol", positive=True)
+    s = torch.linalg.svdvals(M)
+    return int((s > rtol * s[0]).sum()) if s.numel() and s[0] > 0 else 0
+
+
+def hankel_ranks(dsf, rtol: float = 1e-10) -> list[int]:
+    r"""Numerical rank of every Hankel block :math:`\Phi[i\ge t, j<t]`, ``t = 1..L-1`` (first batch element)."""
+    out = []
+    for t in range(1, dsf.L):
+        H = dsf.hankel_block(t)
+        H = H.reshape(-1, *H.shape[-2:])[0]
+        out.append(numerical_rank(H, rtol))
+    return out
+
+
+def softmax_hankel_rank(
+    q: torch.Tensor, k: torch.Tensor, t: int, rtol: float = 1e-10, scale: float | None = None
+) -> int:
+    r"""Numerical rank of the softmax score block :math:`[e^{s\,q_i^\top k_j}/\eta_i]_{i\ge t,\,j<t}` (q, k ``[L, m]``)."""
+    V.tensor(q, "q", ndim=2)
+    V.tensor(k, "k", shape=q.shape)
+    t = V.integer(t, "t", minimum=1, maximum=q.shape[0] - 1)
+    s = 1.0 / math.sqrt(q.shape[1]) if scale is None else scale
+    logits = s * q @ k.T
+    mask = torch.ones_like(logits, dtype=torch.bool).tril()
+    A = torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)
+    return numerical_rank(A[t:, :t], rtol)
+
+
+def taylor_remainder_bound(R: float, order: int) -> float:
+    r"""Lagrange bound :math:`|e^s-T_P(s)|\le R^{P+1}e^R/(P+1)!` for :math:`|s|\le R` (dossier L4)."""
+    R, order = V.real(R, "R", nonnegative=True), V.integer(order, "order", minimum=0)
+    return R ** (order + 1) * math.exp(R) / math.factorial(order + 1)
+
+
+def taylor_ratio_bound(R: float, order: int) -> float:
+    r""":math:`\delta=R^{P+1}e^{2R}/(P+1)!\ge|T_P(s)/e^s-1|` for :math:`|s|\le R` (dossier L4)."""
+    R, order = V.real(R, "R", nonnegative=True), V.integer(order, "order", minimum=0)
+    return R ** (order + 1) * math.exp(2 * R) / math.factorial(order + 1)
+
+
+def normalized_output_bound(delta: float, vmax: float) -> float:
+    r""":math:`\lVert\tilde y_i-y_i\rVert_\infty\le\frac{2\delta}{1-\delta}\max_j\lVert v_j\rVert_\infty` (needs :math:`\delta<1`)."""
+    delta = V.real(delta, "delta", nonnegative=True, high=1.0, high_open=True)
+    return 2 * delta / (1 - delta) * V.real(vmax, "vmax", nonnegative=True)
+
+
+def s6_masked_attention(u, delta, A, B, C, D=None):
+    r"""S6 as :math:`d`-head masked linear attention (L5), quadratic form:
+    :math:`y^{(k)}_i=\sum_{j\le i}c_i^\top\mathrm{diag}(e^{a^{(k)}(t^{(k)}_i-t^{(k)}_j)})b_j\,\Delta^{(k)}_ju^{(k)}_j+D_ku^{(k)}_i`.
+
+    u, delta (already positive) ``[..., L, d]``; A ``[d, n]``; B, C ``[..., L, n]``.  Differences of the warped
+    times :math:`t_i-t_j\ge0` are formed only on the causal triangle.
+    """
+    t = delta.cumsum(-2)  # [..., L, d]
+    dt = t[..., :, None, :] - t[..., None, :, :]  # [..., i, j, d]
+    L = u.shape[-2]
+    mask = torch.ones(L, L, dtype=torch.bool, device=u.device).tril()
+    dt = torch.where(mask[..., None], dt, torch.zeros_like(dt))
+    decay = torch.exp(dt[..., None] * A) * mask[..., None, None]  # [..., i, j, d, n]
+    scores = torch.einsum("...in,...ijkn,...jn->...ijk", C, decay, B)
+    y = torch.einsum("...ijk,...jk->...ik", scores, delta * u)
+    return y if D is None else y + D * u
+
+
+def ssd_masked_attention(x, dt, A, B, C):
+    r"""Mamba-2's dual form per head: :math:`Y=(L\circ CB^\top)(\Delta\odot X)`, :math:`L_{ij}=e^{a\sum_{l=j+1}^i\Delta_l}`.
+
+    x ``[..., L, H, P]``, dt (positive) ``[..., L, H]``, A ``[H]``, B, C ``[..., L, n]``.
+    """
+    from .scan import segsum
+
+    Lmask = torch.exp(segsum((dt * A).movedim(-1, -2)))  # [..., H, L, L]
+    G = C @ B.transpose(-1, -2)  # [..., L, L]
+    M = Lmask * G[..., None, :, :]
+    y = M @ (dt[..., None] * x).movedim(-2, -3)  # [..., H, L, P]
+    return y.movedim(-3, -2)
+
+
+def softmax_log_normalizers(q: torch.Tensor, k: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+    r"""Causal :math:`\log\eta_i=\log\sum_{j\le i}e^{s\,q_i^\top k_j}` by logsumexp (the max-shift), q, k ``[..., L, m]`` → ``[..., L]``."""
+    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    logits = s * q @ k.transpose(-1, -2)
+    L = q.shape[-2]
+    mask = torch.ones(L, L, dtype=torch.bool, device=q.device).tril()
+    return torch.logsumexp(logits.masked_fill(~mask, float("-inf")), dim=-1)
+
+
+def diag_ssm_states(lam: torch.Tensor, gain: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    r"""States of :math:`h_i=\lambda\odot h_{i-1}+g\odot u_i` for a constant transition ``lam`` and input gain ``gain`` (``[n]``), u ``[L]`` → ``[L, n]``."""
+    h = torch.zeros_like(lam)
+    hs = []
+    for i in range(u.shape[0]):
+        h = lam * h + gain * u[i]
+        hs.append(h)
+    return torch.stack(hs)
+
+
+def hebbian_memory(keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    r"""Hebbian outer-product memory :math:`M=\sum_jv_jk_j^\top` (keys ``[P, n]``, values ``[P, d_v]``) → ``[d_v, n]``."""
+    V.tensor(keys, "keys", ndim=2)
+    V.tensor(values, "values", ndim=2)
+    return values.T @ keys
+
+
+def delta_rule_passes(keys: torch.Tensor, values: torch.Tensor, beta: float, passes: int) -> torch.Tensor:
+    r"""Repeated delta-rule (Widrow–Hoff / Kaczmarz) sweeps :math:`M\leftarrow M+\beta(v_j-Mk_j)k_j^\top`; returns :math:`M` ``[d_v, n]``."""
+    beta = V.real(beta, "beta", positive=True)
+    passes = V.integer(passes, "passes", minimum=1)
+    M = torch.zeros(values.shape[1], keys.shape[1], dtype=keys.dtype)
+    for _ in range(passes):
+        for j in range(keys.shape[0]):
+            M = M + beta * (values[j] - M @ keys[j])[:, None] * keys[j][None, :]
+    return M

@@ -1,0 +1,151 @@
+r"""DSF constructors for the attention family (dossier §2.1, §5 Flowformer).
+
+General causal separable attention :math:`y_i=\sum_{j\le i}\frac{\phi(q_i)^\top\psi(k_j)}{\eta_i}W_Vu_j`
+has two DSF realizations with the same :math:`\Phi_{ij}=\frac{\phi(q_i)^\top\psi(k_j)}{\eta_i}W_V` (dossier L3):
+
+- ``"output"`` norm: :math:`\Lambda_i=I`, :math:`B_i=(I_{d_v}\otimes\psi(k_i))W_V`, :math:`C_i=\eta_i^{-1}(I_{d_v}\otimes\phi(q_i)^\top)`;
+- ``"recurrent"`` norm: :math:`\Lambda_i=\frac{\eta_{i-1}}{\eta_i}I` (:math:`\Lambda_1:=1`, it multiplies :math:`h_0=0`),
+  :math:`B_i=\eta_i^{-1}(I_{d_v}\otimes\psi(k_i))W_V`, :math:`C_i=I_{d_v}\otimes\phi(q_i)^\top`.
+
+State :math:`h_i=\mathrm{vec}(S_i)`, :math:`S_i\in\mathbb R^{n\times d_v}`, so :math:`N=n\,d_v`.
+All inputs ``u`` are ``[..., L, d]``; weights ``W_Q, W_K`` are ``[m, d]`` and ``W_V`` ``[d_v, d]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import validation as V
+from .core import DSF
+from .features import elu_plus_one, kron_eye_col, kron_eye_row, taylor_features
+
+REALIZATIONS = ("output", "recurrent")
+__all__ = [
+    "REALIZATIONS",
+    "flowformer_causal_dsf",
+    "linear_attention_dsf",
+    "normalized_attention_dsf",
+    "recurrent_norm_eigenvalues",
+    "separable_attention_dsf",
+    "softmax_taylor_dsf",
+]
+
+
+def separable_attention_dsf(phi_q, psi_k, W_V, eta, *, realization: str = "recurrent") -> DSF:
+    r"""The DSF of :math:`y_i=\sum_{j\le i}\phi(q_i)^\top\psi(k_j)\,W_Vu_j/\eta_i` (dossier §2.1, L3).
+
+    phi_q, psi_k: ``[..., L, n]``; W_V: ``[d_v, d]``; eta: ``[..., L]`` (positive).  Claims
+    ``dsf.linear-attention-three-ways``, ``dsf.recurrent-norm-telescoping``.
+    """
+    V.choice(realization, "realization", REALIZATIONS)
+    V.tensor(phi_q, "phi_q")
+    V.tensor(psi_k, "psi_k", shape=phi_q.shape)
+    V.tensor(W_V, "W_V", ndim=2)
+    V.tensor(eta, "eta", shape=phi_q.shape[:-1])
+    if bool((eta <= 0).any()):
+        raise ValueError("eta must be positive (a normaliser), found an entry <= 0")
+    dv = W_V.shape[0]
+    B = kron_eye_col(psi_k, dv) @ W_V  # [..., L, n dv, d]
+    C = kron_eye_row(phi_q, dv)  # [..., L, dv, n dv]
+    if realization == "output":
+        lam = torch.ones_like(eta)
+        C = C / eta[..., None, None]
+    else:
+        lam = torch.cat([torch.ones_like(eta[..., :1]), eta[..., :-1] / eta[..., 1:]], dim=-1)
+        B = B / eta[..., None, None]
+    return DSF(lam, B, C, structure="scalar")
+
+
+def softmax_taylor_dsf(
+    u, W_Q, W_K, W_V, order: int, *, scale: float | None = None, realization: str = "recurrent"
+) -> DSF:
+    r"""Softmax attention truncated to order :math:`P`: features :math:`\phi_P` of :func:`.features.taylor_features`.
+
+    :math:`\phi=\psi=\phi_P`, :math:`\eta_i=\phi_P(q_i)^\top\sum_{j\le i}\phi_P(k_j)=\sum_{j\le i}T_P(s\,q_i^\top k_j)`,
+    :math:`n_P=\sum_{p\le P}m^p`.  Softmax itself is the limit :math:`P\to\infty` (infinite state, dossier L2).
+    Use an even order (then :math:`T_P>0` and :math:`\eta_i>0`).  Claim ``dsf.native.softmax-taylor``.
+    """
+    V.tensor(u, "u")
+    q, k = u @ W_Q.T, u @ W_K.T
+    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    fq, fk = taylor_features(q, order, s), taylor_features(k, order, s)
+    eta = (fq * fk.cumsum(-2)).sum(-1)
+    return separable_attention_dsf(fq, fk, W_V, eta, realization=realization)
+
+
+def linear_attention_dsf(u, W_Q, W_K, W_V, *, realization: str = "recurrent") -> DSF:
+    r"""Katharopoulos linear attention, eq. (16): :math:`\phi=\psi=\mathrm{elu}+1`, :math:`\eta_i=\phi(q_i)^\top\sum_{j\le i}\phi(k_j)`, :math:`N=md_v`.
+
+    Claim ``dsf.linear-attention-three-ways`` (E2).
+    """
+    V.tensor(u, "u")
+    fq, fk = elu_plus_one(u @ W_Q.T), elu_plus_one(u @ W_K.T)
+    eta = (fq * fk.cumsum(-2)).sum(-1)
+    return separable_attention_dsf(fq, fk, W_V, eta, realization=realization)
+
+
+def normalized_attention_dsf(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta, *, realization: str = "recurrent") -> DSF:
+    r"""Normalized attention, eq. (21): :math:`\phi=\psi=\mathrm{id}`, :math:`q=W_Qu+b_Q`, :math:`k=W_Ku+b_K`, :math:`\eta_i=e^{w_\eta^\top u_i+b_\eta}`.
+
+    Recurrent realization: :math:`\Lambda_i=e^{w_\eta^\top(u_{i-1}-u_i)}`, not bounded by 1 (dossier L9, claim
+    ``dsf.normalized-attention-eq21``).  The ratio is formed in log space.
+    """
+    V.tensor(u, "u")
+    V.choice(realization, "realization", REALIZATIONS)
+    q, k = u @ W_Q.T + b_Q, u @ W_K.T + b_K
+    log_eta = u @ w_eta + b_eta
+    dsf = separable_attention_dsf(q, k, W_V, torch.exp(log_eta), realization=realization)
+    if realization == "recurrent":  # Λ_i = exp(log η_{i-1} - log η_i), exactly w^T(u_{i-1} - u_i)
+        lam = torch.exp(torch.cat([torch.zeros_like(log_eta[..., :1]), log_eta[..., :-1] - log_eta[..., 1:]], -1))
+        dsf = DSF(lam, dsf.B, dsf.C, structure="scalar")
+    return dsf
+
+
+def recurrent_norm_eigenvalues(log_eta: torch.Tensor) -> torch.Tensor:
+    r""":math:`\Lambda_i=\eta_{i-1}/\eta_i` for :math:`i\ge2` from log-normalisers ``[..., L]`` → ``[..., L-1]``.
+
+    The follow-up's ``nu[:-1]/nu[1:]`` recipe, formed as ``exp`` of a difference of logs so
+    that softmax normalisers with large logits do not overflow (claim ``dsf.recurrent-norm-eigenvalues``).
+    """
+    V.tensor(log_eta, "log_eta")
+    return torch.exp(log_eta[..., :-1] - log_eta[..., 1:])
+
+
+def flowformer_causal_dsf(q_raw, k_raw, v, eps: float = 1e-6) -> DSF:
+    r"""Causal Flowformer as a DSF with input :math:`v` (dossier §5): :math:`\Lambda_i=I`,
+    :math:`B_i=c_i(I\otimes\phi(k_i))`, :math:`C_i=\frac{\alpha_i}{I_i}(I\otimes\phi(q_i)^\top)`, :math:`\phi=\sigma`.
+
+    The scalars come from auxiliary :math:`O(m)` prefix recurrences (written as loops here):
+    incoming flow :math:`I_i=(\phi(q_i)+\epsilon)^\top(\sum_{j\le i}\phi(k_j)+\epsilon)`, outgoing
+    :math:`O_j`, the conserved flows, allocation :math:`\alpha_i=\sigma(\hat I_i)` and competition
+    :math:`c_j=j\,e^{\hat O_j}/\sum_{l\le j}e^{\hat O_l}`.  q_raw, k_raw ``[..., L, m]``, v ``[..., L, d_v]``.
+    Claim ``dsf.native.flowformer``.
+    """
+    V.tensor(q_raw, "q_raw")
+    V.tensor(k_raw, "k_raw", shape=q_raw.shape)
+    V.tensor(v, "v")
+    q, k = torch.sigmoid(q_raw), torch.sigmoid(k_raw)
+    L, dv = q.shape[-2], v.shape[-1]
+    zk, zq = torch.zeros_like(q[..., 0, :]), torch.zeros_like(q[..., 0, :])
+    wk, wq = torch.zeros_like(zk), torch.zeros_like(zq)
+    sink_scale, alloc, comp = [], [], []
+    run_exp = torch.zeros_like(q[..., 0, 0])
+    for i in range(L):
+        n = float(i + 1)
+        zk, zq = zk + k[..., i, :], zq + q[..., i, :]
+        inc = ((q[..., i, :] + eps) * (zk + eps)).sum(-1)  # I_i
+        out = ((k[..., i, :] + eps) * (zq + eps)).sum(-1)  # O_i
+        wk = wk + k[..., i, :] * (n / out)[..., None]  # sum_j o_j phi(k_j)
+        wq = wq + q[..., i, :] * (n / inc)[..., None]  # sum_l s_l phi(q_l)
+        hat_in = ((q[..., i, :] + eps) * (wk + eps)).sum(-1) / n
+        hat_out = (((k[..., i, :] + eps) * (wq + eps)).sum(-1) / n).clamp(-1.0, 1.0)
+        run_exp = run_exp + torch.exp(hat_out)
+        sink_scale.append(1.0 / inc)
+        alloc.append(torch.sigmoid(hat_in))
+        comp.append(n * torch.exp(hat_out) / run_exp)
+    sink_scale, alloc, comp = (torch.stack(t, -1) for t in (sink_scale, alloc, comp))
+    B = comp[..., None, None] * kron_eye_col(k, dv)
+    C = (alloc * sink_scale)[..., None, None] * kron_eye_row(q, dv)
+    return DSF(torch.ones_like(comp), B, C, structure="scalar")

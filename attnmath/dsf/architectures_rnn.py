@@ -1,0 +1,90 @@
+r"""DSF constructors for RNNs (dossier §2.4, L8) and the mLSTM (§2.5): all have :math:`n=1` or scalar :math:`\Lambda`.
+
+- :func:`qlstm_dsf`: :math:`\Lambda_i=\mathrm{diag}(\sigma(f_i))` or, reversed (eq. 23),
+  :math:`\Lambda_i=e^{\Delta_iA}` with :math:`\Delta_i=\mathrm{softplus}(f_i)`, :math:`A=-\mathrm{ReLU}(\alpha)`;
+  :math:`B_i=\mathrm{diag}(\sigma(\iota_i))`, :math:`C_i=\mathrm{diag}(\sigma(o_i))`, :math:`D=0`.
+- :func:`rglru_dsf`: :math:`\Lambda_i=\mathrm{diag}(e^{\Delta_iA})`, :math:`\Delta_i=r_i`, :math:`A=-c\,\mathrm{softplus}(\lambda)`
+  (zero at a reset), :math:`B_i=\mathrm{diag}(\sqrt{1-\Lambda_i^2}\odot\iota_i)`, :math:`C=I`.
+- :func:`mlstm_dsf`: :math:`\Lambda_i=f_iI`, :math:`B_i=i_i(I_V\otimes k_i)`, :math:`C_i=\mathrm{diag}(o_i)(I_V\otimes q_i^\top)/\max(|n_i^\top q_i|,1)`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import validation as V
+from .core import DSF
+from .features import kron_eye_col, kron_eye_row
+
+__all__ = ["mlstm_dsf", "qlstm_dsf", "rglru_dsf"]
+
+
+def _diag_seq(x: torch.Tensor) -> torch.Tensor:
+    return torch.diag_embed(x)
+
+
+def qlstm_dsf(x, W_g, b_g, *, reversed: bool = False, alpha=1.0) -> DSF:
+    r"""qLSTM / qLSTM-rev as a DSF with :math:`N=d` (x ``[..., L, d]``, W_g ``[3d, d]``, b_g ``[3d]``).
+
+    The reversed forget gate is written as :math:`e^{\Delta A}` (S6 form), the official code as
+    :math:`\sigma(-f)^{\mathrm{ReLU}(\alpha)}`; claims ``dsf.native.qlstm`` and ``dsf.reversed-sigmoid``.
+    """
+    V.tensor(x, "x")
+    d = x.shape[-1]
+    V.tensor(W_g, "W_g", shape=(3 * d, d))
+    V.tensor(b_g, "b_g", shape=(3 * d,))
+    f, i, o = (x @ W_g.T + b_g).chunk(3, dim=-1)
+    if reversed:
+        A = -torch.relu(torch.as_tensor(alpha, dtype=x.dtype))
+        lam = torch.exp(F.softplus(f) * A)
+    else:
+        lam = torch.sigmoid(f)
+    return DSF(lam, _diag_seq(torch.sigmoid(i)), _diag_seq(torch.sigmoid(o)), structure="diagonal")
+
+
+def rglru_dsf(x, W_a, b_a, W_x, b_x, a_param, reset=None, c: float = 8.0) -> DSF:
+    r"""RG-LRU as an :math:`n=1` DSF (dossier §2.4, L8); x ``[..., L, d]``, ``reset`` bool ``[..., L]``.
+
+    :math:`\Lambda_i=e^{\Delta_iA}` with :math:`\Delta_i=r_i=\sigma(W_ax_i+b_a)` and :math:`A=-c\,\mathrm{softplus}(\lambda)`;
+    the input gain :math:`\sqrt{1-\Lambda_i^2}=\sqrt{-\mathrm{expm1}(2\Delta_iA)}`.  Claim ``dsf.native.rg-lru``.
+    """
+    V.tensor(x, "x")
+    r = torch.sigmoid(x @ W_a.T + b_a)
+    iota = torch.sigmoid(x @ W_x.T + b_x)
+    A = -c * F.softplus(a_param)
+    lam = torch.exp(r * A)
+    gain = torch.sqrt(-torch.expm1(2 * r * A))
+    if reset is not None:
+        if reset.shape != x.shape[:-1] or reset.dtype != torch.bool:
+            raise ValueError(
+                f"reset must be a bool tensor of shape {list(x.shape[:-1])}, got {reset.dtype} {list(reset.shape)}"
+            )
+        lam = torch.where(reset[..., None], torch.zeros_like(lam), lam)
+        gain = torch.where(reset[..., None], torch.ones_like(gain), gain)
+    return DSF(
+        lam,
+        _diag_seq(gain * iota),
+        torch.eye(x.shape[-1], dtype=x.dtype).expand(*x.shape[:-1], x.shape[-1], x.shape[-1]),
+        structure="diagonal",
+    )
+
+
+def mlstm_dsf(q, k, v, i_pre, f_pre, o_pre) -> DSF:
+    r"""mLSTM (xLSTM) as a scalar DSF with input :math:`v`; the normaliser :math:`n_i` is an auxiliary :math:`O(K)` prefix recurrence.
+
+    q, k ``[..., L, K]``, v, o_pre ``[..., L, V]``, i_pre, f_pre ``[..., L]``.  Claim ``dsf.native.mlstm``.
+    """
+    V.tensor(q, "q")
+    V.tensor(k, "k", shape=q.shape)
+    V.tensor(v, "v")
+    Vd = v.shape[-1]
+    ig, fg = torch.exp(i_pre), torch.sigmoid(f_pre)
+    n = torch.zeros_like(q[..., 0, :])
+    denoms = []
+    for t in range(q.shape[-2]):
+        n = fg[..., t, None] * n + ig[..., t, None] * k[..., t, :]
+        denoms.append(torch.clamp((n * q[..., t, :]).sum(-1).abs(), min=1.0))
+    denom = torch.stack(denoms, dim=-1)
+    Cm = torch.sigmoid(o_pre)[..., :, None] * kron_eye_row(q, Vd) / denom[..., None, None]
+    return DSF(fg, ig[..., None, None] * kron_eye_col(k, Vd), Cm, structure="scalar")

@@ -1,0 +1,143 @@
+r"""DSF constructors for selective SSMs and gated linear attention (dossier §2.2, §2.3, §2.5).
+
+- :func:`s6_dsf`: S6/Mamba, :math:`\Lambda_i=\mathrm{diag}_k(e^{\Delta^{(k)}_ia^{(k)}})`,
+  :math:`B_i=\mathrm{diag}(\Delta_i)\otimes b_i` (Euler, as implemented) or
+  :math:`\mathrm{diag}_k(\Delta^{(k)}_i\varphi_1(\Delta^{(k)}_ia^{(k)}))\,(I\otimes b_i)` (ZOH),
+  :math:`C_i=I_d\otimes c_i^\top`, :math:`D_i=\mathrm{diag}(D)`; state :math:`N=nd`, index :math:`k n + r`.
+- :func:`ssd_paper_dsf`: the paper's "SSD" (``S6_2``): scalar :math:`A`, rank-1 step.
+- :func:`mamba2_ssd_dsf`: Mamba-2 SSD per head (heads become a leading batch axis).
+- :func:`gla_dsf`: :math:`S_i=\mathrm{diag}(\alpha_i)S_{i-1}+k_iv_i^\top`, :math:`o_i=sS_i^\top q_i` with a scalar
+  (simple GLA / Mamba-2 type) or key-wise (GLA) gate; :func:`retnet_dsf` is the constant :math:`\gamma_h`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import validation as V
+from .core import DSF
+from .features import kron_eye_col, kron_eye_row
+
+DISCRETIZATIONS = ("euler", "zoh")
+__all__ = ["DISCRETIZATIONS", "gla_dsf", "mamba2_ssd_dsf", "phi1", "retnet_dsf", "s6_dsf", "ssd_paper_dsf"]
+
+
+def phi1(z: torch.Tensor) -> torch.Tensor:
+    r""":math:`\varphi_1(z)=(e^z-1)/z` with :math:`\varphi_1(0)=1` (series :math:`1+z/2+z^2/6+\dots` near 0); claim ``dsf.zoh-vs-euler``."""
+    small = z.abs() < 1e-8
+    safe = torch.where(small, torch.ones_like(z), z)
+    return torch.where(small, 1.0 + z / 2, torch.expm1(safe) / safe)
+
+
+def s6_dsf(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False, *, discretization: str = "euler") -> DSF:
+    r"""S6 (Mamba's selective SSM) as a diagonal DSF (dossier §2.2).
+
+    u, delta: ``[..., L, d]``; A: ``[d, n]`` (negative); B, C: ``[..., L, n]``; D: ``[d]`` or None.
+    ``discretization="euler"`` is Mamba's implemented :math:`\bar B=\Delta b`; ``"zoh"`` the exact
+    :math:`\bar B=\varphi_1(\Delta A)\Delta b`.  Claims ``dsf.native.s6``, ``dsf.s6-is-d-head-attention``.
+    """
+    V.choice(discretization, "discretization", DISCRETIZATIONS)
+    V.tensor(u, "u")
+    *batch, L, d = u.shape
+    V.tensor(delta, "delta", shape=u.shape)
+    V.tensor(A, "A", ndim=2)
+    if A.shape[0] != d:
+        raise ValueError(f"A must have shape [d={d}, n], got {list(A.shape)}")
+    n = A.shape[1]
+    V.tensor(B, "B", shape=(*batch, L, n))
+    V.tensor(C, "C", shape=(*batch, L, n))
+    if delta_bias is not None:
+        delta = delta + delta_bias
+    if delta_softplus:
+        delta = F.softplus(delta)
+    dA = delta[..., None] * A  # [..., L, d, n]
+    lam = torch.exp(dA).reshape(*batch, L, d * n)
+    gain = delta[..., None] * (phi1(dA) if discretization == "zoh" else torch.ones_like(dA))  # [..., L, d, n]
+    eye = torch.eye(d, dtype=u.dtype, device=u.device)
+    Bm = (gain * B[..., None, :])[..., :, :, None] * eye[:, None, :]  # [..., L, d, n, d]
+    Bm = Bm.reshape(*batch, L, d * n, d)
+    Cm = kron_eye_row(C, d)
+    Dm = None if D is None else torch.diag(D).expand(*batch, L, d, d)
+    return DSF(lam, Bm, Cm, Dm, structure="diagonal")
+
+
+def ssd_paper_dsf(u, w_dt, dt_weight, dt_bias, A_log, B, C, D=None, *, discretization: str = "euler") -> DSF:
+    r"""The paper's "SSD" (``S6_2``): :math:`A=-e^{A_{\log}}` shared by every channel and state, :math:`\Delta^{(k)}_i=\mathrm{softplus}(\omega_kw^\top u_i+\beta_k)`.
+
+    With :math:`A_{\log}=0` (init), :math:`\Lambda_i=e^{-\mathrm{softplus}(z)}=\sigma(-z)`, the reversed
+    sigmoid (dossier §2.3).  Claim ``dsf.native.ssd-paper``.
+    """
+    V.tensor(u, "u")
+    d, n = u.shape[-1], B.shape[-1]
+    dt = (u @ w_dt)[..., None] * dt_weight
+    A = -torch.exp(torch.as_tensor(A_log, dtype=u.dtype) * torch.ones(d, n, dtype=u.dtype, device=u.device))
+    return s6_dsf(u, dt, A, B, C, D, delta_bias=dt_bias, delta_softplus=True, discretization=discretization)
+
+
+def mamba2_ssd_dsf(x, dt, A, B, C, D=None, dt_bias=None, dt_softplus=False) -> DSF:
+    r"""Mamba-2 SSD as a DSF per head: batch ``[..., H]``, :math:`\Lambda_i=e^{\Delta^{(h)}_ia_h}` (scalar),
+    :math:`B_i=\Delta^{(h)}_i(I_P\otimes b_i)`, :math:`C_i=I_P\otimes c_i^\top`, :math:`D_i=D_hI_P`.
+
+    x ``[..., L, H, P]``, dt ``[..., L, H]``, A ``[H]``, B, C ``[..., L, n]``.  The DSF's input and output
+    are head-major: ``x.movedim(-2, -3)`` (``[..., H, L, P]``).  Claim ``dsf.ssd-duality``.
+    """
+    V.tensor(x, "x", ndim=None)
+    if x.dim() < 3:
+        raise ValueError(f"x must have shape [..., L, H, P], got {list(x.shape)}")
+    *batch, L, H, P = x.shape
+    V.tensor(dt, "dt", shape=(*batch, L, H))
+    V.tensor(A, "A", shape=(H,))
+    V.tensor(B, "B", ndim=len(batch) + 2)
+    V.tensor(C, "C", shape=B.shape)
+    if dt_bias is not None:
+        dt = dt + dt_bias
+    if dt_softplus:
+        dt = F.softplus(dt)
+    dt_h = dt.movedim(-1, -2)  # [..., H, L]
+    lam = torch.exp(dt_h * A[:, None])
+    Bh = B[..., None, :, :].expand(*batch, H, L, B.shape[-1])
+    Ch = C[..., None, :, :].expand(*batch, H, L, C.shape[-1])
+    Bm = dt_h[..., None, None] * kron_eye_col(Bh, P)
+    Cm = kron_eye_row(Ch, P)
+    Dm = None
+    if D is not None:
+        Dm = (D[:, None, None, None] * torch.eye(P, dtype=x.dtype, device=x.device)).expand(*batch, H, L, P, P)
+    return DSF(lam, Bm, Cm, Dm, structure="scalar")
+
+
+def gla_dsf(q, k, v, log_gate, scale: float | None = None) -> DSF:
+    r"""Gated linear attention as a DSF with input :math:`v`: :math:`\Lambda_i=I_{V}\otimes\mathrm{diag}(e^{g_i})`,
+    :math:`B_i=I_V\otimes k_i`, :math:`C_i=s(I_V\otimes q_i^\top)`.
+
+    q, k ``[..., L, K]``, v ``[..., L, V]``; ``log_gate`` :math:`g\le0`: ``[..., L]`` (scalar gate, simple
+    GLA/Mamba-2/RetNet type, structure ``"scalar"``) or ``[..., L, K]`` (GLA, ``"diagonal"``).
+    ``scale`` defaults to :math:`K^{-1/2}` (fla's convention).  Claim ``dsf.native.gla``.
+    """
+    V.tensor(q, "q")
+    V.tensor(k, "k", shape=q.shape)
+    V.tensor(v, "v")
+    if v.shape[:-1] != q.shape[:-1]:
+        raise ValueError(f"v must have shape [..., L={q.shape[-2]}, V] matching q, got {list(v.shape)}")
+    V.tensor(log_gate, "log_gate")
+    s = q.shape[-1] ** -0.5 if scale is None else V.real(scale, "scale", positive=True)
+    Vd = v.shape[-1]
+    if tuple(log_gate.shape) == tuple(q.shape[:-1]):
+        lam, structure = torch.exp(log_gate), "scalar"
+    elif tuple(log_gate.shape) == tuple(q.shape):
+        lam, structure = torch.exp(log_gate).repeat(*([1] * (q.dim() - 1)), Vd), "diagonal"
+    else:
+        raise ValueError(
+            f"log_gate must have shape {list(q.shape[:-1])} (scalar) or {list(q.shape)} (key-wise), got {list(log_gate.shape)}"
+        )
+    return DSF(lam, kron_eye_col(k, Vd), s * kron_eye_row(q, Vd), structure=structure)
+
+
+def retnet_dsf(q, k, v, gamma, scale: float | None = None) -> DSF:
+    r"""RetNet: :math:`\Lambda=\gamma_hI` constant per head (q, k, v ``[..., H, L, *]``, gamma ``[H]``-broadcastable); claim ``dsf.native.retnet``."""
+    V.tensor(q, "q")
+    g = torch.as_tensor(gamma, dtype=q.dtype, device=q.device)
+    if bool((g <= 0).any()) or bool((g > 1).any()):
+        raise ValueError("gamma must lie in (0, 1]")
+    log_gate = torch.log(g)[..., None].expand(q.shape[:-1]).clone()
+    return gla_dsf(q, k, v, log_gate, scale)

@@ -1,0 +1,154 @@
+r"""Sympy counterparts of the DSF identities, on small sizes (dossier §3, §7).
+
+Each function returns a sympy expression (or matrix) that must simplify to zero, or a relation
+that must evaluate to True; the claims pass them to :func:`attnmath.claims.symbolic`.
+
+- :func:`l1_difference`: recurrence minus :math:`\Phi u` at :math:`L=3`, dense :math:`2\times2` :math:`\Lambda_i` (L1).
+- :func:`telescoping_difference`: :math:`\Lambda_3\Lambda_2B_1-B_1\eta_1/\eta_3` for the recurrent norm (L3).
+- :func:`taylor_feature_difference`: :math:`\phi_P(q)^\top\phi_P(k)-T_P(q^\top k/\sqrt m)` (L2/L4, :math:`m=2`).
+- :func:`taylor_remainder_difference`: integral form of :math:`e^s-T_P(s)` (L4 Lagrange bound).
+- :func:`normalized_weight_corner`: the worst case :math:`2\delta/(1-\delta)` of the weight perturbation (L4).
+- :func:`reversed_sigmoid_differences`, :func:`zoh_theorem1_differences`: L7.
+- :func:`phi1_series_difference`: :math:`\varphi_1(z)=1+z/2+z^2/6+\dots` (E9).
+- :func:`warped_time_difference`: :math:`\prod_{l=j+1}^ie^{a\Delta_l}=e^{a(t_i-t_j)}` (E20).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = [
+    "euler_gain_differs",
+    "l1_difference",
+    "normalized_weight_corner",
+    "phi1_series_difference",
+    "reversed_sigmoid_differences",
+    "taylor_feature_difference",
+    "taylor_remainder_difference",
+    "telescoping_difference",
+    "warped_time_difference",
+    "zoh_theorem1_differences",
+]
+
+
+def _sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+def l1_difference(L: int = 3, N: int = 2) -> sp.Matrix:
+    r"""Outputs of the loop minus :math:`\sum_{j\le i}\Phi_{ij}u_j` with :math:`\Phi_{ij}=C_i\Lambda_i\cdots\Lambda_{j+1}B_j` (+ :math:`D_i` on the diagonal), :math:`d=1`."""
+    lam = [sp.Matrix(N, N, lambda r, c, i=i: sp.Symbol(f"lam{i}_{r}{c}")) for i in range(1, L + 1)]
+    B = [sp.Matrix(N, 1, lambda r, c, i=i: sp.Symbol(f"B{i}_{r}")) for i in range(1, L + 1)]
+    C = [sp.Matrix(1, N, lambda r, c, i=i: sp.Symbol(f"C{i}_{c}")) for i in range(1, L + 1)]
+    D = sp.symbols(f"D1:{L + 1}")
+    u = sp.symbols(f"u1:{L + 1}")
+    h = sp.zeros(N, 1)
+    y_rec = []
+    for i in range(L):
+        h = lam[i] * h + B[i] * u[i]
+        y_rec.append((C[i] * h)[0] + D[i] * u[i])
+    y_phi = []
+    for i in range(L):
+        total = D[i] * u[i]
+        for j in range(i + 1):
+            P = sp.eye(N)
+            for l in range(i, j, -1):  # Λ_i Λ_{i-1} ... Λ_{j+1}
+                P = P * lam[l]
+            total += (C[i] * P * B[j])[0] * u[j]
+        y_phi.append(total)
+    return sp.Matrix([sp.expand(a - b) for a, b in zip(y_rec, y_phi)])
+
+
+def telescoping_difference():
+    r"""Recurrent norm: :math:`\Lambda_i=\eta_{i-1}/\eta_i`, :math:`B_1=\psi/\eta_1`; returns :math:`\Lambda_3\Lambda_2B_1-\psi/\eta_3`."""
+    e1, e2, e3, psi = sp.symbols("eta1 eta2 eta3 psi", positive=True)
+    return (e2 / e3) * (e1 / e2) * (psi / e1) - psi / e3
+
+
+def taylor_feature_difference(m: int = 2, order: int = 3):
+    r""":math:`\phi_P(q)^\top\phi_P(k)-\sum_{p\le P}s^p/p!` with :math:`s=q^\top k/\sqrt m`, features :math:`x^{\otimes p}/(\sqrt{p!}m^{p/4})`.
+
+    Also checks the polynomial against ``sympy.series(exp(s))``; returns the sum of both differences.
+    """
+    q = sp.symbols(f"q1:{m + 1}", real=True)
+    k = sp.symbols(f"k1:{m + 1}", real=True)
+
+    def feats(x):
+        out, t = [sp.Integer(1)], [sp.Integer(1)]
+        for p in range(1, order + 1):
+            t = [a * b for a in t for b in x]
+            out += [e / (sp.sqrt(sp.factorial(p)) * sp.Integer(m) ** sp.Rational(p, 4)) for e in t]
+        return out
+
+    inner = sum(a * b for a, b in zip(feats(q), feats(k)))
+    s = sp.Symbol("s")
+    T = sum(s**p / sp.factorial(p) for p in range(order + 1))
+    series = sp.series(sp.exp(s), s, 0, order + 1).removeO()
+    sval = sum(a * b for a, b in zip(q, k)) / sp.sqrt(m)
+    return sp.expand(inner - T.subs(s, sval)) + sp.expand(T - series)
+
+
+def taylor_remainder_difference(order: int = 3):
+    r""":math:`\int_0^s\frac{(s-t)^P}{P!}e^t\,dt-(e^s-T_P(s))`; with :math:`|e^t|\le e^R` it gives :math:`|e^s-T_P(s)|\le R^{P+1}e^R/(P+1)!`."""
+    s, t = sp.symbols("s t", real=True)
+    T = sum(s**p / sp.factorial(p) for p in range(order + 1))
+    integral = sp.integrate((s - t) ** order / sp.factorial(order) * sp.exp(t), (t, 0, s))
+    return integral - (sp.exp(s) - T)
+
+
+def normalized_weight_corner():
+    r"""Weights :math:`\tilde\alpha_j=\alpha_j(1+\epsilon_j)/(1+\bar\epsilon)` with :math:`|\epsilon|\le\delta`: the relative change
+    :math:`f=(\epsilon-\bar\epsilon)/(1+\bar\epsilon)` increases in :math:`\epsilon`, decreases in :math:`\bar\epsilon`, so its maximum is the corner
+    :math:`f(\delta,-\delta)=2\delta/(1-\delta)`.  Returns (corner difference, sign of df/dε, sign of -df/dε̄) with :math:`1+\bar\epsilon=p>0`, :math:`1+\epsilon=r>0`.
+    """
+    delta = sp.Symbol("delta", positive=True)
+    p, r = sp.symbols("p r", positive=True)  # p = 1 + ε̄, r = 1 + ε
+    corner = ((delta - (-delta)) / (1 - delta)) - 2 * delta / (1 - delta)
+    f = ((r - 1) - (p - 1)) / p
+    df_deps, df_debar = sp.diff(f, r), sp.diff(f, p)
+    return sp.simplify(corner), sp.simplify(df_deps) > 0, sp.simplify(-df_debar) > 0
+
+
+def reversed_sigmoid_differences():
+    r"""(:math:`e^{-a\,\mathrm{softplus}(z)}-(1+e^z)^{-a}`, :math:`(1+e^z)^{-a}-\sigma(-z)^a`) — the reversed sigmoid of eq. (23)."""
+    z = sp.Symbol("z", real=True)
+    a = sp.Symbol("a", positive=True)
+    softplus = sp.log(1 + sp.exp(z))
+    return sp.exp(-a * softplus) - (1 + sp.exp(z)) ** (-a), (1 + sp.exp(z)) ** (-a) - _sigmoid(-z) ** a
+
+
+def zoh_theorem1_differences():
+    r"""Mamba Thm 1 with :math:`A=-1`, :math:`b=1`, :math:`\Delta=\mathrm{softplus}(z)`: (:math:`e^{-\Delta}-(1-\sigma(z))`, :math:`\bar B_{ZOH}-\sigma(z)`)."""
+    z = sp.Symbol("z", real=True)
+    Delta = sp.log(1 + sp.exp(z))
+    A_bar = sp.exp(-Delta)
+    B_zoh = (sp.exp(-Delta) - 1) / (-1)  # (e^{ΔA}-1)/A · b with A=-1, b=1
+    return A_bar - (1 - _sigmoid(z)), B_zoh - _sigmoid(z)
+
+
+def euler_gain_differs():
+    r"""The implemented Euler gain :math:`\bar B=\Delta=\mathrm{softplus}(z)` is not :math:`\sigma(z)`: at :math:`z=0`, :math:`\log2\ne1/2`."""
+    z = sp.Symbol("z", real=True)
+    return sp.Ne((sp.log(1 + sp.exp(z)) - _sigmoid(z)).subs(z, 0), 0)
+
+
+def phi1_series_difference(order: int = 4):
+    r""":math:`\mathrm{series}((e^z-1)/z)-\sum_{p<P}z^p/(p+1)!`; the first terms are :math:`1+z/2+z^2/6`."""
+    z = sp.Symbol("z")
+    series = sp.series((sp.exp(z) - 1) / z, z, 0, order).removeO()
+    return series - sum(z**p / sp.factorial(p + 1) for p in range(order))
+
+
+def warped_time_difference(L: int = 3):
+    r""":math:`\prod_{l=j+1}^{i}e^{a\Delta_l}-e^{a(t_i-t_j)}` for every :math:`j<i\le L`, with :math:`t_i=\sum_{l\le i}\Delta_l`."""
+    a = sp.Symbol("a", negative=True)
+    d = sp.symbols(f"Delta1:{L + 1}", positive=True)
+    t = [sum(d[:i]) for i in range(L + 1)]
+    diffs = []
+    for i in range(1, L + 1):
+        for j in range(i):
+            prod = sp.Integer(1)
+            for l in range(j + 1, i + 1):
+                prod *= sp.exp(a * d[l - 1])
+            diffs.append(prod - sp.exp(a * (t[i] - t[j])))
+    return sp.Matrix(diffs)

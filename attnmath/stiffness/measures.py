@@ -1,0 +1,156 @@
+r"""Feature-level stiffness measures (dossier §1.4 [R]) and the metrics M1–M4 (§1.5 [R]).
+
+For a trajectory :math:`x_0,\dots,x_L` of a residual stack with residual outputs :math:`f_t`:
+
+- :math:`\mathrm{SAI}_t=\lVert x_{t+1}-x_t\rVert/(h\lVert x_t\rVert)` (:func:`sai`), the relative speed, after
+  a public ``calc_sai`` [S, code]; that it is the ICCV paper's measure is **unverified**;
+- :math:`\hat\rho_t=\lVert f_{t+1}-f_t\rVert/\lVert x_{t+1}-x_t\rVert` (:func:`secant_rho`), the secant
+  (Rayleigh-type) estimate Hairer–Wanner use to detect stiffness in DOPRI5;
+- :math:`\rho^J_t`, the spectral radius of :math:`\partial f_t/\partial x` by power iteration on
+  Jacobian-vector products (:func:`jacobian_spectral_radius`).
+
+Norms are over the last (feature) dimension. Metrics (reconstructions; the paper's own metrics,
+C5, are unknown): M1 :func:`stiffness_awareness_score`, M2 :func:`stability_margin_rate`, M3
+:func:`oracle_gap`, M4 :func:`sai_profile_stats`. Claims T8, T14, T15.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from .. import validation as V
+from .gates import phi1
+from .stability import stiffness_ratio
+
+_TINY = 1e-300  # guards a 0/0 when two states coincide; the ratio is then reported as 0
+
+
+def _pair(a: torch.Tensor, b: torch.Tensor, na: str, nb: str) -> None:
+    V.tensor(a, na)
+    V.tensor(b, nb, shape=tuple(a.shape))
+
+
+def sai(x: torch.Tensor, x_next: torch.Tensor, h: float = 1.0) -> torch.Tensor:
+    r"""Stiffness-aware index :math:`\lVert x_{t+1}-x_t\rVert_2/(h\lVert x_t\rVert_2)`.
+
+    ``x``, ``x_next``: ``[..., D]`` (e.g. ``[B, D]`` or a trajectory ``[L, B, D]``); returns ``[...]``.
+    Dossier §1.3–1.4 (SAI after a public ``calc_sai``; identity with the paper's measure unverified).
+    """
+    _pair(x, x_next, "x", "x_next")
+    h = V.real(h, "h", positive=True)
+    return (x_next - x).norm(dim=-1) / (h * x.norm(dim=-1).clamp_min(_TINY))
+
+
+def secant_rho(x: torch.Tensor, x_next: torch.Tensor, f: torch.Tensor, f_next: torch.Tensor) -> torch.Tensor:
+    r"""Secant stiffness estimate :math:`\hat\rho=\lVert f_{t+1}-f_t\rVert/\lVert x_{t+1}-x_t\rVert`.
+
+    All inputs ``[..., D]`` of one shape; returns ``[...]``. For symmetric :math:`J` and linear
+    :math:`f`, :math:`\min|\lambda|\le\hat\rho\le\max|\lambda|` (claim ``stiffness.secant-bound``, T8).
+    """
+    _pair(x, x_next, "x", "x_next")
+    V.tensor(f, "f", shape=tuple(x.shape))
+    V.tensor(f_next, "f_next", shape=tuple(x.shape))
+    return (f_next - f).norm(dim=-1) / (x_next - x).norm(dim=-1).clamp_min(_TINY)
+
+
+def trajectory_measures(xs: torch.Tensor, fs: torch.Tensor, h: float = 1.0) -> dict[str, torch.Tensor]:
+    r"""SAI and secant profiles of a recorded stack: ``xs [L+1, B, D]``, ``fs [L, B, D]``.
+
+    Returns ``{"sai": [L, B], "secant": [L-1, B]}`` with :math:`\mathrm{SAI}_t` from
+    :math:`(x_t,x_{t+1})` and :math:`\hat\rho_t` from :math:`(x_t,x_{t+1},f_t,f_{t+1})`.
+    """
+    V.tensor(xs, "xs", ndim=3)
+    V.tensor(fs, "fs", shape=(xs.shape[0] - 1, xs.shape[1], xs.shape[2]))
+    out = {"sai": sai(xs[:-1], xs[1:], h)}
+    out["secant"] = secant_rho(xs[:-2], xs[1:-1], fs[:-1], fs[1:]) if fs.shape[0] > 1 else fs.new_zeros(0)
+    return out
+
+
+def jacobian_spectral_radius(
+    func: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    n_iter: int = 20,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    r""":math:`\rho(\partial f/\partial x)` per sample, by ``n_iter`` power iterations on JVPs.
+
+    ``func`` maps ``[B, D] -> [B, D]`` row by row (each sample's output depends on that sample
+    only, e.g. an MLP with LayerNorm); ``x``: ``[B, D]``. Iterates :math:`v\leftarrow Jv/\lVert Jv\rVert`
+    (``torch.func.jvp``) and returns :math:`\lVert Jv\rVert` for the last unit :math:`v`, ``[B]``. Exact in
+    the limit when the dominant eigenvalue is real and simple (dossier §1.4; 20 JVPs).
+    """
+    V.tensor(x, "x", ndim=2)
+    n_iter = V.integer(n_iter, "n_iter", minimum=1)
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    v = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+    v = v / v.norm(dim=-1, keepdim=True)
+    x = x.detach()
+    est = x.new_zeros(x.shape[0])
+    for _ in range(n_iter):
+        _, jv = torch.func.jvp(func, (x,), (v,))
+        est = jv.norm(dim=-1)
+        v = jv / est.clamp_min(_TINY)[:, None]
+    return est.detach()
+
+
+def jacobian_stiffness_ratio(func: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
+    r"""Lambert ratio :math:`S^J` of the full Jacobian at one state ``x [D]`` (tiny nets only, :math:`O(D^3)`)."""
+    V.tensor(x, "x", ndim=1)
+    J = torch.autograd.functional.jacobian(func, x.detach())
+    return stiffness_ratio(J)
+
+
+def spikiness(r: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    r"""Spikiness :math:`P=\max_t r_t/\mathrm{median}_t r_t` along ``dim`` (dossier §1.4)."""
+    V.tensor(r, "r")
+    return r.amax(dim) / r.median(dim).values.clamp_min(_TINY)
+
+
+def _flat(a, name: str) -> np.ndarray:
+    arr = a.detach().cpu().double().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError(f"{name} must be non-empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
+    return arr.ravel()
+
+
+def _matched(a, rho, na="a_bar", nr="rho"):
+    a, r = _flat(a, na), _flat(rho, nr)
+    if a.shape != r.shape:
+        raise ValueError(f"{na} and {nr} must have the same number of entries, got {a.size} and {r.size}")
+    return a, r
+
+
+def stiffness_awareness_score(a_bar, rho) -> float:
+    r"""M1: :math:`\mathrm{SAS}=-\mathrm{Spearman}_{(i,t)}(\bar a_t,\rho_t)\in[-1,1]`; higher = smaller steps where stiffer."""
+    a, r = _matched(a_bar, rho)
+    return float(-spearmanr(a, r).statistic)
+
+
+def stability_margin_rate(a_bar, rho, h: float = 1.0, beta: float = 2.0) -> float:
+    r"""M2: :math:`\mathrm{SMR}=\Pr_{(i,t)}[\bar a_t\,h\,\rho_t\le\beta]` (:math:`\beta=2` for Euler)."""
+    a, r = _matched(a_bar, rho)
+    h = V.real(h, "h", positive=True)
+    beta = V.real(beta, "beta", positive=True)
+    return float(np.mean(a * h * r <= beta))
+
+
+def oracle_gap(a, rho, h: float = 1.0) -> float:
+    r"""M3: :math:`\mathbb E|a_t-\varphi_1(-h\rho_t)|` for linear(ised) problems with decay rate :math:`\rho_t\ge0`."""
+    av, r = _matched(a, rho, "a", "rho")
+    h = V.real(h, "h", positive=True)
+    if np.any(r < 0):
+        raise ValueError("rho must be >= 0 (decay rates)")
+    return float(np.mean(np.abs(av - phi1(torch.from_numpy(-h * r)).numpy())))
+
+
+def sai_profile_stats(sai_profile: torch.Tensor) -> dict[str, float]:
+    r"""M4: coefficient of variation and spikiness of the block-mean SAI profile ``[L, B] -> {cv, spikiness}``."""
+    V.tensor(sai_profile, "sai_profile", ndim=2)
+    m = sai_profile.mean(1)
+    return {"cv": float(m.std() / m.mean()), "spikiness": float(spikiness(m))}

@@ -1,0 +1,184 @@
+r"""Classical linear stability: stability functions, real stability boundaries, stiffness ratio.
+
+For the test equation :math:`\dot y=\lambda y` one step of a Runge–Kutta method is
+:math:`y_{n+1}=R(z)\,y_n`, :math:`z=h\lambda` (Hairer–Wanner II, IV.2). The methods here:
+
+=================  =======================================  ====================
+method             :math:`R(z)`                             real interval
+=================  =======================================  ====================
+``euler``          :math:`1+z`                              :math:`[-2,0]`
+``rk2``            :math:`1+z+z^2/2`                        :math:`[-2,0]`
+``rk3``            :math:`1+z+z^2/2+z^3/6`                  :math:`[-2.5127,0]`
+``rk4``            :math:`\dots+z^4/24`                     :math:`[-2.7853,0]`
+``backward_euler`` :math:`1/(1-z)`                          :math:`(-\infty,0]`
+``trapezoid``      :math:`(1+z/2)/(1-z/2)`                  :math:`(-\infty,0]`
+=================  =======================================  ====================
+
+Claims: ``stiffness.euler-stability`` (T1), ``stiffness.rk-real-boundaries`` (T2),
+``stiffness.local-error-order`` (T3), ``stiffness.stiff-2x2-threshold`` (T4). Book:
+``notebooks/50_stiffness``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import sympy as sp
+import torch
+from scipy.optimize import brentq
+
+from .. import validation as V
+
+METHODS = ("euler", "rk2", "rk3", "rk4", "backward_euler", "trapezoid")
+EXPLICIT = ("euler", "rk2", "rk3", "rk4")
+_ORDER = {"euler": 1, "rk2": 2, "rk3": 3, "rk4": 4}
+
+
+def stability_function_sympy(method: str, z: sp.Symbol | None = None) -> sp.Expr:
+    r"""The stability function :math:`R(z)` of ``method`` as a sympy expression in ``z``.
+
+    Explicit RK of order :math:`p\le4` with :math:`p` stages: :math:`R=\sum_{k\le p}z^k/k!`;
+    backward Euler :math:`1/(1-z)`; trapezoid :math:`(1+z/2)/(1-z/2)`. Claims T1–T3.
+    """
+    V.choice(method, "method", METHODS)
+    z = sp.Symbol("z") if z is None else z
+    if method in EXPLICIT:
+        return sum(z**k / sp.factorial(k) for k in range(_ORDER[method] + 1))
+    if method == "backward_euler":
+        return 1 / (1 - z)
+    return (1 + z / 2) / (1 - z / 2)
+
+
+def stability_function(method: str, z) -> np.ndarray:
+    r""":math:`R(z)` evaluated on a real or complex array ``z`` (numpy, any shape; returns complex128).
+
+    Same formulas as :func:`stability_function_sympy`. Claims T1, T2.
+    """
+    V.choice(method, "method", METHODS)
+    z = np.asarray(z)
+    if z.dtype.kind not in "fciu" or z.size == 0:
+        raise TypeError(f"z must be a non-empty real or complex array, got dtype {z.dtype} size {z.size}")
+    z = z.astype(np.complex128)
+    if not np.all(np.isfinite(z)):
+        raise ValueError("z must contain only finite values (found NaN or Inf)")
+    if method in EXPLICIT:
+        return sum(z**k / math.factorial(k) for k in range(_ORDER[method] + 1))
+    if method == "backward_euler":
+        return 1 / (1 - z)
+    return (1 + z / 2) / (1 - z / 2)
+
+
+def real_stability_boundary(method: str, zmax: float = 10.0) -> float:
+    r"""The left end :math:`-\beta` of the real stability interval :math:`\{z\le0:|R(z)|\le1\}\ni0`.
+
+    Found as the first sign change of :math:`|R(z)|-1` on a grid of :math:`[-z_{\max},0)`, refined
+    with ``scipy.optimize.brentq`` (xtol 1e-14). A-stable methods return ``-inf``. Values:
+    :math:`-2,-2,-2.5127453266,-2.7852935634` for Euler, RK2, RK3, RK4 (claim T2).
+    """
+    V.choice(method, "method", METHODS)
+    zmax = V.real(zmax, "zmax", positive=True)
+    if method not in EXPLICIT:
+        return -math.inf
+    grid = -np.linspace(0.0, zmax, 20001)[1:]
+    g = np.abs(stability_function(method, grid)) - 1.0
+    out = np.nonzero(g > 0)[0]
+    if out.size == 0:
+        return -math.inf
+    i = int(out[0])
+    hi = 0.0 if i == 0 else float(grid[i - 1])
+
+    def gfun(x: float) -> float:
+        return float(np.abs(stability_function(method, np.array([x])))[0] - 1.0)
+
+    return float(brentq(gfun, float(grid[i]), hi, xtol=1e-15, rtol=1e-15))
+
+
+def euler_max_step(lam) -> np.ndarray:
+    r"""Largest stable explicit-Euler step for :math:`\dot y=\lambda y`, :math:`\mathrm{Re}\,\lambda<0`.
+
+    :math:`|1+h\lambda|\le1 \iff h\le h_{\max}=-2\,\mathrm{Re}\,\lambda/|\lambda|^2` (for real
+    :math:`\lambda<0`: :math:`2/|\lambda|`). ``lam``: real or complex array of any shape. Claim T1.
+    """
+    lam = np.asarray(lam)
+    if lam.dtype.kind not in "fciu" or lam.size == 0:
+        raise TypeError(f"lam must be a non-empty real or complex array, got dtype {lam.dtype}")
+    lam = lam.astype(np.complex128)
+    if not np.all(np.isfinite(lam)):
+        raise ValueError("lam must contain only finite values (found NaN or Inf)")
+    if np.any(lam.real >= 0):
+        raise ValueError("lam must have negative real part (no stable Euler step otherwise)")
+    return -2.0 * lam.real / np.abs(lam) ** 2
+
+
+def _as_matrix(A, name: str) -> torch.Tensor:
+    if isinstance(A, np.ndarray):
+        if A.dtype.kind not in "fiu":
+            raise TypeError(f"{name} must be a real matrix, got dtype {A.dtype}")
+        A = torch.from_numpy(np.ascontiguousarray(A, dtype=np.float64))
+    A = V.tensor(A, name, ndim=2)
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {list(A.shape)}")
+    return A.double()
+
+
+def eigenvalues(A) -> np.ndarray:
+    """Eigenvalues of a real square matrix ``A`` ([d, d], numpy or torch) as complex128 numpy."""
+    return torch.linalg.eigvals(_as_matrix(A, "A")).numpy()
+
+
+def stiffness_ratio(A) -> float:
+    r"""Lambert's stiffness ratio :math:`S=\max_i|\mathrm{Re}\,\lambda_i|/\min_i|\mathrm{Re}\,\lambda_i|`.
+
+    ``A``: real square matrix ``[d, d]`` (numpy or torch). Defined when every eigenvalue has
+    negative real part; otherwise ``ValueError``. Example: the E3 matrix gives 1000 (claim T4).
+    """
+    ev = eigenvalues(A)
+    if np.any(ev.real >= 0):
+        raise ValueError(f"A must have eigenvalues with negative real parts for a stiffness ratio, got {ev}")
+    re = np.abs(ev.real)
+    return float(re.max() / re.min())
+
+
+def spectral_radius(A) -> float:
+    r""":math:`\rho(A)=\max_i|\lambda_i|` of a real square matrix ``[d, d]``."""
+    return float(np.abs(eigenvalues(A)).max())
+
+
+def rk_step(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: float, method: str) -> np.ndarray:
+    r"""One explicit step: Euler, Heun (``rk2``), Kutta's third order (``rk3``) or classical RK4.
+
+    ``f`` maps a state array to its derivative (autonomous). Their stability functions are those
+    of :func:`stability_function` (claim T3).
+    """
+    V.choice(method, "method", EXPLICIT)
+    h = V.real(h, "h", nonnegative=True)
+    k1 = f(y)
+    if method == "euler":
+        return y + h * k1
+    if method == "rk2":
+        return y + h / 2 * (k1 + f(y + h * k1))
+    if method == "rk3":
+        k2 = f(y + h / 2 * k1)
+        k3 = f(y - h * k1 + 2 * h * k2)
+        return y + h / 6 * (k1 + 4 * k2 + k3)
+    k2 = f(y + h / 2 * k1)
+    k3 = f(y + h / 2 * k2)
+    k4 = f(y + h * k3)
+    return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+def fixed_step_solve(f, y0, h: float, n_steps: int, method: str = "euler") -> np.ndarray:
+    r"""``n_steps`` fixed steps of :func:`rk_step` from ``y0``; returns the trajectory ``[n_steps+1, *y0.shape]``."""
+    y = np.asarray(y0, dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y0 must contain only finite values (found NaN or Inf)")
+    h = V.real(h, "h", nonnegative=True)
+    n_steps = V.integer(n_steps, "n_steps", minimum=0)
+    out = [y]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(n_steps):
+            y = rk_step(f, y, h, method)
+            out.append(y)
+    return np.stack(out)
