@@ -3,13 +3,19 @@
 ``torch.empty``, ``torch.empty_like`` and ``Tensor.new_empty`` return NaN-filled floating tensors
 while a kernel test runs, so an output element a kernel forgets to write reads as NaN and fails
 the comparison instead of passing on leftover memory.  (``tests/conftest.py`` sets
-``TRITON_INTERPRET=1`` when there is no GPU before anything imports triton.)
+``TRITON_INTERPRET=1`` when there is no GPU before anything imports triton.)  Each test process also
+uses one torch thread (see below).
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
+
+# One intra-op thread per test process: the shapes are small, and under `pytest -n 2` on 2 cores two
+# workers with two threads each oversubscribe the CPU, where every tiny parallel region then waits
+# for a descheduled thread (measured: the same suite took 4 min instead of 40 s on a loaded machine).
+torch.set_num_threads(1)
 
 _REAL = {"empty": torch.empty, "empty_like": torch.empty_like, "new_empty": torch.Tensor.new_empty}
 
