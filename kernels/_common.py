@@ -1,0 +1,81 @@
+"""Shared input checks and layout helpers for the kernels (layout ``[B, T, H, D]``, as in fla).
+
+``q, k``: ``[B, T, H, K]``; ``v``: ``[B, T, H, V]``; states: ``[B, H, K, V]``.  Inputs may be
+fp16, bf16, fp32 or fp64; every form computes in fp32 (fp64 for fp64 inputs) and returns outputs
+in the input dtype and states in the compute dtype.  Finiteness is not checked (a device sync per
+call on a GPU): a NaN input gives NaN outputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from attnmath import validation as V
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """fp64 stays fp64; fp16/bf16/fp32 are computed in fp32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def check_qkv(q, k, v) -> tuple[int, int, int, int, int]:
+    """Validate ``q, k: [B, T, H, K]`` and ``v: [B, T, H, V]`` (same dtype and device); return ``B, T, H, K, V``."""
+    V.tensor(q, "q", ndim=4, finite=False)
+    V.tensor(k, "k", ndim=4, finite=False)
+    V.tensor(v, "v", ndim=4, finite=False)
+    for name, x in (("k", k), ("v", v)):
+        V.same_dtype("q", q, name, x)
+        V.same_device("q", q, name, x)
+    if k.shape != q.shape:
+        raise ValueError(f"k must have the shape of q [B, T, H, K] = {list(q.shape)}, got {list(k.shape)}")
+    if v.shape[:3] != q.shape[:3]:
+        raise ValueError(f"v must have shape [B, T, H, V] with B, T, H of q {list(q.shape[:3])}, got {list(v.shape)}")
+    B, T, H, K = q.shape
+    return B, T, H, K, v.shape[-1]
+
+
+def check_state(h, name: str, shape: tuple[int, ...], ref: torch.Tensor) -> torch.Tensor | None:
+    """``None`` or a floating tensor of exactly ``shape`` on ``ref``'s device."""
+    if h is None:
+        return None
+    V.tensor(h, name, shape=shape, finite=False)
+    V.same_device("q", ref, name, h)
+    return h
+
+
+def resolve_scale(scale, K: int) -> float:
+    """``None`` means ``K ** -0.5`` (fla's default); otherwise a positive real."""
+    return K**-0.5 if scale is None else V.real(scale, "scale", positive=True)
+
+
+def check_chunk(chunk_size, name: str = "chunk_size") -> int:
+    c = V.integer(chunk_size, name, minimum=1)
+    if c & (c - 1):
+        raise ValueError(f"{name} must be a power of two, got {c}")
+    return c
+
+
+def to_chunks(x: torch.Tensor, C: int) -> torch.Tensor:
+    """``[B, T, H, *D]`` → ``[B, H, N, C, *D]`` with ``N = ceil(T / C)``, zero-padded in time."""
+    B, T, H = x.shape[:3]
+    N = math.ceil(T / C)
+    rest = x.shape[3:]
+    x = F.pad(x, (0, 0) * len(rest) + (0, 0, 0, N * C - T))
+    x = x.reshape(B, N, C, H, *rest)
+    return x.permute(0, 3, 1, 2, *range(4, 4 + len(rest)))
+
+
+def from_chunks(x: torch.Tensor, T: int) -> torch.Tensor:
+    """Inverse of :func:`to_chunks`: ``[B, H, N, C, *D]`` → ``[B, T, H, *D]``."""
+    B, H, N, C = x.shape[:4]
+    rest = x.shape[4:]
+    x = x.permute(0, 2, 3, 1, *range(4, 4 + len(rest))).reshape(B, N * C, H, *rest)
+    return x[:, :T]
+
+
+def causal_mask(C: int, device, *, strict: bool = False) -> torch.Tensor:
+    """Boolean ``[C, C]`` mask of pairs ``j <= i`` (``j < i`` when ``strict``)."""
+    return torch.ones(C, C, dtype=torch.bool, device=device).tril(-1 if strict else 0)

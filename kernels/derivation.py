@@ -1,0 +1,130 @@
+r"""Symbolic (sympy) versions of the recurrences and of their chunked forms, at small sizes.
+
+The chapter ``notebooks/20_kernels`` and the claims in :mod:`kernels.claims` build both sides of
+each identity here and check that their difference simplifies to zero:
+
+- :func:`recurrent` — :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = S_t^\top q_t`
+  (linear attention when there is no gate);
+- :func:`chunked` — intra-chunk masked product plus inter-chunk state passing, with cumulative
+  log-decays :math:`b_i` from the chunk start and decays :math:`e^{b_i - b_j}` (:math:`j \le i`),
+  :math:`e^{b_i}`, :math:`e^{\beta - b_j}`;
+- :func:`gate_gradient_sides` — both sides of :math:`\partial L/\partial g_t = \sum_{u\ge t}
+  (q_u\odot\partial_{q_u}L - k_u\odot\partial_{k_u}L) + [S_T\odot\partial_{S_T}L]\mathbf 1`;
+- :func:`online_softmax_sides` — one online-softmax update against the softmax of the whole row.
+
+Scale :math:`s = 1` throughout (it multiplies both sides).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+def sequence(T: int, K: int, V: int, *, gate: str | None = None, initial_state: bool = True) -> dict:
+    """Symbols ``q, k`` (T x K), ``v`` (T x V), ``g`` (T x K; per key, scalar per step, or zeros) and ``h0`` (K x V)."""
+    q = sp.Matrix(T, K, lambda t, i: sp.Symbol(f"q_{t + 1}{i + 1}", real=True))
+    k = sp.Matrix(T, K, lambda t, i: sp.Symbol(f"k_{t + 1}{i + 1}", real=True))
+    v = sp.Matrix(T, V, lambda t, i: sp.Symbol(f"v_{t + 1}{i + 1}", real=True))
+    if gate == "key":
+        g = sp.Matrix(T, K, lambda t, i: sp.Symbol(f"g_{t + 1}{i + 1}", nonpositive=True))
+    elif gate == "scalar":
+        gs = [sp.Symbol(f"g_{t + 1}", nonpositive=True) for t in range(T)]
+        g = sp.Matrix(T, K, lambda t, i: gs[t])
+    else:
+        g = sp.zeros(T, K)
+    h0 = sp.Matrix(K, V, lambda i, j: sp.Symbol(f"h_{i + 1}{j + 1}", real=True)) if initial_state else sp.zeros(K, V)
+    return {"q": q, "k": k, "v": v, "g": g, "h0": h0}
+
+
+def recurrent(seq: dict) -> tuple[sp.Matrix, sp.Matrix]:
+    r"""Step by step: :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_t v_t^\top`, :math:`o_t = S_t^\top q_t`; returns ``(O [T x V], S_T)``."""
+    q, k, v, g = seq["q"], seq["k"], seq["v"], seq["g"]
+    S = seq["h0"]
+    rows = []
+    for t in range(q.rows):
+        S = sp.diag(*[sp.exp(x) for x in g.row(t)]) * S + k.row(t).T * v.row(t)
+        rows.append((S.T * q.row(t).T).T)
+    return sp.Matrix.vstack(*rows), S
+
+
+def chunked(seq: dict, C: int, *, carry: bool = True) -> tuple[sp.Matrix, sp.Matrix]:
+    r"""Chunks of ``C`` steps: :math:`o_i = (q_i\odot e^{b_i})^\top S_n + \sum_{j\le i}\sum_k q_{ik}k_{jk}e^{b_{ik}-b_{jk}}v_j`,
+    :math:`S_{n+1} = \mathrm{diag}(e^{\beta})S_n + \sum_j \mathrm{diag}(e^{\beta-b_j})k_jv_j^\top`; returns ``(O, S_T)``.
+
+    ``carry=False`` plants a bug for demonstration: every chunk starts from ``h0`` (the inter-chunk
+    term is missing), so the difference to :func:`recurrent` must *not* simplify to zero."""
+    q, k, v, g = seq["q"], seq["k"], seq["v"], seq["g"]
+    T, K = q.shape
+    S = seq["h0"]
+    rows = []
+    for start in range(0, T, C):
+        S = S if carry else seq["h0"]
+        idx = list(range(start, min(start + C, T)))
+        b = {i: [sum(g[l, c] for l in range(start, i + 1)) for c in range(K)] for i in idx}
+        beta = b[idx[-1]]
+        for i in idx:
+            inter = sp.Matrix([[q[i, c] * sp.exp(b[i][c]) for c in range(K)]]) * S
+            intra = sum(
+                (
+                    sum(q[i, c] * k[j, c] * sp.exp(b[i][c] - b[j][c]) for c in range(K)) * v.row(j)
+                    for j in idx
+                    if j <= i
+                ),
+                sp.zeros(1, v.cols),
+            )
+            rows.append(inter + intra)
+        S = sp.diag(*[sp.exp(x) for x in beta]) * S + sum(
+            (sp.diag(*[sp.exp(beta[c] - b[j][c]) for c in range(K)]) * k.row(j).T * v.row(j) for j in idx),
+            sp.zeros(K, v.cols),
+        )
+    return sp.Matrix.vstack(*rows), S
+
+
+def normalised_and_augmented(T: int, K: int) -> tuple[sp.Matrix, sp.Matrix]:
+    r"""Both sides of the normaliser trick (value width 1): :math:`S_t^\top q_t/(z_t^\top q_t)` with :math:`z_t = z_0 + \sum_{j\le t}k_j`,
+    and the ratio of the two output columns of linear attention on :math:`[v_t, 1]` from the state :math:`[S_0, z_0]`."""
+    seq = sequence(T, K, 1)
+    z0 = sp.Matrix(K, 1, lambda i, _: sp.Symbol(f"z_{i + 1}", real=True))
+    S, z, direct = seq["h0"], z0, []
+    for t in range(T):
+        S = S + seq["k"].row(t).T * seq["v"].row(t)
+        z = z + seq["k"].row(t).T
+        direct.append((S.T * seq["q"].row(t).T)[0] / (z.T * seq["q"].row(t).T)[0])
+    aug = {**seq, "v": seq["v"].row_join(sp.ones(T, 1)), "g": sp.zeros(T, K), "h0": seq["h0"].row_join(z0)}
+    O, _ = recurrent(aug)
+    return sp.Matrix(direct), sp.Matrix([O[t, 0] / O[t, 1] for t in range(T)])
+
+
+def gate_gradient_sides(T: int = 3) -> tuple[sp.Matrix, sp.Matrix]:
+    r"""``(dL/dg_t, identity)`` for a scalar-channel scan (K = V = 1) with a generic linear loss
+    :math:`L = \sum_t w_t o_t + w_S S_T`; both ``T x 1``."""
+    seq = sequence(T, 1, 1, gate="key")
+    w = [sp.Symbol(f"w_{t + 1}", real=True) for t in range(T)]
+    wS = sp.Symbol("w_S", real=True)
+    O, S = recurrent(seq)
+    L = sum(w[t] * O[t, 0] for t in range(T)) + wS * S[0, 0]
+    q, k, g = seq["q"], seq["k"], seq["g"]
+    lhs = sp.Matrix([sp.diff(L, g[t, 0]) for t in range(T)])
+    terms = [q[u, 0] * sp.diff(L, q[u, 0]) - k[u, 0] * sp.diff(L, k[u, 0]) for u in range(T)]
+    rhs = sp.Matrix([sum(terms[t:]) + S[0, 0] * wS for t in range(T)])
+    return lhs, rhs
+
+
+def online_softmax_sides(n_old: int = 2, n_new: int = 2) -> list[sp.Expr]:
+    r"""Differences that must vanish for one online-softmax update with *any* old shift :math:`m` and new shift :math:`m'`:
+    :math:`e^{m-m'}\ell + \sum_{new}e^{x-m'} - \sum_{all}e^{x-m'}` and the same for the value accumulator,
+    and :math:`a'/\ell'` minus the softmax average (the shifts cancel)."""
+    x = sp.symbols(f"x1:{n_old + n_new + 1}", real=True)
+    vv = sp.symbols(f"v1:{n_old + n_new + 1}", real=True)
+    m, m2 = sp.symbols("m m'", real=True)
+    old, new = range(n_old), range(n_old, n_old + n_new)
+    ell = sum(sp.exp(x[j] - m) for j in old)
+    acc = sum(sp.exp(x[j] - m) * vv[j] for j in old)
+    ell2 = sp.exp(m - m2) * ell + sum(sp.exp(x[j] - m2) for j in new)
+    acc2 = sp.exp(m - m2) * acc + sum(sp.exp(x[j] - m2) * vv[j] for j in new)
+    full_l = sum(sp.exp(x[j] - m2) for j in range(n_old + n_new))
+    full_a = sum(sp.exp(x[j] - m2) * vv[j] for j in range(n_old + n_new))
+    softmax_avg = sum(sp.exp(x[j]) * vv[j] for j in range(n_old + n_new)) / sum(
+        sp.exp(x[j]) for j in range(n_old + n_new)
+    )
+    return [ell2 - full_l, acc2 - full_a, acc2 / ell2 - softmax_avg]

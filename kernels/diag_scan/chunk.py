@@ -1,0 +1,137 @@
+r"""Chunked diagonal scan in PyTorch, with cumulative decays in log space and no ``exp`` of a positive number.
+
+Inside chunk ``n`` (rows :math:`i, j = 1..C`), let :math:`b_i = \sum_{l\le i} g_l` be the cumulative
+log-decay from the chunk start (:math:`b` is non-increasing because :math:`g\le0`) and
+:math:`\beta = b_C` the whole chunk's.  With :math:`S_n` the state entering the chunk,
+
+.. math::
+    o_i = s\Big[(q_i\odot e^{b_i})^\top S_n + \sum_{j\le i} \big(q_i\odot e^{b_i-b_j}\big)^\top k_j\,v_j\Big],\qquad
+    S_{n+1} = \mathrm{diag}(e^{\beta})S_n + \sum_j \mathrm{diag}(e^{\beta-b_j})\,k_j v_j^\top .
+
+Every exponent is :math:`\le 0`: :math:`b_i`, :math:`\beta-b_j`, and :math:`b_i-b_j` for
+:math:`j\le i`.  The factorised form :math:`(q_i e^{b_i})^\top(k_j e^{-b_j})` used by some
+implementations needs :math:`e^{-b_j}`, which overflows fp32 once :math:`-b_j > 88`; it is never
+formed here (claim ``kernels.log-space-decays-stable``).
+
+Intra-chunk scores.  Scalar ``g``: :math:`A = (QK^\top)\odot e^{b_i-b_j}` (a ``[C, C]`` decay
+matrix).  Per-key ``g``: split the chunk in sub-chunks of ``c`` steps; a pair in sub-chunks
+:math:`J < I` factorises through the reference :math:`r_I` (``b`` at the step before sub-chunk
+``I``), :math:`(q_i e^{b_i-r_I})^\top(k_j e^{r_I-b_j})` with both exponents :math:`\le 0`; pairs in
+the same sub-chunk use the exact pairwise decays (a ``[c, c, K]`` tensor).  The chunk states are
+passed along by a loop over the ``T/C`` chunks, and time is processed in groups of about 512
+steps (whole chunks) with the state carried between groups, so that intermediates stay in cache.  Gradients come from autograd through these
+operations (the Triton kernels have a hand-written backward).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._common import (
+    causal_mask,
+    check_chunk,
+    check_qkv,
+    check_state,
+    compute_dtype,
+    from_chunks,
+    resolve_scale,
+    to_chunks,
+)
+from .reference import check_g
+
+NEG_INF = float("-inf")
+
+
+def _cumulative_log_decay(g: torch.Tensor) -> torch.Tensor:
+    """Inclusive cumulative sum over the chunk's time axis: ``b_i = sum_{l <= i} g_l`` (g: [..., C, K])."""
+    return g.cumsum(-2)
+
+
+def _state_passing(kv: torch.Tensor, decay: torch.Tensor, h0: torch.Tensor | None):
+    """``S_{n+1} = diag(decay_n) S_n + kv_n``; returns the entering states [B, H, N, K, V] and the final state."""
+    S = torch.zeros_like(kv[:, :, 0]) if h0 is None else h0
+    states = []
+    for n in range(kv.shape[2]):
+        states.append(S)
+        S = decay[:, :, n, :, None] * S + kv[:, :, n]
+    return torch.stack(states, dim=2), S
+
+
+def _intra_scalar(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``A_ij = q_i.k_j e^{b_i - b_j}`` for ``j <= i`` (b: [..., C, 1]); exponents masked before exp."""
+    bb = b[..., 0]
+    mask = causal_mask(q.shape[-2], q.device)
+    L = (bb[..., :, None] - bb[..., None, :]).masked_fill(~mask, NEG_INF).exp()
+    return (q @ k.transpose(-1, -2)) * L
+
+
+def _intra_per_key(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, c: int) -> torch.Tensor:
+    """``A_ij = sum_k q_ik k_jk e^{b_ik - b_jk}`` for ``j <= i`` via sub-chunks of ``c`` steps (see module doc)."""
+    *lead, C, K = q.shape
+    nsub = C // c
+    qs, ks, bs = (x.reshape(*lead, nsub, c, K) for x in (q, k, b))
+    m = causal_mask(c, q.device)
+    diff = (bs[..., :, None, :] - bs[..., None, :, :]).masked_fill(~m[..., None], NEG_INF)  # [.., S, c, c, K]
+    A_diag = (qs[..., :, None, :] * ks[..., None, :, :] * diff.exp()).sum(-1)  # [.., S, c, c]
+    r = torch.cat([torch.zeros_like(bs[..., :1, -1, :]), bs[..., :-1, -1, :]], dim=-2)  # [.., S, K]
+    qr = qs * (bs - r[..., :, None, :]).exp()  # exponent <= 0
+    lower = causal_mask(nsub, q.device, strict=True)  # J < I
+    e = (r[..., :, None, None, :] - bs[..., None, :, :, :]).masked_fill(~lower[:, :, None, None], NEG_INF)
+    kr = ks[..., None, :, :, :] * e.exp()  # [.., I, J, c, K], exponent <= 0 where J < I
+    A = torch.einsum("...iak,...ijdk->...iajd", qr, kr)  # [.., I, a, J, d]
+    eye = torch.eye(nsub, dtype=A.dtype, device=A.device)
+    A = A + A_diag[..., :, :, None, :] * eye[:, None, :, None]
+    return A.reshape(*lead, C, C)
+
+
+GROUP_TOKENS = 512  # stream over groups of chunks so that every intermediate stays in cache
+
+
+def _forward_group(q, k, v, g, h0, scale, C, c, scalar):
+    """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``."""
+    dt = compute_dtype(q.dtype)
+    qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))
+    gc = to_chunks((g[..., None] if scalar else g).to(dt), C)  # [B, H, N, C, K or 1]; padding g = 0
+    b = _cumulative_log_decay(gc)
+    beta = b[..., -1, :]  # [B, H, N, K or 1]
+    qd = qc * b.exp()
+    kd = kc * (beta[..., None, :] - b).exp()
+    states, final = _state_passing(kd.transpose(-1, -2) @ vc, beta.exp(), h0)
+    A = _intra_scalar(qc, kc, b) if scalar else _intra_per_key(qc, kc, b, c)
+    o = scale * (qd @ states + A @ vc)
+    return from_chunks(o, q.shape[1]).to(q.dtype), final
+
+
+def chunk_diag_scan(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    g: torch.Tensor,
+    *,
+    scale: float | None = None,
+    initial_state: torch.Tensor | None = None,
+    chunk_size: int = 64,
+    sub_chunk: int = 16,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Chunked :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t` (PyTorch, log space).
+
+    q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``, g (log-decay, ``<= 0``): ``[B, T, H, K]`` or
+    ``[B, T, H]``, ``initial_state``: ``[B, H, K, V]``; ``chunk_size`` and ``sub_chunk`` powers of
+    two.  Returns ``(o`` in q's dtype, ``S_T`` fp32/fp64``)``; differentiable in q, k, v, g, h0.
+    Claims ``kernels.diag-scan-chunked-form``, ``kernels.log-space-decays-stable``.
+    """
+    B, T, H, K, Vd = check_qkv(q, k, v)
+    scalar = check_g(g, q)
+    s = resolve_scale(scale, K)
+    h0 = check_state(initial_state, "initial_state", (B, H, K, Vd), q)
+    C = check_chunk(chunk_size)
+    c = min(check_chunk(sub_chunk, "sub_chunk"), C)
+    dt = compute_dtype(q.dtype)
+    G = max(C, (GROUP_TOKENS // C) * C)
+    h = None if h0 is None else h0.to(dt)
+    outs = []
+    for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
+        sl = slice(start, start + G)
+        o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, s, C, c, scalar)
+        outs.append(o)
+    return torch.cat(outs, dim=1), h
