@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 
 from .. import validation as V
-from .scan import chunked_diag_scan, diag_transition_products
+from .scan import chunked_diag_scan, diag_transition_products, kernel_backend, kernel_readout_scan
 
 STRUCTURES = ("scalar", "diagonal", "dplr", "dense")
 __all__ = ["DSF", "STRUCTURES"]
@@ -217,11 +217,15 @@ class DSF:
         u = self._check_u(u)
         return torch.einsum("...ijpd,...jd->...ip", self.blocks(), u)
 
-    def chunked(self, u, chunk: int, h0=None, *, return_state: bool = False):
+    def chunked(self, u, chunk: int, h0=None, *, return_state: bool = False, backend: str = "auto"):
         r"""The O(L) chunked form for scalar/diagonal :math:`\Lambda` (intra-chunk masked product + state passing).
 
-        u: ``[..., L, d]``; chunk: positive int.  Uses :func:`.scan.chunked_diag_scan` (the single
-        routing point to a kernel).  Claim ``dsf.chunked-equals-recurrent``.
+        u: ``[..., L, d]``; chunk: positive int (the PyTorch form's chunk length).  The one routing
+        point :func:`.scan.kernel_backend` sends the scan to the Triton kernels of
+        ``kernels.dispatch`` when CUDA is available or ``TRITON_INTERPRET=1`` is set and the DSF suits
+        them (fp32/fp16/bf16, :math:`0<\lambda\le1`, :math:`N\le256`, states not requested), and to
+        :func:`.scan.chunked_diag_scan` otherwise; ``backend="torch"``/``"triton"`` forces one.
+        Claims ``dsf.chunked-equals-recurrent`` and ``dsf.chunked-kernel-dispatch``.
         """
         chunk = V.integer(chunk, "chunk", minimum=1)
         if self.structure not in ("scalar", "diagonal"):
@@ -231,6 +235,11 @@ class DSF:
         u = self._check_u(u)
         h0 = self._check_h0(h0)
         x = (self.B @ u[..., None])[..., 0]
+        if return_state and backend == "triton":
+            raise ValueError("backend='triton' computes outputs only; use return_state=False or backend='torch'")
+        if not return_state and kernel_backend(self.lam, x, backend) == "triton":
+            y, _hL = kernel_readout_scan(self.lam, x, self.C, h0)
+            return y if self.D is None else y + (self.D @ u[..., None])[..., 0]
         H, _hL = chunked_diag_scan(self.lam, x, chunk, h0)
         y = self._readout(H, u)
         return (y, H) if return_state else y

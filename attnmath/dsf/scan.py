@@ -14,16 +14,22 @@ difference of two cumulative sums), with the sign carried separately by a parity
 :math:`e^{-b_j}` for a cumulative log-decay :math:`b_j\ll0`: the only numbers exponentiated are
 the true products themselves, which are :math:`\le1` whenever :math:`|\lambda|\le1`.
 
-:func:`chunked_diag_scan` is the single internal function that the DSF's ``chunked`` form calls
-(the kernels chapter can route it to a Triton kernel later, DESIGN.md §5).  Claims
-``dsf.chunked-equals-recurrent`` and ``dsf.convolutional-form``.
+:func:`chunked_diag_scan` is the PyTorch chunked form the DSF's ``chunked`` method uses;
+:func:`kernel_backend` and :func:`kernel_readout_scan` are the one routing point to the Triton
+kernels of ``kernels.dispatch`` (DESIGN.md §5): Triton when CUDA is available or
+``TRITON_INTERPRET=1`` is set (and the inputs suit the kernel), this PyTorch form otherwise.
+Claims ``dsf.chunked-equals-recurrent``, ``dsf.convolutional-form`` and ``dsf.chunked-kernel-dispatch``.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["chunked_diag_scan", "diag_transition_products", "segsum"]
+from .. import validation as V
+
+__all__ = ["chunked_diag_scan", "diag_transition_products", "kernel_backend", "kernel_readout_scan", "segsum"]
+BACKENDS = ("auto", "torch", "triton")
+KERNEL_MAX_STATE = 256  # the Triton kernels keep the whole key width (here the state size N) in one block
 
 
 def segsum(x: torch.Tensor) -> torch.Tensor:
@@ -105,3 +111,65 @@ def chunked_diag_scan(
         outs.append(hc[..., 1:, :])
         state = hc[..., -1, :]
     return torch.cat(outs, dim=-2), state
+
+
+def _kernel_unsuitable(lam: torch.Tensor, x: torch.Tensor) -> str | None:
+    """Why the Triton diagonal scan cannot run this DSF (None if it can)."""
+    if x.dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        return f"the kernels compute in fp32/fp16/bf16, got {str(x.dtype).replace('torch.', '')}"
+    if not bool(((lam > 0) & (lam <= 1)).all()):
+        return "the kernels take log-decays <= 0, i.e. 0 < lam <= 1 (this DSF has lam outside (0, 1])"
+    if x.shape[-1] > KERNEL_MAX_STATE:
+        return f"the kernels hold the state in one block: N must be <= {KERNEL_MAX_STATE}, got {x.shape[-1]}"
+    return None
+
+
+def kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str = "auto") -> str:
+    r"""``"triton"`` or ``"torch"``: where :meth:`DSF.chunked` sends this scan.
+
+    ``"auto"`` follows ``kernels.dispatch.backend`` (Triton on CUDA or under ``TRITON_INTERPRET=1``)
+    when the DSF suits the kernel (fp32/fp16/bf16, :math:`0<\lambda\le1`, :math:`N\le256`), else
+    PyTorch; ``"triton"`` forces the kernel and raises ValueError saying why it cannot run.
+    """
+    V.choice(backend, "backend", BACKENDS)
+    if backend == "torch":
+        return "torch"
+    why = _kernel_unsuitable(lam, x)
+    if backend == "triton":
+        if why:
+            raise ValueError(f"backend='triton': {why}")
+        return "triton"
+    from kernels import dispatch
+
+    return "triton" if why is None and dispatch.backend(x.device, x.dtype) == "triton" else "torch"
+
+
+def kernel_readout_scan(
+    lam: torch.Tensor, x: torch.Tensor, C: torch.Tensor, h0: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Outputs :math:`C_ih_i` of :math:`h_i=\lambda_i\odot h_{i-1}+x_i` through ``kernels.dispatch.diag_scan``.
+
+    The GLA-form kernel runs :math:`S_t=\mathrm{diag}(e^{g_t})S_{t-1}+k_tv_t^\top`,
+    :math:`o_t=S_t^\top q_t`.  With one head per output row :math:`r` (``H = p``), key width
+    :math:`K=N`, :math:`k_t=x_t`, :math:`v_t=1`, :math:`g_t=\log\lambda_t` and :math:`q_t=C_t[r,:]`, every
+    head carries :math:`S_t=h_t` and outputs :math:`o_t^{(r)}=C_t[r,:]\,h_t`.  The kernel picks its own
+    chunk length.  lam: ``[..., L]`` or ``[..., L, N]``; x: ``[..., L, N]``; C: ``[..., L, p, N]``;
+    h0: ``[..., N]`` or None → ``(y [..., L, p], h_L [..., N])``.
+    """
+    from kernels import dispatch
+
+    *batch, L, N = x.shape
+    p = C.shape[-2]
+    Bf = 1
+    for b in batch:
+        Bf *= b
+    q = C.reshape(Bf, L, p, N)
+    k = x.reshape(Bf, L, 1, N).expand(Bf, L, p, N)
+    v = x.new_ones(Bf, L, p, 1)
+    g = torch.log(lam)
+    g = g.reshape(Bf, L, 1).expand(Bf, L, p) if lam.dim() == x.dim() - 1 else g.reshape(Bf, L, 1, N).expand(Bf, L, p, N)
+    S0 = None if h0 is None else h0.reshape(Bf, 1, N, 1).expand(Bf, p, N, 1)
+    o, S = dispatch.diag_scan(
+        q.contiguous(), k.contiguous(), v, g.contiguous(), scale=1.0, initial_state=S0, backend="triton"
+    )
+    return o[..., 0].reshape(*batch, L, p).to(x.dtype), S[:, 0, :, 0].reshape(*batch, N).to(x.dtype)
