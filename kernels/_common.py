@@ -22,10 +22,14 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def check_qkv(q, k, v) -> tuple[int, int, int, int, int]:
-    """Validate ``q, k: [B, T, H, K]`` and ``v: [B, T, H, V]`` (same dtype and device); return ``B, T, H, K, V``."""
-    V.tensor(q, "q", ndim=4, finite=False)
-    V.tensor(k, "k", ndim=4, finite=False)
-    V.tensor(v, "v", ndim=4, finite=False)
+    """Validate ``q, k: [B, T, H, K]`` and ``v: [B, T, H, V]`` (same dtype and device, finite); return ``B, T, H, K, V``.
+
+    The finiteness check is one reduction per tensor (a device sync on a GPU); it keeps a NaN
+    input from turning into a silent NaN output.
+    """
+    V.tensor(q, "q", ndim=4)
+    V.tensor(k, "k", ndim=4)
+    V.tensor(v, "v", ndim=4)
     for name, x in (("k", k), ("v", v)):
         V.same_dtype("q", q, name, x)
         V.same_device("q", q, name, x)

@@ -16,7 +16,7 @@ import torch
 from attnmath import validation as V
 
 from . import _triton
-from ._common import check_qkv
+from ._common import check_chunk, check_qkv
 from .diag_scan.chunk import chunk_diag_scan
 from .linear_attention.chunk import chunk_linear_attention
 from .linear_attention.reference import _split_state
@@ -67,6 +67,8 @@ def linear_attention(
     """
     B, T, H, K, Vd = check_qkv(q, k, v)
     which = _pick(backend, q)
+    if chunk_size is not None:
+        check_chunk(chunk_size)
     S0, z0 = _split_state(initial_state, bool(normalize), B, H, K, Vd, q)
     if normalize:
         ones = torch.ones(B, T, H, 1, dtype=v.dtype, device=v.device)
@@ -105,6 +107,8 @@ def diag_scan(
     in q, k, v, g and the initial state.  DSF: :math:`\Lambda_t = I_V\otimes\mathrm{diag}(e^{g_t})`.
     """
     which = _pick(backend, q)
+    if chunk_size is not None:
+        check_chunk(chunk_size)
     if which == "triton":
         from .diag_scan.triton_chunk import triton_chunk_diag_scan
 
@@ -130,6 +134,8 @@ def softmax_attention(
     backward is computed in PyTorch from the saved log-sum-exp.  ``scale=None`` means ``K**-0.5``.
     """
     which = _pick(backend, q)
+    if block_size is not None:
+        check_chunk(block_size, "block_size")
     if which == "triton":
         from .softmax_attention.triton_flash import triton_flash_attention
 

@@ -16,18 +16,14 @@ import torch
 import torch.nn.functional as F
 
 from .. import validation as V
+from ..stiffness.gates import (
+    phi1,  # one implementation: expm1(z)/z, phi1(0) = 1 (claims dsf.zoh-vs-euler, stiffness.exact-gate)
+)
 from .core import DSF
 from .features import kron_eye_col, kron_eye_row
 
 DISCRETIZATIONS = ("euler", "zoh")
 __all__ = ["DISCRETIZATIONS", "gla_dsf", "mamba2_ssd_dsf", "phi1", "retnet_dsf", "s6_dsf", "ssd_paper_dsf"]
-
-
-def phi1(z: torch.Tensor) -> torch.Tensor:
-    r""":math:`\varphi_1(z)=(e^z-1)/z` with :math:`\varphi_1(0)=1` (series :math:`1+z/2+z^2/6+\dots` near 0); claim ``dsf.zoh-vs-euler``."""
-    small = z.abs() < 1e-8
-    safe = torch.where(small, torch.ones_like(z), z)
-    return torch.where(small, 1.0 + z / 2, torch.expm1(safe) / safe)
 
 
 def s6_dsf(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False, *, discretization: str = "euler") -> DSF:
