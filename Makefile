@@ -22,7 +22,8 @@ LEDGER := book/_build/ledger.json
 SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
-.PHONY: book book-only test test-fast verify notebooks lab bench clean distclean deps-base deps-test deps-book deps-lab constraints
+.PHONY: book book-only test test-fast verify notebooks lab bench clean distclean deps-base deps-test deps-book deps-lab constraints \
+	rerun-check verify-determinism coverage
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +84,25 @@ test-fast: deps-test
 
 verify: deps-base
 	$(BIN)/python -m attnmath verify --out $(LEDGER)
+
+# Determinism: every notebook re-executed and compared with its stored outputs (nbval, sanitiser)
+# RERUNS times; CI runs it (the first of the three runs is the nbval stage of `make test`).
+RERUNS ?= 3
+rerun-check: deps-test
+	@for i in $$(seq 1 $(RERUNS)); do echo "== notebook run $$i of $(RERUNS)"; \
+	  $(BIN)/pytest -q -n 2 --dist loadfile notebooks || exit 1; done
+
+# Three fresh `python -m attnmath verify --json` runs must agree (pass/fail, errors to %.2e).
+verify-determinism: deps-base
+	$(BIN)/python tools/verify_determinism.py --runs 3
+
+# Line + branch coverage of attnmath/ and kernels/ over unit, property, claim and kernel tests.
+coverage: deps-test
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest -q -p no:xdist tests -m "not gpu and not browser" --ignore=tests/browser
+	$(BIN)/coverage json -q -o book/_build/coverage.json
+	$(BIN)/coverage report --skip-covered --sort=cover | tail -25
+	$(BIN)/python tools/coverage_report.py book/_build/coverage.json
 
 notebooks: deps-test
 	$(BIN)/python tools/execute_notebooks.py --all
