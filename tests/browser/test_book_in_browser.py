@@ -88,7 +88,11 @@ def inspect_page(driver, url: str) -> dict:
         "MathJax.startup.promise.then(() => done('typeset'), (e) => done('error: ' + e));"
     )
     mjx = driver.execute_script("return document.querySelectorAll('mjx-container').length;")
-    text = driver.execute_script("return document.querySelector('main, article, body').innerText;")
+    text = driver.execute_script(
+        "const root = document.querySelector('main, article, body').cloneNode(true);"
+        "root.querySelectorAll('pre, code, .cell_input, .highlight, mjx-container, script').forEach(e => e.remove());"
+        "return root.innerText;"
+    )
     images = driver.execute_script(
         "return Array.from(document.querySelectorAll('img')).filter(i => i.src.includes('_images'))"
         ".map(i => [i.src, i.complete && i.naturalWidth > 0]);"
@@ -100,6 +104,7 @@ def inspect_page(driver, url: str) -> dict:
         "status": status,
         "mjx": mjx,
         "raw_tex": RAW_TEX.findall(text),
+        "stray_dollars": text.count("$"),
         "images": images,
         "external": [r for r in resources if not r.startswith(origin)],
     }
@@ -113,6 +118,24 @@ def test_chapter_math_typeset_and_figures_loaded(site, browser):
     assert len(report["images"]) >= 2, f"expected the chapter's figures, found {report['images']}"
     assert all(ok for _, ok in report["images"]), f"figures that did not load: {report['images']}"
     assert report["external"] == [], f"requests to other hosts: {report['external']}"
+
+
+CHAPTERS = sorted(p.relative_to(SITE).as_posix() for p in (SITE / "notebooks").glob("*.html"))
+
+
+def test_every_chapter_page_was_built():
+    assert len(CHAPTERS) >= 9, CHAPTERS
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_chapter_typesets_all_its_math(site, browser, page):
+    """Prose outside code must hold no raw TeX and no unmatched dollar signs (a mis-paired `$` breaks a formula)."""
+    report = inspect_page(browser, site + page)
+    assert report["status"] == "typeset", report["status"]
+    assert report["mjx"] >= 1
+    assert report["raw_tex"] == [], f"raw TeX in the prose of {page}: {report['raw_tex'][:5]}"
+    assert report["stray_dollars"] == 0, f"{report['stray_dollars']} stray $ in the prose of {page}"
+    assert report["external"] == []
 
 
 def test_ledger_and_intro_render_offline(site, browser):
