@@ -100,7 +100,7 @@ def report(results: dict[str, dict[str, str]], threshold: float, survivors: bool
     print(f"threshold {threshold:.0f} %: " + ("all modules pass" if not failing else f"below: {', '.join(failing)}"))
     if survivors:
         print("\nnot killed (inspect with `mutmut show NAME`):")
-        for f, r in results.items():
+        for r in results.values():
             for name, status in r.items():
                 if status in ("survived", "no tests", "timeout", "other"):
                     print(f"  {status:<9} {name}")
