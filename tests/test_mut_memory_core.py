@@ -285,6 +285,9 @@ def test_convergent_beta_uses_the_largest_squared_key_norm_per_row():
         "keys must not all be zero: the delta rule learns nothing from a zero key"
     )
     assert msg(ValueError, rules.delta_sweep_map, keys, values, math.nan) == "beta must be finite, got nan"
+    # the norm is per key (last axis), not per column: two copies of e_1 allow beta up to 2
+    twin = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]], dtype=F64)
+    assert rules.delta_sweep_map(twin, torch.ones(1, 2, 1, dtype=F64), 1.5)[0].shape == (1, 2, 2)
 
 
 def test_delta_rule_input_errors():
