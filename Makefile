@@ -9,6 +9,8 @@
 #   make notebooks   re-execute every notebook and store its outputs (after editing a chapter)
 #   make lab         open the notebooks in JupyterLab (jupytext pairs)
 #   make bench       CPU benchmarks of the kernels (scripts, not timed tests)
+#   make mutate      mutation testing (mutmut) of the core modules against the fast unit/property
+#                    tests, then the per-module score table (tools/mutation_report.py, >= 85 %)
 #   make clean       remove build outputs (keeps .venv; `make distclean` removes it too)
 
 SHELL := /bin/bash
@@ -22,7 +24,7 @@ LEDGER := book/_build/ledger.json
 SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
-.PHONY: book book-only test test-fast verify notebooks lab bench clean distclean deps-base deps-test deps-book deps-lab constraints \
+.PHONY: book book-only test test-fast verify notebooks lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
 	rerun-check verify-determinism coverage
 
 $(BIN)/python:
@@ -41,11 +43,15 @@ $(VENV)/.stamp-book: pyproject.toml constraints.txt $(VENV)/.stamp-base
 $(VENV)/.stamp-lab: pyproject.toml constraints.txt $(VENV)/.stamp-base
 	$(PIP) -e ".[lab]"
 	@touch $@
+$(VENV)/.stamp-mutate: pyproject.toml constraints.txt $(VENV)/.stamp-base
+	$(PIP) -e ".[test,mutate]"
+	@touch $@
 
 deps-base: $(VENV)/.stamp-base
 deps-test: $(VENV)/.stamp-test
 deps-book: $(VENV)/.stamp-book
 deps-lab: $(VENV)/.stamp-lab
+deps-mutate: $(VENV)/.stamp-mutate
 
 # The ledger page needs claim results; `make test` writes them from pytest, otherwise run them.
 $(LEDGER): $(SOURCES) | $(VENV)/.stamp-base
@@ -112,6 +118,18 @@ lab: deps-lab
 
 bench: deps-test
 	@for script in benchmarks/bench_cpu*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Mutation testing: modules in [tool.mutmut] only_mutate (pyproject.toml) and MODULES in
+# tools/mutation_report.py. A fresh run each time (a cached mutants/ would keep verdicts from
+# older tests); niced, one child and one thread: the 2 cores are shared. About 22 min.
+mutate: deps-mutate
+	rm -rf mutants
+	set -o pipefail; OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 19 $(BIN)/mutmut run --max-children 1 \
+	  | tail -c 600 | tr '\r' '\n' | tail -n 3
+	@$(MAKE) --no-print-directory mutate-report
+
+mutate-report:
+	$(BIN)/python tools/mutation_report.py
 
 constraints: deps-test deps-book deps-lab
 	@{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^attnmath' \

@@ -397,7 +397,7 @@ def run(claim_or_id: Claim | str, scale: str = "ci") -> ClaimResult:
 
 def _worst(checks: Iterable[Check]) -> Check | None:
     """The check with the largest error/tolerance ratio (the one closest to failing)."""
-    best, ratio = None, -1.0
+    best, ratio = None, -math.inf
     for ch in checks:
         if ch.error is None or ch.tolerance is None:
             continue

@@ -1,0 +1,150 @@
+"""attnmath.softmax: batched semantics and exact input errors (issue 9, mutation testing).
+
+Complements tests/test_softmax.py. Each batched test compares against the 2-D definition applied
+slice by slice, so an axis taken from the wrong end (``shape[1]`` for ``shape[-1]``, ``dim=1``
+for ``dim=-1``) fails as soon as the leading dims exist. Error tests anchor the argument name at
+the start of the message (DESIGN: a message names the argument, what was expected and given).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import torch
+
+from attnmath.softmax import attention_weights, hard_attention, nadaraya_watson, scores, softmax_attention
+
+F64 = torch.float64
+
+
+def rand(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
+
+
+def _per_slice(fn, *tensors):
+    """Apply a 2-D function to every leading-index slice of 3-D inputs and stack."""
+    return torch.stack([fn(*(t[b] for t in tensors)) for b in range(tensors[0].shape[0])])
+
+
+def test_default_scale_is_one_over_sqrt_of_the_feature_width_in_batches():
+    # [B=2, L=7, m=3]: shape[1] = 7 is the length, shape[-1] = 3 the width m of eq-softmax-attn
+    q, k = rand(2, 7, 3, seed=1), rand(2, 5, 3, seed=2)
+    expect = q @ k.transpose(-1, -2) / math.sqrt(3)
+    assert torch.allclose(scores(q, k), expect, atol=1e-15, rtol=0)  # one rounding of a 3-term dot
+    assert torch.equal(scores(q, k, scale=0.5), (q @ k.transpose(-1, -2)) * 0.5)
+
+
+def test_default_temperature_is_one():
+    q, k = rand(4, 3, seed=3), rand(6, 3, seed=4)
+    assert torch.equal(attention_weights(q, k), attention_weights(q, k, temperature=1.0))
+    assert not torch.allclose(attention_weights(q, k), attention_weights(q, k, temperature=2.0))
+
+
+def test_batched_rows_are_softmax_over_keys_and_causal_masks_each_batch():
+    # Lq = Lk = 4 keys, B = 3 batches, H = 2 heads: rows normalise over the last axis only
+    q, k, v = rand(3, 2, 4, 5, seed=5), rand(3, 2, 4, 5, seed=6), rand(3, 2, 4, 2, seed=7)
+    A = attention_weights(q, k, causal=True)
+    assert torch.allclose(A.sum(-1), torch.ones(3, 2, 4, dtype=F64), atol=1e-15, rtol=0)  # 4-term sums
+    assert torch.equal(A.triu(1), torch.zeros_like(A))
+    flat = attention_weights(q.reshape(6, 4, 5)[4], k.reshape(6, 4, 5)[4], causal=True)
+    assert torch.allclose(A.reshape(6, 4, 4)[4], flat, atol=1e-15, rtol=0)  # batched vs 2-D matmul rounding
+    y = softmax_attention(q, k, v, causal=True)
+    assert torch.allclose(y, A @ v, atol=0, rtol=0)
+    assert torch.equal(y[..., 0, :], v[..., 0, :])  # position 0 sees only itself
+
+
+def test_hard_attention_batched_equals_per_slice_argmax():
+    q, k, v = rand(3, 4, 2, seed=8), rand(3, 6, 2, seed=9), rand(3, 6, 5, seed=10)
+    y = hard_attention(q, k, v)
+    assert y.shape == (3, 4, 5)
+    for b in range(3):
+        j = (q[b] @ k[b].T).argmax(-1)
+        assert torch.equal(y[b], v[b][j])
+
+
+def test_hard_attention_is_the_zero_temperature_limit():
+    q, k, v = rand(5, 3, seed=11), rand(8, 3, seed=12), rand(8, 2, seed=13)
+    # tau = 1e-4: the logit gaps here are > 1e-2, so exp(-gap/tau) underflows below float64 eps
+    soft = softmax_attention(q, k, v, temperature=1e-4)
+    assert torch.allclose(soft, hard_attention(q, k, v), atol=1e-12, rtol=0)
+
+
+def test_nadaraya_watson_weights_normalise_over_data_points():
+    xq, xd, yd = rand(3, 2, seed=14), rand(5, 2, seed=15), rand(5, 4, seed=16)
+    h = 0.7
+    out = nadaraya_watson(xq, xd, yd, bandwidth=h)
+    K = torch.exp(-((xq[:, None, :] - xd[None, :, :]) ** 2).sum(-1) / (2 * h * h))  # [Lq, N]
+    expect = (K / K.sum(-1, keepdim=True)) @ yd
+    assert torch.allclose(out, expect, atol=1e-13, rtol=0)  # cdist vs explicit |r|^2, float64
+    # constant targets are reproduced exactly up to rounding (weights sum to one over data)
+    ones = nadaraya_watson(xq, xd, torch.ones(5, 1, dtype=F64), bandwidth=h)
+    assert torch.allclose(ones, torch.ones(3, 1, dtype=F64), atol=1e-15, rtol=0)
+
+
+def _raises(exc, pattern, fn, *args, **kwargs):
+    with pytest.raises(exc) as info:
+        fn(*args, **kwargs)
+    assert re.match(pattern, str(info.value)), str(info.value)
+
+
+def test_bad_inputs_name_the_argument_first():
+    q2, k2, v2 = rand(3, 4), rand(5, 4), rand(5, 2)
+    _raises(
+        ValueError,
+        r"^q must have 2 or 3 or 4 or 5 dimensions, got shape \[2, 2, 2, 2, 2, 2\]$",
+        scores,
+        torch.zeros(2, 2, 2, 2, 2, 2, dtype=F64),
+        torch.zeros(2, 2, 2, 2, 2, 2, dtype=F64),
+    )
+    _raises(ValueError, r"^k must have 2 dimensions, got shape \[1, 5, 4\]$", scores, q2, rand(1, 5, 4))
+    _raises(
+        TypeError,
+        r"^q has dtype torch\.float64 but k has dtype torch\.float32; they must match$",
+        scores,
+        q2,
+        k2.float(),
+    )
+    _raises(ValueError, r"^q and k must share the feature width", scores, q2, rand(5, 3))
+    _raises(ValueError, r"^scale must be > 0, got -1\.0$", scores, q2, k2, scale=-1.0)
+    _raises(ValueError, r"^temperature must be > 0, got 0\.0$", attention_weights, q2, k2, temperature=0.0)
+    _raises(
+        ValueError,
+        r"^causal attention needs as many queries as keys, got Lq=3, Lk=5$",
+        attention_weights,
+        q2,
+        k2,
+        causal=True,
+    )
+    _raises(ValueError, r"^v must have 2 dimensions, got shape \[1, 5, 2\]$", softmax_attention, q2, k2, rand(1, 5, 2))
+    _raises(TypeError, r"^v must be a torch\.Tensor, got list$", softmax_attention, q2, k2, [[1.0]])
+    _raises(TypeError, r"^k must be a torch\.Tensor, got list$", softmax_attention, q2, [[1.0] * 4], v2)
+    _raises(
+        TypeError,
+        r"^k has dtype torch\.float64 but v has dtype torch\.float32; they must match$",
+        softmax_attention,
+        q2,
+        k2,
+        v2.float(),
+    )
+    _raises(ValueError, r"^v must have 2 dimensions, got shape \[5\]$", hard_attention, q2, k2, rand(5))
+    _raises(TypeError, r"^v must be a torch\.Tensor, got list$", hard_attention, q2, k2, [[1.0]])
+    _raises(
+        ValueError, r"^v must have one row per key: k is \[5, 4\], v is \[4, 2\]$", hard_attention, q2, k2, rand(4, 2)
+    )
+    _raises(
+        ValueError,
+        r"^v must have one row per key: k is \[2, 5, 4\], v is \[3, 5, 2\]$",
+        hard_attention,
+        rand(2, 3, 4),
+        rand(2, 5, 4),
+        rand(3, 5, 2),
+    )
+    for name, args in (
+        ("x_query", (rand(3), rand(5, 3), rand(5, 1))),
+        ("x_data", (rand(2, 3), rand(5, 3, 1), rand(5, 1))),
+        ("y_data", (rand(2, 3), rand(5, 3), rand(5))),
+    ):
+        _raises(ValueError, rf"^{name} must have 2 dimensions", nadaraya_watson, *args, bandwidth=1.0)
+    _raises(ValueError, r"^bandwidth must be > 0, got 0\.0$", nadaraya_watson, q2, k2, v2, bandwidth=0.0)
