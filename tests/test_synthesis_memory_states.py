@@ -48,7 +48,9 @@ def test_final_states_are_the_memory_chapters_memories(T, dk, dv, gamma, dt, see
     k, v = torch.randn(2, T, dk, generator=g, dtype=F64), torch.randn(2, T, dv, generator=g, dtype=F64)
     tol = 64 * T * EPS * 16  # float64: T products of entries up to ~4 (16), 64 eps margin
     torch.testing.assert_close(_final_memory(k, v, "linear"), hebbian_memory(k, v), atol=tol, rtol=0)
-    torch.testing.assert_close(_final_memory(k, v, "retnet", gamma=gamma), decayed_memory(k, v, gamma), atol=tol, rtol=0)
+    torch.testing.assert_close(
+        _final_memory(k, v, "retnet", gamma=gamma), decayed_memory(k, v, gamma), atol=tol, rtol=0
+    )
     # Mamba-2 with a = ln(gamma)/dt has Λ = gamma and writes dt x the same outer products
     torch.testing.assert_close(
         _final_memory(k, v, "mamba2", gamma=gamma, dt=dt) / dt, decayed_memory(k, v, gamma), atol=tol, rtol=0

@@ -35,7 +35,7 @@ def _model(seed, scale=3.0):
 @settings(max_examples=10, deadline=None)
 @given(B=st.integers(1, 3), T=st.integers(2, 12), kind=st.sampled_from(["exp", "elu1"]), seed=st.integers(0, 2**16))
 def test_last_dsf_output_is_the_attention_mixture(B, T, kind, seed):
-    Y, Z, g = _model(seed)
+    _Y, Z, g = _model(seed)
     batch = ss.sample_batch(DATA, B, T, g)
     u = torch.nn.functional.one_hot(batch.x, DATA.M).to(F64)
     b = feature(Z[batch.query[:, None], batch.x], kind)
@@ -52,7 +52,9 @@ def test_exp_feature_is_the_papers_model():
     a, b = feature_forward(Y, Z, batch, "exp"), ss.yz_forward(Y, Z, batch)
     for x, y in zip(a, b):
         torch.testing.assert_close(x, y, atol=1e-15, rtol=0)  # same formulas, at most a rounding apart
-    torch.testing.assert_close(feature_entropy_distinct(Z, DATA, "exp"), ss.entropy_distinct(Z, DATA), atol=1e-15, rtol=0)
+    torch.testing.assert_close(
+        feature_entropy_distinct(Z, DATA, "exp"), ss.entropy_distinct(Z, DATA), atol=1e-15, rtol=0
+    )
     eta = onehot_normaliser(Z, batch.x, batch.query)
     torch.testing.assert_close(eta[:, -1], torch.exp(Z[batch.query[:, None], batch.x]).sum(-1), atol=1e-13, rtol=0)
 

@@ -12,6 +12,7 @@ import numpy as np
 import sympy as sp
 import torch
 
+from .._runtime import single_thread
 from ..claims import at_least, at_most, claim, close, holds, statistical, symbolic
 from ..dsf import deltanet_dsf, retnet_dsf
 from ..memory import (
@@ -30,7 +31,6 @@ from ..memory import (
     relmse_theory,
     softmax_recall,
 )
-from ..scansnap._util import single_thread
 from ..stiffness import euler_max_step, real_stability_boundary, stability_function_sympy
 from .experiments import softmax_capacities
 from .memory_states import (

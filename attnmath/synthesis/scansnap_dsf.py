@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from .. import validation as V
+from .._runtime import single_thread
 from ..dsf import DSF, elu_plus_one, separable_attention_dsf
 from ..scansnap import Batch, Flow, Forward, SequenceClasses, entropy_distinct, init_yz, sample_batch
-from ..scansnap._util import single_thread
 
 FEATURES = ("exp", "elu1")
 F64 = torch.float64

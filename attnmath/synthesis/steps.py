@@ -24,8 +24,8 @@ from scipy.integrate import solve_ivp
 from scipy.stats import spearmanr
 
 from .. import validation as V
+from .._runtime import single_thread
 from ..dsf import DSF, s6_dsf
-from ..scansnap._util import single_thread
 from ..stiffness.experiments import E4_H, LBFGS, e4_data
 
 TRANSITIONS = ("zoh", "euler")

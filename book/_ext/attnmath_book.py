@@ -9,6 +9,10 @@ Two placeholders are replaced at ``source-read`` time with generated MyST markdo
 - ```` ```{attnmath-status} ```` (``book/status.md``): each notebook's execution time, read
   from ``metadata.attnmath`` of the stored ``.ipynb`` (``tools/execute_notebooks.py``).
 
+At ``builder-inited`` the map of the four views is drawn by
+:func:`attnmath.synthesis.draw_view_map` into ``book/_generated/view_map.png`` (not tracked), which the
+intro page includes: the figure always matches the code and the registered claims.
+
 The results come from ``attnmath_ledger_json`` (written by ``make test`` or ``make verify``).
 A missing file, a registered claim without a result or a result for an unknown claim is a
 warning, so the strict build (``-W``) fails instead of publishing a stale ledger.
@@ -195,12 +199,28 @@ def always_outdated(app, env, added, changed, removed):
     return [d for d in GENERATED_DOCS if d in env.found_docs]
 
 
+VIEW_MAP = ROOT / "book" / "_generated" / "view_map.png"
+
+
+def draw_view_map(app: Sphinx) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from attnmath.synthesis import draw_view_map as draw
+
+    VIEW_MAP.parent.mkdir(parents=True, exist_ok=True)
+    plt.close(draw(VIEW_MAP))
+
+
 def setup(app: Sphinx) -> dict:
     import torch
 
     if not torch.cuda.is_available():  # the registry imports kernels (TOOLING.md §7)
         os.environ.setdefault("TRITON_INTERPRET", "1")
     app.add_config_value("attnmath_ledger_json", "book/_build/ledger.json", "env")
+    app.connect("builder-inited", draw_view_map)
     app.connect("source-read", on_source_read)
     app.connect("env-get-outdated", always_outdated)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
