@@ -25,12 +25,21 @@ from collections import Counter
 
 # module label -> path relative to the repository root (a .py file or a package directory;
 # a package's claims_*.py files are not mutated, see pyproject.toml [tool.mutmut]).
-MODULES: dict[str, str] = {
+MODULES: dict[str, str | tuple[str, ...]] = {
     "claims": "attnmath/claims.py",
     "validation": "attnmath/validation.py",
     "softmax": "attnmath/softmax.py",
     "memory": "attnmath/memory",
     "scansnap": "attnmath/scansnap",
+    # dsf core: the DSF object, its scans, its analysis helpers and feature maps (the per-architecture
+    # constructors and native implementations are checked by the claims "DSF == native")
+    "dsf core": (
+        "attnmath/dsf/core.py",
+        "attnmath/dsf/scan.py",
+        "attnmath/dsf/analysis.py",
+        "attnmath/dsf/features.py",
+    ),
+    "stiffness": "attnmath/stiffness",
 }
 
 # mutmut.stats.status_by_exit_code (mutmut 3.8.1); anything else is "suspicious".
@@ -67,6 +76,15 @@ def load(mutants_dir: pathlib.Path) -> dict[str, dict[str, str]]:
     return out
 
 
+def _under(f: str, path: str) -> bool:
+    return f == path or f.startswith(path.rstrip("/") + "/")
+
+
+def _short(f: str, paths: tuple[str, ...]) -> str:
+    """``f`` relative to its package directory (``memory/capacity.py`` -> ``capacity.py``)."""
+    return f.rsplit("/", 1)[-1]
+
+
 def score(counts: Counter) -> float | None:
     denominator = sum(counts[c] for c in COLUMNS)
     return None if denominator == 0 else 100.0 * counts["killed"] / denominator
@@ -83,8 +101,9 @@ def report(results: dict[str, dict[str, str]], threshold: float, survivors: bool
     print(header)
     print("-" * len(header))
     failing = []
-    for label, path in MODULES.items():
-        files = {f: r for f, r in results.items() if f == path or f.startswith(path.rstrip("/") + "/")}
+    for label, paths in MODULES.items():
+        paths = (paths,) if isinstance(paths, str) else paths
+        files = {f: r for f, r in results.items() if any(_under(f, p) for p in paths)}
         total = Counter()
         for r in files.values():
             total.update(r.values())
@@ -93,7 +112,7 @@ def report(results: dict[str, dict[str, str]], threshold: float, survivors: bool
         if len(files) > 1:
             for f, r in files.items():
                 if sum(Counter(r.values())[c] for c in COLUMNS):
-                    print(_row("  " + f.removeprefix(path.rstrip("/") + "/"), Counter(r.values())))
+                    print(_row("  " + _short(f, paths), Counter(r.values())))
         if s is None or s < threshold:
             failing.append(label)
     print("-" * len(header))
