@@ -83,7 +83,7 @@ def test_nadaraya_watson_weights_normalise_over_data_points():
     assert torch.allclose(ones, torch.ones(3, 1, dtype=F64), atol=1e-15, rtol=0)
 
 
-def _raises(exc, pattern, fn, *args, **kwargs):
+def _check_raises(exc, pattern, fn, *args, **kwargs):
     with pytest.raises(exc) as info:
         fn(*args, **kwargs)
     assert re.match(pattern, str(info.value)), str(info.value)
@@ -91,25 +91,25 @@ def _raises(exc, pattern, fn, *args, **kwargs):
 
 def test_bad_inputs_name_the_argument_first():
     q2, k2, v2 = rand(3, 4), rand(5, 4), rand(5, 2)
-    _raises(
+    _check_raises(
         ValueError,
         r"^q must have 2 or 3 or 4 or 5 dimensions, got shape \[2, 2, 2, 2, 2, 2\]$",
         scores,
         torch.zeros(2, 2, 2, 2, 2, 2, dtype=F64),
         torch.zeros(2, 2, 2, 2, 2, 2, dtype=F64),
     )
-    _raises(ValueError, r"^k must have 2 dimensions, got shape \[1, 5, 4\]$", scores, q2, rand(1, 5, 4))
-    _raises(
+    _check_raises(ValueError, r"^k must have 2 dimensions, got shape \[1, 5, 4\]$", scores, q2, rand(1, 5, 4))
+    _check_raises(
         TypeError,
         r"^q has dtype torch\.float64 but k has dtype torch\.float32; they must match$",
         scores,
         q2,
         k2.float(),
     )
-    _raises(ValueError, r"^q and k must share the feature width", scores, q2, rand(5, 3))
-    _raises(ValueError, r"^scale must be > 0, got -1\.0$", scores, q2, k2, scale=-1.0)
-    _raises(ValueError, r"^temperature must be > 0, got 0\.0$", attention_weights, q2, k2, temperature=0.0)
-    _raises(
+    _check_raises(ValueError, r"^q and k must share the feature width", scores, q2, rand(5, 3))
+    _check_raises(ValueError, r"^scale must be > 0, got -1\.0$", scores, q2, k2, scale=-1.0)
+    _check_raises(ValueError, r"^temperature must be > 0, got 0\.0$", attention_weights, q2, k2, temperature=0.0)
+    _check_raises(
         ValueError,
         r"^causal attention needs as many queries as keys, got Lq=3, Lk=5$",
         attention_weights,
@@ -117,10 +117,10 @@ def test_bad_inputs_name_the_argument_first():
         k2,
         causal=True,
     )
-    _raises(ValueError, r"^v must have 2 dimensions, got shape \[1, 5, 2\]$", softmax_attention, q2, k2, rand(1, 5, 2))
-    _raises(TypeError, r"^v must be a torch\.Tensor, got list$", softmax_attention, q2, k2, [[1.0]])
-    _raises(TypeError, r"^k must be a torch\.Tensor, got list$", softmax_attention, q2, [[1.0] * 4], v2)
-    _raises(
+    _check_raises(ValueError, r"^v must have 2 dimensions, got shape \[1, 5, 2\]$", softmax_attention, q2, k2, rand(1, 5, 2))
+    _check_raises(TypeError, r"^v must be a torch\.Tensor, got list$", softmax_attention, q2, k2, [[1.0]])
+    _check_raises(TypeError, r"^k must be a torch\.Tensor, got list$", softmax_attention, q2, [[1.0] * 4], v2)
+    _check_raises(
         TypeError,
         r"^k has dtype torch\.float64 but v has dtype torch\.float32; they must match$",
         softmax_attention,
@@ -128,12 +128,12 @@ def test_bad_inputs_name_the_argument_first():
         k2,
         v2.float(),
     )
-    _raises(ValueError, r"^v must have 2 dimensions, got shape \[5\]$", hard_attention, q2, k2, rand(5))
-    _raises(TypeError, r"^v must be a torch\.Tensor, got list$", hard_attention, q2, k2, [[1.0]])
-    _raises(
+    _check_raises(ValueError, r"^v must have 2 dimensions, got shape \[5\]$", hard_attention, q2, k2, rand(5))
+    _check_raises(TypeError, r"^v must be a torch\.Tensor, got list$", hard_attention, q2, k2, [[1.0]])
+    _check_raises(
         ValueError, r"^v must have one row per key: k is \[5, 4\], v is \[4, 2\]$", hard_attention, q2, k2, rand(4, 2)
     )
-    _raises(
+    _check_raises(
         ValueError,
         r"^v must have one row per key: k is \[2, 5, 4\], v is \[3, 5, 2\]$",
         hard_attention,
@@ -146,5 +146,5 @@ def test_bad_inputs_name_the_argument_first():
         ("x_data", (rand(2, 3), rand(5, 3, 1), rand(5, 1))),
         ("y_data", (rand(2, 3), rand(5, 3), rand(5))),
     ):
-        _raises(ValueError, rf"^{name} must have 2 dimensions", nadaraya_watson, *args, bandwidth=1.0)
-    _raises(ValueError, r"^bandwidth must be > 0, got 0\.0$", nadaraya_watson, q2, k2, v2, bandwidth=0.0)
+        _check_raises(ValueError, rf"^{name} must have 2 dimensions", nadaraya_watson, *args, bandwidth=1.0)
+    _check_raises(ValueError, r"^bandwidth must be > 0, got 0\.0$", nadaraya_watson, q2, k2, v2, bandwidth=0.0)
