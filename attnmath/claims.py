@@ -559,6 +559,22 @@ def _cache_file(claim_id: str, scale: str):
     return pathlib.Path(folder) / f"{claim_id}@{scale}.json" if folder else None
 
 
+def artifact_path(name: str):
+    """Where a claim may store an expensive intermediate (a trained model) for the rest of one test run.
+
+    ``ATTNMATH_CLAIM_CACHE/artifacts/<name>`` when that variable is set, else None (no caching). The
+    caller stores :func:`source_fingerprint` with the artifact and ignores a file whose fingerprint
+    differs, exactly as the result cache does.
+    """
+    import os
+    import pathlib
+
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise ValueError(f"name must be a plain file name, got {name!r}")
+    folder = os.environ.get(CACHE_ENV)
+    return pathlib.Path(folder) / "artifacts" / name if folder else None
+
+
 def _cache_store(result: ClaimResult) -> None:
     import os
 

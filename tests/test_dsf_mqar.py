@@ -78,3 +78,37 @@ def test_training_is_deterministic_and_beats_chance():
     a, b = train_mqar(cfg), train_mqar(cfg)
     assert a == b
     assert 0.0 <= a <= 1.0 and a > 1 / 8  # uniform guessing among the 8 values scores 1/8
+
+
+def test_trained_models_are_shared_through_the_test_run_cache(tmp_path, monkeypatch):
+    """Inside `make test` the claims stage stores each trained MQAR model; a later process loads the same weights."""
+    import torch
+
+    from attnmath import claims
+    from attnmath.dsf import claims_mqar as cm
+    from attnmath.dsf.mqar import MQARConfig, mqar_batch
+
+    cfg = MQARConfig(
+        kind="linear", seq_len=16, num_kv=2, vocab=16, d=8, n=2, layers=1, train=64, test=32, batch=32, epochs=1
+    )
+    train = cm.trained.__wrapped__  # bypass the per-process functools cache
+    monkeypatch.delenv(claims.CACHE_ENV, raising=False)
+    assert claims.artifact_path("x.pt") is None  # standalone: nothing is stored
+    monkeypatch.setenv(claims.CACHE_ENV, str(tmp_path))
+    acc1, m1 = train(cfg)
+    stored = list((tmp_path / "artifacts").glob("mqar-*.pt"))
+    assert len(stored) == 1
+    acc2, m2 = train(cfg)  # loaded, not retrained
+    x, _ = mqar_batch(4, cfg.seq_len, cfg.num_kv, cfg.vocab, seed=1)
+    with torch.no_grad():
+        assert acc2 == acc1
+        assert torch.equal(m1(x), m2(x))
+    # a file written by other source code (another fingerprint) is ignored and replaced
+    data = torch.load(stored[0], weights_only=True)
+    data["fingerprint"], data["accuracy"] = "stale", -1.0
+    torch.save(data, stored[0])
+    acc3, _ = train(cfg)
+    assert acc3 == acc1
+    assert torch.load(stored[0], weights_only=True)["fingerprint"] == claims.source_fingerprint()
+    with pytest.raises(ValueError, match="name"):
+        claims.artifact_path("../escape.pt")

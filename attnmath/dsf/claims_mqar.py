@@ -11,10 +11,14 @@ on seed means with the dossier's allowance of a 2-point dip (N1).
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 from dataclasses import replace
 from statistics import mean
 
-from ..claims import at_least, claim, holds
+import torch
+
+from ..claims import artifact_path, at_least, claim, holds, source_fingerprint
 from .mqar import MQARConfig, MQARModel, mixer_eigenvalues, mqar_batch, train_mqar
 
 _SRC = "sieber2024understanding, dossier"
@@ -50,8 +54,27 @@ def seeds(scale: str) -> tuple[int, ...]:
 
 @functools.cache
 def trained(cfg: MQARConfig) -> tuple[float, MQARModel]:
-    """(test accuracy, trained model) of one run, cached per process (N1-N3 share their linear-attention runs)."""
-    return train_mqar(cfg, return_model=True)
+    """(test accuracy, trained model) of one run, cached per process (N1-N3 share their linear-attention runs).
+
+    Inside ``make test`` (``ATTNMATH_CLAIM_CACHE`` set) the claims stage also stores each trained model with
+    the source fingerprint, and notebook 11 loads it instead of training the same configuration again
+    (:func:`attnmath.claims.artifact_path`). A standalone run always trains.
+    """
+    path = artifact_path(f"mqar-{hashlib.sha256(repr(cfg).encode()).hexdigest()[:20]}.pt")
+    if path is not None and path.exists():
+        data = torch.load(path, weights_only=True)
+        if data["fingerprint"] == source_fingerprint() and data["config"] == repr(cfg):
+            model = MQARModel(cfg.kind, cfg.vocab, cfg.d, cfg.n, cfg.seq_len, cfg.layers, cfg.shift)
+            model.load_state_dict(data["state"])
+            return float(data["accuracy"]), model
+    acc, model = train_mqar(cfg, return_model=True)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        state = {"fingerprint": source_fingerprint(), "config": repr(cfg), "accuracy": acc, "state": model.state_dict()}
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    return acc, model
 
 
 def run(cfg: MQARConfig) -> float:
