@@ -111,7 +111,7 @@ verify-determinism: deps-base
 # Line + branch coverage of attnmath/ and kernels/ over unit, property, claim and kernel tests.
 coverage: deps-test
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest -q -p no:xdist tests -m "not gpu and not browser" --ignore=tests/browser
+	$(BIN)/pytest -q -n 2 tests -m "not gpu and not browser" --ignore=tests/browser --cov --cov-branch --cov-report=
 	$(BIN)/coverage json -q -o book/_build/coverage.json
 	$(BIN)/coverage report --skip-covered --sort=cover | tail -25
 	$(BIN)/python tools/coverage_report.py book/_build/coverage.json
