@@ -311,3 +311,11 @@ def test_kron_helpers_equal_torch_kron_per_slice_and_keep_dtype_and_device():
     assert kron_eye_col(vb, 2).dtype == torch.bfloat16 and kron_eye_row(vb, 2).dtype == torch.bfloat16
     vm = torch.zeros(2, 3, device="meta")
     assert kron_eye_col(vm, 2).device.type == "meta" and kron_eye_row(vm, 2).device.type == "meta"
+
+
+def test_masked_forms_build_their_masks_on_the_input_device():
+    q = torch.zeros(2, 4, 3, device="meta")
+    assert softmax_log_normalizers(q, q).device.type == "meta"
+    u, A, B = torch.zeros(4, 2, device="meta"), torch.zeros(2, 3, device="meta"), torch.zeros(4, 3, device="meta")
+    y = s6_masked_attention(u, u, A, B, B)
+    assert y.device.type == "meta" and y.shape == (4, 2)

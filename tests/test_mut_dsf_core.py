@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from attnmath.dsf import DSF
+from attnmath.dsf.scan import kernel_readout_scan
 
 F64 = torch.float64
 BATCH, L, N, D_IN, P_OUT = 2, 4, 3, 2, 5
@@ -328,6 +329,10 @@ def test_chunked_triton_path_adds_the_feedthrough_and_the_initial_state(structur
         y = s32.chunked(u.float(), 2, h0.float(), backend=backend)
         assert y.dtype == torch.float32 and y.shape == (BATCH, L, P_OUT)
         assert (y.double() - y_ref).abs().max() <= atol
+    # "auto" on suitable fp32 inputs is the kernel path itself: the same numbers as kernel_readout_scan
+    x = (s32.B @ u.float()[..., None])[..., 0]
+    y_kernel = kernel_readout_scan(s32.lam, x, s32.C, h0.float())[0] + (s32.D @ u.float()[..., None])[..., 0]
+    assert torch.equal(s32.chunked(u.float(), 2, h0.float()), y_kernel)
     y_torch = s32.chunked(u.float(), 2, h0.float(), backend="torch")
     assert (y_torch.double() - y_ref).abs().max() <= atol
 

@@ -148,6 +148,12 @@ def test_kernel_backend_domain_boundaries_and_messages():
     assert msg(ValueError, kernel_backend, lam_wider, wider, "triton") == (
         "backend='triton': the kernels hold the state in one block: N must be <= 256, got 257"
     )
+    # batched x [B, L, N]: the state size is the last axis (L = 300 > 256 does not matter)
+    long_x, long_lam = torch.zeros(2, 300, 3), torch.full((2, 300, 3), 0.5)
+    assert kernel_backend(long_lam, long_x, "triton") == "triton"
+    assert msg(ValueError, kernel_backend, torch.full((2, 3, 257), 0.5), torch.zeros(2, 3, 257), "triton") == (
+        "backend='triton': the kernels hold the state in one block: N must be <= 256, got 257"
+    )
     assert msg(ValueError, kernel_backend, ok, x, "cuda") == (
         "backend must be one of ('auto', 'torch', 'triton'), got 'cuda'"
     )
