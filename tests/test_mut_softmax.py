@@ -117,7 +117,9 @@ def test_bad_inputs_name_the_argument_first():
         k2,
         causal=True,
     )
-    _check_raises(ValueError, r"^v must have 2 dimensions, got shape \[1, 5, 2\]$", softmax_attention, q2, k2, rand(1, 5, 2))
+    _check_raises(
+        ValueError, r"^v must have 2 dimensions, got shape \[1, 5, 2\]$", softmax_attention, q2, k2, rand(1, 5, 2)
+    )
     _check_raises(TypeError, r"^v must be a torch\.Tensor, got list$", softmax_attention, q2, k2, [[1.0]])
     _check_raises(TypeError, r"^k must be a torch\.Tensor, got list$", softmax_attention, q2, [[1.0] * 4], v2)
     _check_raises(
