@@ -285,3 +285,16 @@ def test_e7_run_smallest_configuration():
         "arm must be one of ('plain', 'se', 'secant', 'recurrent'), got 'cbam'"
     )
     assert msg(ValueError, N.e7_run, "plain", 0, 0) == "epochs must be >= 1, got 0"
+
+
+def test_closed_forms_compute_in_float64_whatever_the_input_dtype():
+    y32 = np.array([[0.1, -1.3], [0.3, 2.7]], dtype=np.float32)
+    y64 = y32.astype(np.float64)  # the same numbers, exactly
+    np.testing.assert_array_equal(E.vdp_jacobian_radius(3.0, y32), E.vdp_jacobian_radius(3.0, y64))
+    t32 = np.array([1e-3, 0.7], dtype=np.float32)
+    out = E.stiff_2x2_exact(t32)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, E.stiff_2x2_exact(t32.astype(np.float64)))
+    one = E.stiff_2x2_exact(0.5)  # a scalar time gives one state [2]
+    assert one.shape == (2,)
+    np.testing.assert_allclose(one, [2 * math.exp(-0.5) - math.exp(-500), math.exp(-500) - math.exp(-0.5)], rtol=EPS)
