@@ -235,6 +235,9 @@ def test_scalar_step_gate_sizes_features_and_output():
     ref = torch.sigmoid(lin(layers[2], torch.tanh(lin(layers[1], h1))))[:, 0]
     assert out.shape == (2,)
     torch.testing.assert_close(out, ref, rtol=0, atol=4 * EPS)
+    batched = sam(torch.stack([x, 2 * x, 3 * x]))  # leading batch dims [3, 2, 1] -> [3, 2]
+    assert batched.shape == (3, 2)
+    torch.testing.assert_close(batched[0], ref, rtol=0, atol=4 * EPS)
     assert msg(ValueError, G.ScalarStepGate, "sam", 0) == "hidden must be >= 1, got 0"
     assert msg(ValueError, G.ScalarStepGate, "se") == "kind must be one of ('sam', 'stepnet'), got 'se'"
 

@@ -77,6 +77,14 @@ def test_trajectory_measures_slices_and_step():
         ref = (fs[k + 1] - fs[k]).norm(dim=-1) / (xs[k + 1] - xs[k]).norm(dim=-1)
         torch.testing.assert_close(out["secant"][k], ref, rtol=4 * EPS, atol=0)
     torch.testing.assert_close(M.trajectory_measures(xs, fs)["sai"], 0.5 * out["sai"], rtol=2 * EPS, atol=0)
+    long = M.trajectory_measures(rand(6, 2, 3, seed=4), rand(5, 2, 3, seed=5))
+    assert long["sai"].shape == (5, 2) and long["secant"].shape == (4, 2)
+    xs5, fs5 = rand(6, 2, 3, seed=4), rand(5, 2, 3, seed=5)
+    ref = (fs5[4] - fs5[3]).norm(dim=-1) / (xs5[4] - xs5[3]).norm(dim=-1)
+    torch.testing.assert_close(long["secant"][3], ref, rtol=4 * EPS, atol=0)
+    two = M.trajectory_measures(xs[:3], fs[:2])  # two blocks: one secant
+    assert two["secant"].shape == (1, 2)
+    torch.testing.assert_close(two["secant"], out["secant"][:1], rtol=0, atol=0)
     one = M.trajectory_measures(xs[:2], fs[:1])
     assert one["sai"].shape == (1, 2) and one["secant"].shape == (0,) and one["secant"].dtype == F64
     assert msg(ValueError, M.trajectory_measures, xs, fs[:2]) == "fs must have shape [3, 2, 3], got [2, 2, 3]"

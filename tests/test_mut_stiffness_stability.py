@@ -234,8 +234,19 @@ def test_fixed_step_solve_with_other_methods_and_zero_steps():
 def test_fixed_step_solve_lets_a_blow_up_overflow_quietly():
     with np.errstate(all="raise"):  # the solver's own errstate must win inside it
         traj = S.fixed_step_solve(lambda v: v**4, np.array([10.0]), 1.0, 5)
-    assert traj.shape == (6, 1)
-    assert np.isinf(traj[-1, 0])
+        assert traj.shape == (6, 1)
+        assert np.isinf(traj[-1, 0])
+        # overflow, then inf - inf: the invalid operation is silenced too
+        traj = S.fixed_step_solve(lambda v: v**3 - v**2, np.array([10.0]), 1.0, 8)
+    assert np.isfinite(traj[5, 0]) and np.isnan(traj[-1, 0])  # (4.7e239)^3 - (4.7e239)^2 = inf - inf
+
+
+def test_fixed_step_solve_works_in_float64_and_checks_h_without_steps():
+    y0 = np.array([0.1, 0.7], dtype=np.float32)
+    traj = S.fixed_step_solve(lambda v: -3.0 * v, y0, 0.1, 2)
+    assert traj.dtype == np.float64
+    np.testing.assert_allclose(traj[-1], y0.astype(np.float64) * 0.7**2, rtol=4 * EPS, atol=0)  # two products
+    assert msg(ValueError, S.fixed_step_solve, lambda v: v, np.array([1.0]), -1.0, 0) == "h must be >= 0, got -1.0"
 
 
 def test_fixed_step_solve_rejects_bad_arguments():
