@@ -130,6 +130,10 @@ def test_e4_loss_has_the_closed_form_of_a_constant_gate():
     assert gs.shape == (10, 3) and torch.equal(gs, torch.ones(10, 3, dtype=F64))
     ref = _closed_form_loss(1 - 0.1 * lam.numpy(), lam.numpy(), y0.numpy())
     assert loss.item() == pytest.approx(ref, rel=1e-12)  # sums of 30 squares of O(1e4)
+    # unclamped rates only: the loss is then sensitive to t_k = 0.1 k at float64 precision
+    loss2, _ = E.e4_loss(None, lam[:2], y0[:2])
+    ref2 = _closed_form_loss(1 - 0.1 * lam[:2].numpy(), lam[:2].numpy(), y0[:2].numpy())
+    assert loss2.item() == pytest.approx(ref2, rel=1e-13)  # 20 squares of O(1e-2), float64
     loss, gs = E.e4_loss(_Half(), lam, y0)
     assert torch.equal(gs, torch.full((10, 3), 0.5, dtype=F64))
     ref = _closed_form_loss(1 - 0.05 * lam.numpy(), lam.numpy(), y0.numpy())

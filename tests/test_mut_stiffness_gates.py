@@ -157,6 +157,7 @@ def test_secant_gate_errors():
     assert msg(ValueError, gate, f, rand(2, 3)) == "f_prev must have the shape of f [2, 4], got [2, 3]"
     assert msg(ValueError, gate, f, f, f, rand(3)) == "x_prev must have shape [B, C] or [B, C, *spatial], got [3]"
     assert msg(ValueError, gate, f, rand(4)) == "f_prev must have shape [B, C] or [B, C, *spatial], got [4]"
+    assert msg(ValueError, gate, rand(4), f) == "f must have shape [B, C] or [B, C, *spatial], got [4]"
     assert msg(ValueError, G.SecantStepGate, 0) == "channels must be >= 1, got 0"
     assert msg(ValueError, G.SecantStepGate, 4, 0) == "reduction must be >= 1, got 0"
 
@@ -196,6 +197,8 @@ def test_recurrent_gate_sizes_and_formula():
     f4 = rand(2, 8, 3, 3, seed=17)
     torch.testing.assert_close(gate(f4, f4)[0], gate(f4.mean((2, 3)), f4.mean((2, 3)))[0], rtol=0, atol=4 * EPS)
     assert msg(ValueError, gate, f, rand(3, 8)) == "f_prev must have the shape of f [2, 8], got [3, 8]"
+    assert msg(ValueError, gate, rand(8), f) == "f must have shape [B, C] or [B, C, *spatial], got [8]"
+    assert msg(ValueError, gate, f, rand(8)) == "f_prev must have shape [B, C] or [B, C, *spatial], got [8]"
     assert msg(ValueError, G.RecurrentStepGate, 0) == "channels must be >= 1, got 0"
     assert msg(ValueError, G.RecurrentStepGate, 2, 0) == "reduction must be >= 1, got 0"
 
@@ -302,6 +305,13 @@ def test_run_scalar_adaptor_sam_gate_and_fixed_points():
     for _, q, _ in sn.seen:
         assert q[0].item() == 0.0 and not torch.isnan(q).any()
         assert q[1].item() == pytest.approx(-1.0, rel=1e-12)  # the slope of -x
+
+
+def test_run_scalar_adaptor_secant_over_a_unit_step():
+    # x0 = 0, f = 1 + x^2, a = 1/2, h = 2: x1 = 1 exactly, so the t = 1 secant divides by dx = 1
+    gate = _Recorder()
+    G.run_scalar_adaptor(gate, lambda x: 1 + x**2, torch.zeros(1, dtype=F64), 2.0, 2)
+    assert gate.seen[1][1].item() == 1.0  # (f(1) - f(0)) / 1
 
 
 def test_run_scalar_adaptor_clamps_the_state():

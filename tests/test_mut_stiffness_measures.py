@@ -145,7 +145,11 @@ def test_spikiness_along_each_dim():
 
 # ----------------------------------------------------------------------------- M1-M4
 def test_flat_and_matched_inputs():
-    assert M._flat([[1, 2], [3, 4]], "a").tolist() == [1.0, 2.0, 3.0, 4.0]
+    flat = M._flat([[1, 2], [3, 4]], "a")
+    assert flat.tolist() == [1.0, 2.0, 3.0, 4.0] and flat.dtype == np.float64
+    assert M._flat(np.ones(3, dtype=np.float32), "a").dtype == np.float64
+    grad = torch.tensor([0.5, 0.25], dtype=F64, requires_grad=True)  # a gate still attached to its graph
+    assert M._flat(grad, "a_bar").tolist() == [0.5, 0.25]
     assert M._flat(torch.ones(2, 2, dtype=torch.float32), "a").dtype == np.float64
     assert msg(ValueError, M._flat, [], "rho") == "rho must be non-empty"
     assert msg(ValueError, M._flat, np.array([np.inf]), "a_bar") == (
@@ -242,7 +246,7 @@ def test_error_optimal_step_signs_and_messages():
 def test_controller_argument_checks():
     x0 = torch.ones(2, dtype=F64)
     for fn in (C.uniform_euler, C.stiffness_aware_euler):
-        assert msg(TypeError, fn, None, x0, 1.0, 2) == "f must be callable, got NoneType"
+        assert msg(TypeError, fn, 3.0, x0, 1.0, 2) == "f must be callable, got float"
         assert msg(ValueError, fn, lambda x: x, x0[None], 1.0, 2) == "x0 must have 1 dimensions, got shape [1, 2]"
         assert msg(ValueError, fn, lambda x: x, x0, 0.0, 2) == "T must be > 0, got 0.0"
         assert msg(ValueError, fn, lambda x: x, x0, 1.0, 0) == "n_steps must be >= 1, got 0"
