@@ -107,6 +107,17 @@ def test_real_stability_boundary_default_zmax_and_precision():
     assert b < -2.78 and b > -2.79
 
 
+def test_real_stability_boundary_is_refined_to_a_few_ulp():
+    # reference roots of |R(z)| = 1 (rk3: R = -1, rk4: R = 1) by sympy's bisection to 30 digits; on [-3, 0]
+    # brentq's default xtol (2e-12) would stop ~1e-13 off
+    z = sp.Symbol("z")
+    for method, lo, hi in (("rk3", -2.6, -2.4), ("rk4", -2.9, -2.7)):
+        R = S.stability_function_sympy(method, z)
+        ref = float(sp.nsolve(R**2 - 1, z, (lo, hi), solver="bisect", prec=30))
+        for zmax in (3.0, 2.9, 7.3):
+            assert abs(S.real_stability_boundary(method, zmax) - ref) < 2e-15, (method, zmax)  # ~4 ulp of 2.8
+
+
 def test_real_stability_boundary_rejects_bad_arguments():
     assert msg(ValueError, S.real_stability_boundary, "euler", 0.0) == "zmax must be > 0, got 0.0"
     assert msg(TypeError, S.real_stability_boundary, "euler", "10") == "zmax must be a real number, got str"
