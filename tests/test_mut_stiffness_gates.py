@@ -113,7 +113,8 @@ def test_gap_pools_every_spatial_dim_and_lets_nan_through():
 def test_se_gate_sizes_and_formula():
     gate = G.SEGate(32, dtype=F64)  # default reduction 16: hidden 2
     assert (gate.fc1.in_features, gate.fc1.out_features, gate.fc2.out_features) == (32, 2, 32)
-    assert gate.fc1.weight.dtype == F64 and gate.fc1.bias is not None
+    assert gate.fc1.weight.dtype == F64 and gate.fc1.bias is not None and gate.fc2.bias is not None
+    assert gate.fc2.weight.dtype == F64
     small = G.SEGate(3, reduction=8, bias=False)
     assert small.fc1.out_features == 1  # max(1, 3 // 8)
     assert small.fc1.bias is None and small.fc2.bias is None
@@ -133,6 +134,7 @@ def test_secant_gate_sizes_and_formula():
     gate = G.SecantStepGate(8, dtype=F64)  # default reduction 4, use_dx False
     assert (gate.fc1.in_features, gate.fc1.out_features, gate.fc2.out_features) == (16, 2, 8)
     assert gate.use_dx is False and gate.fc1.bias is not None and gate.fc1.weight.dtype == F64
+    assert gate.fc2.bias is not None and gate.fc2.weight.dtype == F64
     dx = G.SecantStepGate(5, reduction=10, use_dx=1, bias=False)
     assert dx.use_dx is True and (dx.fc1.in_features, dx.fc1.out_features) == (15, 1)
     assert dx.fc1.bias is None and dx.fc2.bias is None
