@@ -108,6 +108,7 @@ def test_gap_pools_every_spatial_dim_and_lets_nan_through():
     nan[0, 0] = math.nan
     assert torch.isnan(G._gap(nan, "f")[0, 0])  # finite=False: no error
     assert msg(ValueError, G._gap, rand(3), "f_prev") == "f_prev must have shape [B, C] or [B, C, *spatial], got [3]"
+    assert msg(TypeError, G._gap, [[1.0]], "x_prev") == "x_prev must be a torch.Tensor, got list"
 
 
 def test_se_gate_sizes_and_formula():

@@ -59,6 +59,7 @@ def test_secant_rho_values_tiny_norms_and_messages():
     assert M.secant_rho(1e-150 * x, 1e-150 * xn, 1e-150 * f, 1e-150 * fn).item() == pytest.approx(5.0, rel=4 * EPS)
     assert M.secant_rho(x, x, f, f).item() == 0.0
     assert msg(ValueError, M.secant_rho, x, xn, t(1.0), fn) == "f must have shape [1, 2], got [1]"
+    assert msg(ValueError, M.secant_rho, x, t(1.0), f, fn) == "x_next must have shape [1, 2], got [1]"
     assert msg(ValueError, M.secant_rho, x, xn, f, t(1.0)) == "f_next must have shape [1, 2], got [1]"
     assert msg(ValueError, M.secant_rho, x, xn, f, t([1.0, math.inf])) == (
         "f_next must contain only finite values (found NaN or Inf)"
