@@ -348,6 +348,7 @@ def test_residual_mlp_layers_follow_the_arguments():
     assert isinstance(net.head[0], torch.nn.LayerNorm) and (net.head[1].in_features, net.head[1].out_features) == (8, 4)
     assert all(p.dtype == F64 for p in net.parameters())
     assert not hasattr(net, "gates") and not hasattr(net, "shared")
+    assert net.stem.bias is not None and net.fc1[2].bias is not None and net.fc2[2].bias is not None
     bare = ResidualMLP(5, 8, 2, 4, norm=False, bias=False, h=0.5)
     assert all(isinstance(n, torch.nn.Identity) for n in bare.norms) and isinstance(bare.head[0], torch.nn.Identity)
     assert bare.stem.bias is None and bare.fc1[0].bias is None and bare.fc2[1].bias is None
@@ -361,6 +362,8 @@ def test_residual_mlp_layers_follow_the_arguments():
     assert len(sec.gates) == 3 and all(isinstance(g, G.SecantStepGate) for g in sec.gates)
     assert sec.gates[0].fc1.out_features == 2 and sec.gates[2].fc1.bias is not None  # default reduction 4
     assert ResidualMLP(5, 8, 3, 4, "secant", bias=False).gates[0].fc1.bias is None
+    assert ResidualMLP(5, 8, 3, 4, "secant", reduction=2).gates[1].fc1.out_features == 4
+    assert ResidualMLP(5, 8, 1, 4, "se").gates[0].fc2.bias is not None
     rec = ResidualMLP(5, 8, 3, 4, "recurrent", reduction=8, dtype=F64)
     assert isinstance(rec.shared, G.RecurrentStepGate) and rec.shared.inp[0].out_features == 1
     assert rec.shared.inp[0].weight.dtype == F64
