@@ -49,6 +49,16 @@ def test_phi1_on_tensors_numbers_and_empty_input():
     assert msg(TypeError, G.phi1, torch.zeros(2, dtype=torch.int64)).startswith("z must have a real floating dtype")
 
 
+def test_phi1_has_a_finite_gradient_at_zero():
+    # the safe denominator keeps the masked branch finite, so backpropagating through z = 0 gives no NaN
+    z = torch.tensor([0.0, 1.0, -2.0], dtype=F64, requires_grad=True)
+    G.phi1(z).sum().backward()
+    assert bool(torch.isfinite(z.grad).all())
+    # phi1'(z) = (z e^z - e^z + 1) / z^2: 1 at z = 1, (1 - 3 e^-2) / 4 at z = -2
+    ref = torch.tensor([1.0, (1 - 3 * math.exp(-2.0)) / 4], dtype=F64)
+    torch.testing.assert_close(z.grad[1:], ref, rtol=8 * EPS, atol=0)  # autograd of expm1(z) / z
+
+
 def test_exact_gate_boundaries():
     mu = torch.tensor([0.0, 2.0, 10.0], dtype=F64)
     a = G.exact_gate(0.5, mu)
@@ -72,6 +82,7 @@ def test_gated_euler_step_broadcasts_and_defaults_to_h_one():
     assert torch.equal(G.gated_euler_step(x, f, rand(3, 4), 0.0), x)
     empty = torch.zeros(0, 4, dtype=F64)
     assert G.gated_euler_step(empty, empty, torch.ones(4, dtype=F64)).shape == (0, 4)
+    assert G.gated_euler_step(empty, empty, torch.ones(0, 1, dtype=F64)).shape == (0, 4)  # an empty gate too
     assert msg(ValueError, G.gated_euler_step, x, f, rand(2, 4)) == "a must broadcast to x's shape [3, 4], got [2, 4]"
     assert msg(ValueError, G.gated_euler_step, x, f, rand(4), -1.0) == "h must be >= 0, got -1.0"
     assert msg(ValueError, G.gated_euler_step, x, f[:2], rand(4)) == "f must have shape [3, 4], got [2, 4]"

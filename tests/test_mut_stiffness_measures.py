@@ -120,6 +120,16 @@ def test_jacobian_spectral_radius_iteration_count_and_default_generator():
     torch.testing.assert_close(
         M.jacobian_spectral_radius(lin, x, 1, generator=g), reference(v5, 1), rtol=8 * EPS, atol=0
     )
+    # a small spectral gap (eigenvalues 1 and 0.9): 20 iterations are distinguishable from 19 or 21
+    B = torch.diag(t(1.0, 0.9))
+    slow = M.jacobian_spectral_radius(lambda u: u @ B.T, x)
+    v = v0 / v0.norm(dim=-1, keepdim=True)
+    for _ in range(20):
+        jv = v @ B.T
+        est = jv.norm(dim=-1)
+        v = jv / est[:, None]
+    torch.testing.assert_close(slow, est, rtol=16 * EPS, atol=0)  # the same 20 products and norms
+    assert float((slow - 1.0).abs().max()) > 1e-6  # not yet converged: the count matters
     # a zero Jacobian gives 0, not NaN (the JVP norm is guarded)
     assert M.jacobian_spectral_radius(lambda u: 0 * u, x, 3).tolist() == [0.0, 0.0, 0.0]
     out = M.jacobian_spectral_radius(lin, x.requires_grad_(), 1)
