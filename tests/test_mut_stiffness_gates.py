@@ -170,6 +170,7 @@ def test_secant_gate_errors():
         assert msg(ValueError, gate, *args) == "x and x_prev are required when use_dx=True"
     assert msg(ValueError, gate, f, rand(2, 3)) == "f_prev must have the shape of f [2, 4], got [2, 3]"
     assert msg(ValueError, gate, f, f, f, rand(3)) == "x_prev must have shape [B, C] or [B, C, *spatial], got [3]"
+    assert msg(ValueError, gate, f, f, rand(3), f) == "x must have shape [B, C] or [B, C, *spatial], got [3]"
     assert msg(ValueError, gate, f, rand(4)) == "f_prev must have shape [B, C] or [B, C, *spatial], got [4]"
     assert msg(ValueError, gate, rand(4), f) == "f must have shape [B, C] or [B, C, *spatial], got [4]"
     assert msg(ValueError, G.SecantStepGate, 0) == "channels must be >= 1, got 0"
