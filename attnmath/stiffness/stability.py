@@ -74,7 +74,9 @@ def real_stability_boundary(method: str, zmax: float = 10.0) -> float:
     r"""The left end :math:`-\beta` of the real stability interval :math:`\{z\le0:|R(z)|\le1\}\ni0`.
 
     Found as the first sign change of :math:`|R(z)|-1` on a grid of :math:`[-z_{\max},0)`, refined
-    with ``scipy.optimize.brentq`` (xtol 1e-14). A-stable methods return ``-inf``. Values:
+    with ``scipy.optimize.brentq`` (xtol 1e-15), on a shorter interval when the grid's first point
+    is already outside (``zmax`` far larger than the interval). A-stable methods return ``-inf``, and so
+    does an explicit method whose interval reaches past ``-zmax``. Values:
     :math:`-2,-2,-2.5127453266,-2.7852935634` for Euler, RK2, RK3, RK4 (claim T2).
     """
     V.choice(method, "method", METHODS)
@@ -87,7 +89,9 @@ def real_stability_boundary(method: str, zmax: float = 10.0) -> float:
     if out.size == 0:
         return -math.inf
     i = int(out[0])
-    hi = 0.0 if i == 0 else float(grid[i - 1])
+    if i == 0:  # the first grid point is already outside: the grid is too coarse, look closer to 0
+        return real_stability_boundary(method, float(-grid[0]))
+    hi = float(grid[i - 1])
 
     def gfun(x: float) -> float:
         return float(np.abs(stability_function(method, np.array([x])))[0] - 1.0)
