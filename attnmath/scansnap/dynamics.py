@@ -203,6 +203,6 @@ def reduced_distinct_flow(
         return speed(tt) * sign * f2
 
     sol = solve_ivp(rhs, (0.0, float(t[-1])), np.zeros(p.size), t_eval=t, method="DOP853", rtol=rtol, atol=rtol * 1e-2)
-    if not sol.success:  # pragma: no cover - scipy reports a failed solve
+    if not sol.success:  # e.g. a speed s(t) that is not finite
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     return sol.y[:nd].T, sol.y[nd:].T
