@@ -38,6 +38,17 @@ def test_wright_omega_solves_the_implicit_equation(M, eta, t):
     assert abs(lhs - rhs) <= 1e-12 * rhs + 10 * M * 2.2e-16
 
 
+@pytest.mark.parametrize("M", [2, 33, 47137])
+def test_h_closed_keeps_relative_accuracy_at_tiny_times(M):
+    """h(t) = eta t / M + O(t^2) (h' = eta / (M - 1 + 1) at h = 0): positive, not an O(eps) value of either sign."""
+    eta = 0.7
+    t = np.array([1e-300, 1e-20, 1e-12])
+    h = h_closed(t, M, eta)
+    assert np.all(h > 0)
+    # the O(t^2) term is below 1e-12 relative for t <= 1e-12; float64 roundoff of a few operations: 1e-14
+    np.testing.assert_allclose(h, eta * t / M, rtol=1e-12, atol=0)
+
+
 def test_h_star_recursion_and_zeta():
     M, eta = 20, 0.5
     h = h_star(3, M, eta)

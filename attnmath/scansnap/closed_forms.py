@@ -59,8 +59,14 @@ def h_closed(t, M: int, eta_Y: float) -> np.ndarray:
     t = _times(t)
     a = (M * eY * t + 1.0) / (M - 1)
     # a - omega(x) = ln(M-1) + ln omega(x) since omega + ln omega = x = a - ln(M-1): no cancellation at large t
-    Mh = np.log((M - 1) * np.real(wrightomega(a - np.log(M - 1))))
-    return np.where(t == 0, 0.0, Mh / M)
+    u = np.log((M - 1) * np.real(wrightomega(a - np.log(M - 1))))
+    # For tiny t the log form returns u = O(eps) of either sign (log of (M-1) omega ~ 1): two Newton steps on
+    # f(u) = expm1(u) + (M-1) u - M eta_Y t (the implicit equation, free of that cancellation) restore the
+    # relative accuracy (u ~ eta_Y t); for large u a step changes u by O(eps) (skipped where e^u would overflow).
+    for _ in range(2):
+        uc = np.minimum(u, 700.0)
+        u = np.where(u < 700.0, u - (np.expm1(uc) + (M - 1) * uc - M * eY * t) / (np.exp(uc) + (M - 1)), u)
+    return np.where(t == 0, 0.0, u / M)
 
 
 def h_ode(t_eval, M: int, eta_Y: float, *, rtol: float = 1e-11) -> np.ndarray:
