@@ -50,6 +50,7 @@ def _public_objects():
 
 def _body_lines(obj) -> tuple[str, set[int]]:
     """(file relative to the repo, line numbers of the statements in the function bodies, docstrings excluded)."""
+    obj = inspect.unwrap(obj)  # a decorated function (functools.wraps) reports its own body, not the wrapper's
     path = inspect.getsourcefile(obj)
     src, start = inspect.getsourcelines(obj)
     node = ast.parse(textwrap.dedent("".join(src))).body[0]
