@@ -343,13 +343,10 @@ def select(pattern: str | None = None) -> list[Claim]:
 
 
 def _seed_everything(seed: int = 0) -> None:
-    np.random.seed(seed)  # noqa: NPY002 - reset the legacy global stream too, in case a check uses it
-    try:
-        import torch
+    import torch  # a base dependency; imported here so that `import attnmath.claims` stays light
 
-        torch.manual_seed(seed)
-    except ImportError:  # pragma: no cover
-        pass
+    np.random.seed(seed)  # noqa: NPY002 - reset the legacy global stream too, in case a check uses it
+    torch.manual_seed(seed)
 
 
 def run(claim_or_id: Claim | str, scale: str = "ci") -> ClaimResult:
