@@ -127,10 +127,12 @@ bench: deps-test
 
 # Mutation testing: modules in [tool.mutmut] only_mutate (pyproject.toml) and MODULES in
 # tools/mutation_report.py. A fresh run each time (a cached mutants/ would keep verdicts from
-# older tests); niced, one child and one thread: the 2 cores are shared. About 22 min.
+# older tests); niced, one thread per child. MUTATE_JOBS children (default 1: the 2 cores are
+# shared; `make mutate MUTATE_JOBS=2` on an idle machine).
+MUTATE_JOBS ?= 1
 mutate: deps-mutate
 	rm -rf mutants
-	set -o pipefail; OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 19 $(BIN)/mutmut run --max-children 1 \
+	set -o pipefail; OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 19 $(BIN)/mutmut run --max-children $(MUTATE_JOBS) \
 	  | tail -c 600 | tr '\r' '\n' | tail -n 3
 	@$(MAKE) --no-print-directory mutate-report
 
