@@ -71,6 +71,27 @@ def test_closed_forms_allocate_on_the_input_device(monkeypatch):
     assert P.shape == (2, 4, 4) and Q.shape == (2, 3, 4)
 
 
+def test_allocations_follow_the_inputs_not_the_default_device():
+    """torch.set_default_device("cuda") with CPU inputs is a real setting: every tensor a function allocates
+    must follow its inputs. Here the default device is meta and the inputs live on the CPU."""
+    g = torch.Generator().manual_seed(5)
+    keys = torch.nn.functional.normalize(torch.randn(2, 4, 3, generator=g, dtype=F64), dim=-1)
+    values = torch.randn(2, 4, 2, generator=g, dtype=F64)
+    calls = {
+        "sweep": lambda: rules.delta_sweep_map(keys, values, 0.5),
+        "delta": lambda: rules.delta_rule_recurrent(keys, keys, values, 0.5),
+        "decayed": lambda: hebbian.decayed_recurrent(keys, keys, values, 0.5),
+        "memory": lambda: (hebbian.decayed_memory(keys, values, 0.5),),
+        "separation": lambda: (hopfield.separation(keys),),
+    }
+    ref = {name: fn() for name, fn in calls.items()}
+    with torch.device("meta"):
+        got = {name: fn() for name, fn in calls.items()}
+    for name in calls:
+        for x, y in zip(got[name], ref[name]):
+            assert x.device.type == "cpu" and torch.equal(x, y), name
+
+
 def test_decayed_recurrent_casts_the_initial_state_to_the_dtype_of_k():
     g = torch.Generator().manual_seed(3)
     k = torch.randn(4, 2, generator=g)  # float32

@@ -33,10 +33,10 @@ def msg(exc, fn, *args, **kwargs) -> str:
 
 
 # ----------------------------------------------------------------------------- bisection
-def test_largest_true_never_probes_more_than_a_bisection():
-    """The predicate itself fails once a bisection's probe budget is spent, so a loop that does not shrink
-    the bracket fails at once instead of spinning."""
-    for lo, hi in ((1, 1), (1, 2), (2, 3), (1, 10), (3, 17), (5, 6)):
+def test_largest_true_makes_exactly_the_documented_probes():
+    """1 + ceil(log2(hi - lo + 1)) calls, all inside [lo, hi]. The predicate itself fails once that budget
+    is spent, so a loop that does not shrink the bracket fails at once instead of spinning."""
+    for lo, hi in ((1, 1), (1, 2), (2, 3), (1, 5), (1, 10), (3, 17), (5, 6), (0, 64)):
         budget = 1 + math.ceil(math.log2(hi - lo + 1))  # pred(lo), then one probe per halving
 
         for t in range(lo, hi + 1):
@@ -49,6 +49,7 @@ def test_largest_true_never_probes_more_than_a_bisection():
                 return n <= t
 
             assert C.largest_true(pred, lo, hi) == t
+            assert len(calls) == budget, (lo, hi, t, calls)
 
 
 def _bisection_on_the_documented_pool(d_k, eps, trials, seed, kind="unit"):

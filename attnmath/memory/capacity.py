@@ -108,14 +108,15 @@ def relmse_curve(
 
 
 def largest_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
-    """Bisection: the largest ``n`` in ``[lo, hi]`` with ``pred(n)``, for a predicate true up to a point, then false.
+    r"""Bisection: the largest ``n`` in ``[lo, hi]`` with ``pred(n)``, for a predicate true up to a point, then false.
 
-    Requires ``pred(lo)``; returns ``hi`` when ``pred(hi)`` holds.
+    Requires ``pred(lo)``; returns ``hi`` when ``pred(hi)`` holds. Makes exactly
+    :math:`1+\lceil\log_2(hi-lo+1)\rceil` calls (a closed bracket re-probes ``lo``, known true).
     """
     lo, hi = V.integer(lo, "lo"), V.integer(hi, "hi", minimum=lo)
     if not pred(lo):
         raise ValueError(f"lo={lo} must satisfy the predicate (bisection needs a valid lower bracket)")
-    while lo < hi:
+    for _ in range((hi - lo).bit_length()):  # each probe halves [lo, hi]: ceil(log2(hi - lo + 1)) probes close it
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if pred(mid) else (lo, mid - 1)
     return lo
