@@ -100,20 +100,23 @@ def relmse_curve(
     """relMSE and its SE at each N of ``ns``, on nested prefixes of one pool of pairs (common random numbers)."""
     d_k = V.integer(d_k, "d_k", minimum=1)
     ns = [V.integer(n, "ns", minimum=1) for n in ns]
+    if not ns:
+        raise ValueError("ns must hold at least one N, got an empty sequence")
     at = _relmse_pool(d_k, max(ns), trials, seed, kind, d_v)
     out = [at(n) for n in tqdm(ns, desc=f"relMSE d_k={d_k}", disable=not progress, leave=False)]
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
 
 def largest_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
-    """Bisection: the largest ``n`` in ``[lo, hi]`` with ``pred(n)``, for a predicate true up to a point, then false.
+    r"""Bisection: the largest ``n`` in ``[lo, hi]`` with ``pred(n)``, for a predicate true up to a point, then false.
 
-    Requires ``pred(lo)``; returns ``hi`` when ``pred(hi)`` holds.
+    Requires ``pred(lo)``; returns ``hi`` when ``pred(hi)`` holds. Makes exactly
+    :math:`1+\lceil\log_2(hi-lo+1)\rceil` calls (a closed bracket re-probes ``lo``, known true).
     """
     lo, hi = V.integer(lo, "lo"), V.integer(hi, "hi", minimum=lo)
     if not pred(lo):
         raise ValueError(f"lo={lo} must satisfy the predicate (bisection needs a valid lower bracket)")
-    while lo < hi:
+    for _ in range((hi - lo).bit_length()):  # each probe halves [lo, hi]: ceil(log2(hi - lo + 1)) probes close it
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if pred(mid) else (lo, mid - 1)
     return lo
@@ -216,11 +219,11 @@ def worst_vs_average(
         while True:
             K = random_keys(pool, d_k, generator=g)
             Vv = random_values(pool, d_k, kind="unit", generator=g)
-            G = K @ K.T
-            G.fill_diagonal_(0.0)
-            mu = torch.cummax(G.abs().tril().amax(dim=1), dim=0).values  # mu_N for N = 1..pool
+            R = K @ K.T
+            R.diagonal().sub_(1.0)  # R_ij = k_i.k_j - delta_ij, so M_N k_j - v_j = sum_{i<=N} R_ji v_i exactly
+            mu = torch.cummax(R.abs().tril(-1).amax(dim=1), dim=0).values  # mu_N for N = 1..pool
             ok_g = (torch.arange(pool, dtype=F64) * mu <= e).nonzero()
-            n_emp = largest_true(lambda n, G=G, Vv=Vv: bool((G[:n, :n] @ Vv[:n]).pow(2).sum(1).max() <= e**2), 1, pool)
+            n_emp = largest_true(lambda n, R=R, Vv=Vv: bool((R[:n, :n] @ Vv[:n]).pow(2).sum(1).max() <= e**2), 1, pool)
             if n_emp < pool:
                 break
             pool *= 2
@@ -252,7 +255,9 @@ def bit_error_monte_carlo(n: int, d: int, *, trials: int, seed: int) -> tuple[fl
     g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
     xi = torch.randint(0, 2, (trials, n, d), generator=g).to(F64) * 2 - 1
     eta = torch.randint(0, 2, (trials, n, d), generator=g).to(F64) * 2 - 1
-    field = _recall(_memory(xi / math.sqrt(d), eta), xi / math.sqrt(d))  # W xi^nu, keys of unit norm
+    # d W xi^nu = xi^nu-weighted sums of +-1 products: integers, exact in float64, so a zero field (a tie)
+    # is found exactly; the positive factor 1/d changes no sign (scaling by 1/sqrt(d) lost ties to rounding)
+    field = _recall(_memory(xi, eta), xi)
     wrong = (torch.sign(field) != eta).to(F64) - 0.5 * (field == 0).to(F64)
     rate = wrong.mean(dim=(1, 2))
     return float(rate.mean()), float(rate.std() / math.sqrt(trials))

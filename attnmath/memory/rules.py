@@ -81,7 +81,7 @@ def delta_sweep_map(keys: torch.Tensor, values: torch.Tensor, beta: float) -> tu
     b = _convergent_beta(keys, beta)
     lead, N, d_k, d_v = keys.shape[:-2], keys.shape[-2], keys.shape[-1], values.shape[-1]
     P = torch.eye(d_k, dtype=keys.dtype, device=keys.device).expand(*lead, d_k, d_k).clone()
-    Q = torch.zeros(*lead, d_v, d_k, dtype=keys.dtype, device=keys.device)
+    Q = keys.new_zeros((*lead, d_v, d_k))  # dtype and device of the keys
     for i in range(N):
         k = keys[..., i, :]
         step = torch.eye(d_k, dtype=keys.dtype, device=keys.device) - b * k[..., :, None] * k[..., None, :]
