@@ -89,6 +89,17 @@ def test_capacity_bisection_without_a_bracket_says_so():
     assert raised >= 1  # the branch was exercised
 
 
+def test_capacity_bisection_names_eps_when_one_pair_already_misses():
+    # Gaussian keys: relMSE(1) = E(|k|^2 - 1)^2 ~ 2/d_k = 0.5 at d_k = 4, far above eps^2 = 0.01; the pool of
+    # int(2 (1 + 0.04)) + 8 = 10 pairs brackets (relMSE(10) ~ 9/4), so only the lower bracket can fail
+    r1 = C.relmse_monte_carlo(1, 4, trials=8, seed=0, kind="gaussian")[0]
+    assert r1 > 0.1**2
+    with pytest.raises(ValueError, match=r"^eps=0\.1 is too small for kind='gaussian', d_k=4: relMSE at N=1 is "):
+        C.capacity_bisection(4, 0.1, trials=8, seed=0, kind="gaussian")
+    # unit keys store one pair exactly (relMSE(1) = 0): the same eps is a valid question there
+    assert C.capacity_bisection(4, 0.1, trials=8, seed=0, kind="unit") == 1
+
+
 # ----------------------------------------------------------------------------- validation order
 def test_dimensions_are_checked_before_the_pool_is_sized_or_drawn():
     # d_k < 0 would size a pool of int(2 (1 + eps^2 d_k)) + 8 = 0 pairs: the error must name d_k

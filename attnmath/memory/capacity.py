@@ -125,8 +125,9 @@ def largest_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
 def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: str = "unit", d_v: int = 16) -> int:
     r"""Largest N whose measured relMSE is :math:`\le\varepsilon^2` (bisection over nested prefixes of one pool).
 
-    The pool holds :math:`2(1+\varepsilon^2d_k)+8` pairs; raises if even the pool stays below
-    :math:`\varepsilon^2` (no bracket). Claim ``memory.linear-capacity`` (dossier P6).
+    The pool holds :math:`2(1+\varepsilon^2d_k)+8` pairs; raises ``ValueError`` if even the pool stays below
+    :math:`\varepsilon^2` (no bracket), or if one pair already exceeds it (Gaussian keys, small ``eps``).
+    Claim ``memory.linear-capacity`` (dossier P6).
     """
     d_k = V.integer(d_k, "d_k", minimum=1)
     e2 = V.real(eps, "eps", positive=True) ** 2
@@ -134,6 +135,11 @@ def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: st
     at = _relmse_pool(d_k, n_max, trials, seed, kind, d_v)
     if at(n_max)[0] <= e2:
         raise ValueError(f"no bracket: relMSE at N={n_max} is still <= eps^2={e2}")
+    r1 = at(1)[0]  # Gaussian keys: one pair already misses by the norm spread, E(|k|^2-1)^2 = 2/d_k
+    if r1 > e2:
+        raise ValueError(
+            f"eps={eps} is too small for kind={kind!r}, d_k={d_k}: relMSE at N=1 is {r1:.3g} > eps^2={e2:.3g}"
+        )
     return largest_true(lambda n: at(n)[0] <= e2, 1, n_max)
 
 
