@@ -29,6 +29,7 @@ from attnmath.dsf.analysis import (
     taylor_remainder_bound,
 )
 from attnmath.dsf.features import elu_plus_one, kron_eye_col, kron_eye_row, taylor_feature_dim, taylor_features
+from tests._helpers import msg, rand
 
 F64 = torch.float64
 # float64 identities on sums of <= 8 products of O(1) numbers (exponentials of non-positive
@@ -36,18 +37,8 @@ F64 = torch.float64
 TOL = 1e-12
 
 
-def rand(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
-
-
 def uniform(*shape, seed=0, lo=0.0, hi=1.0):
     return lo + (hi - lo) * torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 # ----------------------------------------------------------------------------- numerical_rank

@@ -15,22 +15,13 @@ import torch
 
 from attnmath.dsf import DSF
 from attnmath.dsf.scan import kernel_readout_scan
+from tests._helpers import msg, rand
 
 F64 = torch.float64
 BATCH, L, N, D_IN, P_OUT = 2, 4, 3, 2, 5
 # float64 sums of <= L products of <= L + 1 factors of O(1) numbers: roundoff ~ 20 x 2.2e-16;
 # 1e-12 leaves room for the accumulation order.
 TOL = 1e-12
-
-
-def rand(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def parts(structure, batch=(BATCH,), seed=0, rank=2):

@@ -21,21 +21,12 @@ from attnmath.dsf.scan import (
     kernel_readout_scan,
     segsum,
 )
+from tests._helpers import msg, rand
 
 F64 = torch.float64
 NEG_INF = float("-inf")
 # float64 products/sums of <= 8 O(1) numbers via exp(log): a few ulps per factor; 1e-13 is generous.
 TOL = 1e-13
-
-
-def rand(*shape, seed=0, dtype=F64):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def scan_loop(lam, x, h0=None):

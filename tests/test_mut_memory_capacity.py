@@ -16,22 +16,13 @@ import pytest
 import torch
 
 from attnmath.memory import capacity as C
+from tests._helpers import gen, msg
 
 F64 = torch.float64
 
 
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
-
-
 def within(est, target, se, nsigma=4.0):
     return abs(est - target) <= nsigma * se
-
-
-def gen(seed):
-    return torch.Generator().manual_seed(seed)
 
 
 # ----------------------------------------------------------------------------- random models

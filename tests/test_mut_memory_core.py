@@ -14,23 +14,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 import torch
 
 from attnmath.claims import Check
 from attnmath.memory import _bands, hebbian, hopfield, rules
+from tests._helpers import msg, rand
 
 F64 = torch.float64
-
-
-def rand(*shape, seed=0, dtype=F64):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def per_slice(fn, *tensors):

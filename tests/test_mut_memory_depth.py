@@ -15,14 +15,9 @@ import torch
 
 from attnmath.memory import depth as D
 from attnmath.memory.capacity import random_keys
+from tests._helpers import msg
 
 F64 = torch.float64
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def within(est, target, se, rel=0.05, nsigma=4.0):

@@ -9,10 +9,10 @@ the names of both arguments. Rescorla-Wagner must compute in float64 whatever th
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from attnmath.memory import hebbian, hopfield, rules
+from tests._helpers import msg
 
 F64 = torch.float64
 META = torch.device("meta")
@@ -20,12 +20,6 @@ META = torch.device("meta")
 
 def meta(*shape):
     return torch.empty(*shape, dtype=F64, device=META)
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def test_device_mismatch_names_both_arguments():

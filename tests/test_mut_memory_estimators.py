@@ -18,18 +18,9 @@ import torch
 from attnmath.memory import capacity as C
 from attnmath.memory import depth as D
 from attnmath.memory.hebbian import decayed_memory
+from tests._helpers import gen, msg
 
 F64 = torch.float64
-
-
-def gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 # ----------------------------------------------------------------------------- bisection

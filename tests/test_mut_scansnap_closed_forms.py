@@ -11,15 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 from attnmath.scansnap import closed_forms as CF
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
+from tests._helpers import msg
 
 
 def test_h_ode_matches_the_closed_form():

@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 
 from attnmath.scansnap import data as D
+from tests._helpers import msg
 
 F64 = torch.float64
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 PROBS = [[0.5, 0.5, 0.0, 0.0, 0.0], [0.0, 0.5, 0.25, 0.25, 0.0]]  # K = 2 classes, M = 5 tokens

@@ -21,14 +21,9 @@ from attnmath.scansnap import experiments as E
 from attnmath.scansnap import joma
 from attnmath.scansnap import model as MO
 from attnmath.scansnap import standard as ST
+from tests._helpers import msg
 
 F64 = torch.float64
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def _batch(x, query, nxt, cls=None):

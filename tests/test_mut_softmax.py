@@ -15,12 +15,9 @@ import pytest
 import torch
 
 from attnmath.softmax import attention_weights, hard_attention, nadaraya_watson, scores, softmax_attention
+from tests._helpers import rand
 
 F64 = torch.float64
-
-
-def rand(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
 
 
 def _per_slice(fn, *tensors):

@@ -19,15 +19,10 @@ from scipy.stats import spearmanr
 from attnmath.stiffness import experiments as E
 from attnmath.stiffness import gates as G
 from attnmath.stiffness import network_experiment as N
+from tests._helpers import msg
 
 F64 = torch.float64
 EPS = np.finfo(np.float64).eps
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 # ----------------------------------------------------------------------------- E1, E2

@@ -15,19 +15,10 @@ import torch
 
 from attnmath.stiffness import gates as G
 from attnmath.stiffness.networks import GATES, ResidualMLP, Trace
+from tests._helpers import msg, rand
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
-
-
-def rand(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def lin(layer, x):

@@ -16,14 +16,9 @@ import sympy as sp
 import torch
 
 from attnmath.stiffness import stability as S
+from tests._helpers import msg
 
 EPS = np.finfo(np.float64).eps
-
-
-def msg(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 # ----------------------------------------------------------------------------- R(z), sympy

@@ -10,13 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attnmath.softmax import attention_weights, hard_attention, nadaraya_watson, scores, softmax_attention
+from tests._helpers import rand
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
-
-
-def rand(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
 
 
 def test_matches_an_explicit_loop():
