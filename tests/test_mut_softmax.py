@@ -147,3 +147,20 @@ def test_bad_inputs_name_the_argument_first():
     ):
         _check_raises(ValueError, rf"^{name} must have 2 dimensions", nadaraya_watson, *args, bandwidth=1.0)
     _check_raises(ValueError, r"^bandwidth must be > 0, got 0\.0$", nadaraya_watson, q2, k2, v2, bandwidth=0.0)
+
+
+def test_devices_are_named_and_the_causal_mask_follows_the_scores():
+    """Device handling on the ``meta`` device (shapes only, no values; this machine has no second device)."""
+    cpu = rand(3, 4)
+    meta = torch.empty(3, 4, dtype=torch.float64, device="meta")
+    with pytest.raises(ValueError, match=r"^q is on cpu but k is on meta; put them on one device$"):
+        attention_weights(cpu, meta)
+    with pytest.raises(ValueError, match=r"^q is on meta but k is on cpu; put them on one device$"):
+        attention_weights(meta, cpu)
+    # the causal mask is built on the scores' device, not the default one
+    out = attention_weights(meta, meta, causal=True)
+    assert out.device.type == "meta" and out.shape == (3, 3)
+    with torch.device("meta"):
+        out = attention_weights(cpu, cpu, causal=True)
+    assert out.device.type == "cpu"
+    assert torch.equal(out.triu(1), torch.zeros(3, 3, dtype=torch.float64))  # j > i carries no weight

@@ -1,5 +1,5 @@
-"""attnmath.claims: selection, run_all and the result cache on a private registry (issue 9, mutation
-survivors ``select``, ``run_all``, ``_cache_load``).
+"""attnmath.claims: selection, run_all, the result cache and its fingerprint on a private registry (issue 9,
+mutation survivors ``select``, ``run_all``, ``_cache_load``, ``_cache_store``, ``source_fingerprint``).
 
 A private registry holds only the claims a test registers, so a selection that wrongly returns every
 claim shows up as extra ids at once (on the real registry it would run all chapter claims, minutes).
@@ -71,3 +71,27 @@ def test_a_cached_failure_keeps_its_exception_and_scale(private, tmp_path, monke
     assert back is not None and back.scale == "paper"  # not the default "ci"
     assert (back.passed, back.exception) == (False, result.exception)  # the traceback text is kept
     assert claims._cache_load(c, "ci") is None
+
+
+def test_the_cache_folder_is_created_with_its_parents(private, tmp_path, monkeypatch):
+    folder = tmp_path / "not" / "yet" / "there"  # a fresh CI checkout has no book/_build either
+    monkeypatch.setenv(claims.CACHE_ENV, str(folder))
+    private("ch.ok")
+    claims.run("ch.ok")
+    assert (folder / "ch.ok@ci.json").is_file()
+    assert claims._cache_load(claims.get("ch.ok"), "ci").passed
+
+
+def test_fingerprint_treats_an_empty_triton_interpret_as_unset(monkeypatch):
+    # Triton reads TRITON_INTERPRET="" as off, like an unset variable: both must share cached results
+
+    def fresh():
+        monkeypatch.setattr(claims, "_FINGERPRINT", None)  # the fingerprint is memoised per process
+        return claims.source_fingerprint()
+
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    unset = fresh()
+    monkeypatch.setenv("TRITON_INTERPRET", "")
+    assert fresh() == unset
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert fresh() != unset
