@@ -18,21 +18,19 @@ REASON = "test tolerance"
 
 
 @pytest.fixture
-def temp_claims():
-    """Register throw-away claims under the id prefix ``testonly.`` and remove them after."""
-    added: list[str] = []
+def temp_claims(monkeypatch):
+    """Register throw-away claims under the id prefix ``testonly.`` in a private registry (the chapter claims
+    are not loaded, so a selection that wrongly returns everything cannot start them); restored after."""
 
     def register(cid, func, kinds=("numeric",), status="reconstructed"):
         claims.claim(
             cid, title=f"title of {cid}", statement=r"x = x", source="test", status_of_source=status, kinds=kinds
         )(func)
-        added.append(cid)
         return claims.get(cid)
 
-    claims.registry()  # load the real registry first so it is not re-walked mid-test
-    yield register
-    for cid in added:
-        claims._REGISTRY.pop(cid, None)
+    monkeypatch.setattr(claims, "_REGISTRY", {})
+    monkeypatch.setattr(claims, "_LOADED", True)
+    return register
 
 
 # ----------------------------------------------------------------------------- checks

@@ -25,22 +25,19 @@ R = "test reason"
 
 
 @pytest.fixture
-def reg():
-    """Register throw-away ``testmut.*`` claims; removed (with their show() cache) afterwards."""
-    added: list[str] = []
+def reg(monkeypatch):
+    """Register throw-away ``testmut.*`` claims in a private registry (the chapter claims are not loaded, so a
+    wrong selection cannot run them); the registry and the show() cache are restored afterwards."""
 
     def register(cid, func, kinds=("numeric",), status="reconstructed", **meta):
         fields = {"title": f"title of {cid}", "statement": "x = x", "source": "src, eq. 1"} | meta
         claims.claim(cid, status_of_source=status, kinds=kinds, **fields)(func)
-        added.append(cid)
         return claims.get(cid)
 
-    claims.registry()
-    yield register
-    for cid in added:
-        claims._REGISTRY.pop(cid, None)
-        for key in [k for k in claims._SHOWN if k[0] == cid]:
-            del claims._SHOWN[key]
+    monkeypatch.setattr(claims, "_REGISTRY", {})
+    monkeypatch.setattr(claims, "_LOADED", True)
+    monkeypatch.setattr(claims, "_SHOWN", {})
+    return register
 
 
 # ----------------------------------------------------------------------------- check constructors
