@@ -16,6 +16,7 @@ import os
 import pathlib
 import sys
 
+import pytest
 import torch
 
 if not torch.cuda.is_available():
@@ -59,3 +60,25 @@ def pytest_sessionfinish(session, exitstatus):
     tmp = LEDGER_PATH.with_suffix(".tmp")
     tmp.write_text(json.dumps({"claims": ordered, "passed": passed, "failed": len(ordered) - passed}, indent=1))
     os.replace(tmp, LEDGER_PATH)
+
+
+@pytest.fixture
+def private_claims(monkeypatch):
+    """An empty, already-loaded claim registry (and show() cache) for the test; restored afterwards.
+
+    Returns ``register(cid, func=..., kinds=("numeric",), status="reconstructed", **fields)`` -> the Claim.
+    The chapter claims are never loaded, so a selection that wrongly returns everything cannot start them.
+    """
+    from attnmath import claims
+    from attnmath.claims import holds
+
+    monkeypatch.setattr(claims, "_REGISTRY", {})
+    monkeypatch.setattr(claims, "_LOADED", True)
+    monkeypatch.setattr(claims, "_SHOWN", {})
+
+    def register(cid, func=lambda: holds("x", True), kinds=("numeric",), status="reconstructed", **fields):
+        fields = {"title": f"title of {cid}", "statement": "x = x", "source": "src, eq. 1"} | fields
+        claims.claim(cid, status_of_source=status, kinds=kinds, **fields)(func)
+        return claims.get(cid)
+
+    return register

@@ -18,19 +18,9 @@ REASON = "test tolerance"
 
 
 @pytest.fixture
-def temp_claims(monkeypatch):
-    """Register throw-away claims under the id prefix ``testonly.`` in a private registry (the chapter claims
-    are not loaded, so a selection that wrongly returns everything cannot start them); restored after."""
-
-    def register(cid, func, kinds=("numeric",), status="reconstructed"):
-        claims.claim(
-            cid, title=f"title of {cid}", statement=r"x = x", source="test", status_of_source=status, kinds=kinds
-        )(func)
-        return claims.get(cid)
-
-    monkeypatch.setattr(claims, "_REGISTRY", {})
-    monkeypatch.setattr(claims, "_LOADED", True)
-    return register
+def temp_claims(private_claims):
+    """Throw-away ``testonly.*`` claims in a private registry (tests/conftest.py ``private_claims``)."""
+    return private_claims
 
 
 # ----------------------------------------------------------------------------- checks

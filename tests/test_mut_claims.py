@@ -25,19 +25,9 @@ R = "test reason"
 
 
 @pytest.fixture
-def reg(monkeypatch):
-    """Register throw-away ``testmut.*`` claims in a private registry (the chapter claims are not loaded, so a
-    wrong selection cannot run them); the registry and the show() cache are restored afterwards."""
-
-    def register(cid, func, kinds=("numeric",), status="reconstructed", **meta):
-        fields = {"title": f"title of {cid}", "statement": "x = x", "source": "src, eq. 1"} | meta
-        claims.claim(cid, status_of_source=status, kinds=kinds, **fields)(func)
-        return claims.get(cid)
-
-    monkeypatch.setattr(claims, "_REGISTRY", {})
-    monkeypatch.setattr(claims, "_LOADED", True)
-    monkeypatch.setattr(claims, "_SHOWN", {})
-    return register
+def reg(private_claims):
+    """Throw-away ``testmut.*`` claims in a private registry (tests/conftest.py ``private_claims``)."""
+    return private_claims
 
 
 # ----------------------------------------------------------------------------- check constructors

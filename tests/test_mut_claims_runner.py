@@ -14,16 +14,9 @@ from attnmath.claims import holds
 
 
 @pytest.fixture
-def private(monkeypatch):
-    """Replace the registry by an empty, already-loaded one; ``private(cid, func)`` registers a claim."""
-    monkeypatch.setattr(claims, "_REGISTRY", {})
-    monkeypatch.setattr(claims, "_LOADED", True)
-
-    def register(cid, func=lambda: holds("x", True)):
-        fields = {"title": f"title of {cid}", "statement": "x = x", "source": "src, eq. 1"}
-        claims.claim(cid, status_of_source="reconstructed", kinds=("numeric",), **fields)(func)
-
-    return register
+def private(private_claims):
+    """A private registry (tests/conftest.py ``private_claims``); ``private(cid, func)`` registers a claim."""
+    return private_claims
 
 
 def test_select_substring_and_glob_on_a_private_registry(private):
