@@ -3,7 +3,8 @@
 #
 #   make book        build the book offline into book/_build/html and print its index.html
 #   make test        everything CI checks: lint, unit/property tests, claims, kernels,
-#                    notebooks (nbval), jupytext pairs, strict book build, browser check
+#                    notebooks (nbval: normal, rerun, foreign numerics), jupytext pairs,
+#                    strict book build, browser check, pinned environment, wheel
 #   make test-fast   lint + unit/property tests + claims, without slow tests, notebooks or book
 #   make verify      run every claim (python -m attnmath verify) and write the ledger
 #   make notebooks   re-execute every notebook and store its outputs (after editing a chapter)
@@ -25,7 +26,7 @@ SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
 .PHONY: book book-only test test-fast verify notebooks lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
-	rerun-check verify-determinism coverage
+	rerun-check verify-determinism coverage foreign-check check-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,7 +80,8 @@ test:
 	@$(STAGE) claims $(BIN)/pytest -q -n 2 tests/test_claims.py
 	@if [ -d tests/kernels ]; then $(STAGE) kernels $(BIN)/pytest -q -n 2 tests/kernels -m "not gpu"; fi
 	@$(STAGE) nbval $(MAKE) --no-print-directory rerun-check RERUNS=1
-	@$(STAGE) rerun $(MAKE) --no-print-directory rerun-check RERUNS=2
+	@$(STAGE) rerun $(MAKE) --no-print-directory rerun-check RERUNS=1
+	@$(STAGE) foreign $(MAKE) --no-print-directory foreign-check
 	@$(STAGE) book env ATTNMATH_BLOCK_NETWORK=1 PYTHONPATH=tests/netguard $(MAKE) --no-print-directory book-only
 	@$(STAGE) browser $(BIN)/pytest -q -m browser tests/browser
 	@$(STAGE) --report
@@ -93,8 +95,9 @@ verify: deps-base
 	$(BIN)/python -m attnmath verify --out $(LEDGER)
 
 # Determinism: every notebook re-executed and compared with its stored outputs (nbval, sanitiser)
-# RERUNS times. `make test` (hence CI) runs it as its nbval stage (run 1) and its rerun stage
-# (runs 2 and 3), reusing that test run's claim results and trained MQAR models (ATTNMATH_CLAIM_CACHE).
+# RERUNS times. `make test` (hence CI) runs it as its nbval stage and its rerun stage (one run
+# each), reusing that test run's claim results and trained MQAR models (ATTNMATH_CLAIM_CACHE); its
+# third run is the foreign-numerics stage below.
 # One torch thread per notebook kernel: two kernels share the two cores, and small matrix products
 # oversubscribed across threads ran 3x slower (notebook 30: 63 s -> 19 s with one thread).
 RERUNS ?= 3
@@ -103,6 +106,21 @@ rerun-check: export MKL_NUM_THREADS := 1
 rerun-check: deps-test
 	@for i in $$(seq 1 $(RERUNS)); do echo "== notebook run $$i of $(RERUNS)"; \
 	  $(BIN)/pytest -q -n 2 --dist loadfile notebooks || exit 1; done
+
+# Foreign numerics (tools/foreign_numerics.py): the third notebook run of `make test`, under a
+# different SIMD/BLAS code path, with a fresh claim cache so that every claim (and every trained
+# model) is recomputed there; then `verify --json` in the same environment (it reads the claims the
+# notebooks just computed under it) and its verdicts compared with the normal run's ledger.
+FOREIGN_ENV := ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Sandybridge NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4" MKL_CBWR=COMPATIBLE
+FOREIGN_CACHE := $(abspath book/_build/claim-cache-foreign)
+foreign-check: deps-test $(LEDGER)
+	@env $(FOREIGN_ENV) $(BIN)/python tools/foreign_numerics.py check
+	@rm -rf $(FOREIGN_CACHE)
+	@env $(FOREIGN_ENV) ATTNMATH_CLAIM_CACHE=$(FOREIGN_CACHE) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  $(BIN)/pytest -q -n 2 --dist loadfile notebooks
+	@env $(FOREIGN_ENV) ATTNMATH_CLAIM_CACHE=$(FOREIGN_CACHE) TRITON_INTERPRET=1 \
+	  $(BIN)/python -m attnmath verify --json --no-progress --out book/_build/ledger-foreign.json > /dev/null || true
+	@$(BIN)/python tools/foreign_numerics.py compare $(LEDGER) book/_build/ledger-foreign.json
 
 # Three fresh `python -m attnmath verify --json` runs must agree (pass/fail, errors to %.2e).
 verify-determinism: deps-base

@@ -10,7 +10,8 @@ One module or subpackage per chapter of the book; each registers its claims at i
 - ``attnmath.scansnap``    scan-and-snap SGD dynamics of a one-layer transformer
 - ``attnmath.stiffness``   residual nets as explicit Euler; attention as a stiffness-aware step size
 
-Triton kernels for the recurrences live in the sibling package ``kernels``.
+Triton kernels for the recurrences are ``attnmath.kernels`` (the repository folder ``kernels/``, installed
+under this package so that nothing named ``kernels`` lands in site-packages).
 Run ``python -m attnmath verify`` to check every registered claim.
 """
 

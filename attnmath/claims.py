@@ -40,7 +40,7 @@ KINDS = ("symbolic", "numeric", "statistical", "kernel")
 SCALES = ("ci", "paper")
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9_-]*)+$")
 # Packages whose modules are imported to populate the registry (claims register at import).
-CLAIM_PACKAGES = ("attnmath", "kernels")
+CLAIM_PACKAGES = ("attnmath", "attnmath.kernels")
 _SKIP_MODULES = {"attnmath.__main__"}
 
 

@@ -28,9 +28,8 @@ import statistics
 import sys
 
 import torch
-
-from kernels import benchmark as bm
-from kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent
+from attnmath.kernels import benchmark as bm
+from attnmath.kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent
 
 ACCEPT_T, ACCEPT_SPEEDUP, ACCEPT_LO, ACCEPT_HI, ACCEPT_EXPONENT = 8192, 10.0, 2048, 16384, 1.15
 

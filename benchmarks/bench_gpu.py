@@ -46,10 +46,10 @@ def make(op, B, T, H, K, V, dtype, seed=0):
 
 def contenders(op):
     """``{name: (forward callable(q, k, v, g) -> o, has_backward)}``; import failures become entries that raise."""
-    from kernels import dispatch
-    from kernels.diag_scan import chunk_diag_scan
-    from kernels.linear_attention import chunk_linear_attention
-    from kernels.softmax_attention import blockwise_softmax_attention
+    from attnmath.kernels import dispatch
+    from attnmath.kernels.diag_scan import chunk_diag_scan
+    from attnmath.kernels.linear_attention import chunk_linear_attention
+    from attnmath.kernels.softmax_attention import blockwise_softmax_attention
 
     out = {}
     if op == "linear_attention":

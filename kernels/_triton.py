@@ -1,4 +1,4 @@
-"""Lazy access to Triton, so that ``import kernels`` is safe without CUDA and without the interpreter.
+"""Lazy access to Triton, so that ``import attnmath.kernels`` is safe without CUDA and without the interpreter.
 
 Why lazy.  ``triton.jit`` decides at *decoration* time whether a function runs compiled (GPU) or in
 the CPU interpreter (``TRITON_INTERPRET=1``), and Triton decorates its own standard-library helpers
@@ -13,7 +13,7 @@ How.  No module of :mod:`kernels` imports triton at import time.  Kernel sources
 on first when there is no GPU and the user set nothing), injects the real ``triton.language`` as the
 module global ``tl`` and only then applies ``triton.jit``.
 
-Which backend is the default is decided by :func:`kernels.dispatch.backend`: Triton when CUDA is
+Which backend is the default is decided by :func:`attnmath.kernels.dispatch.backend`: Triton when CUDA is
 available or the *user* set ``TRITON_INTERPRET=1``; an interpreter that :func:`load` switched on by
 itself (because a caller forced ``backend="triton"`` on a CPU machine) does not change that default.
 """
@@ -35,7 +35,7 @@ class _LanguagePlaceholder:
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError(
-            f"tl.{name} used before triton was loaded: kernels are built on first launch by kernels._triton.load()"
+            f"tl.{name} used before triton was loaded: kernels are built on first launch by attnmath.kernels._triton.load()"
         )
 
 

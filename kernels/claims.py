@@ -1,8 +1,8 @@
 r"""Claims of the kernels chapter (``notebooks/20_kernels``), part 1: chunked forms, log-space stability, the normaliser.
 
-Part 2 (gate gradient, online softmax, DSF instances) is :mod:`kernels.claims_more`.
+Part 2 (gate gradient, online softmax, DSF instances) is :mod:`attnmath.kernels.claims_more`.
 
-Each claim checks an identity symbolically (sympy, small sizes, :mod:`kernels.derivation`),
+Each claim checks an identity symbolically (sympy, small sizes, :mod:`attnmath.kernels.derivation`),
 numerically (the PyTorch forms in float64 against the step-by-step references) and, for kind
 ``kernel``, runs the Triton kernel (compiled on a GPU, through Triton's interpreter on a CPU) in fp32
 against the float64 reference.  Kernel tolerances are those of ``tests/kernels/tolerances.py``.

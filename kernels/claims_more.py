@@ -1,6 +1,6 @@
 r"""Claims of the kernels chapter, part 2: the gate gradient, the online softmax, the DSF instances.
 
-Shared helpers and tolerances live in :mod:`kernels.claims` (part 1: chunked forms, log space, normaliser).
+Shared helpers and tolerances live in :mod:`attnmath.kernels.claims` (part 1: chunked forms, log space, normaliser).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 r"""Symbolic (sympy) versions of the recurrences and of their chunked forms, at small sizes.
 
-The chapter ``notebooks/20_kernels`` and the claims in :mod:`kernels.claims` build both sides of
+The chapter ``notebooks/20_kernels`` and the claims in :mod:`attnmath.kernels.claims` build both sides of
 each identity here and check that their difference simplifies to zero:
 
 - :func:`recurrent` — :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = S_t^\top q_t`

@@ -4,9 +4,9 @@ Backend rule (:func:`backend`): Triton when the tensors are on a CUDA device, or
 CPU and the user set ``TRITON_INTERPRET=1`` (Triton's CPU interpreter); the chunked PyTorch forms
 otherwise (including fp64 inputs, which the fp32 Triton kernels do not take).  ``backend="torch"``
 or ``backend="triton"`` forces a choice; forcing Triton on a CPU machine switches the interpreter on
-(see :mod:`kernels._triton`), without changing what ``backend()`` reports afterwards.
+(see :mod:`attnmath.kernels._triton`), without changing what ``backend()`` reports afterwards.
 
-``import kernels`` never imports triton: kernels are compiled (or interpreted) on first launch.
+``import attnmath.kernels`` never imports triton: kernels are compiled (or interpreted) on first launch.
 """
 
 from __future__ import annotations

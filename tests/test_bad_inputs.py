@@ -12,11 +12,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from attnmath.kernels import dispatch
 
 from attnmath import claims, memory, scansnap, softmax, stiffness
 from attnmath import dsf as D
 from attnmath import validation as V
-from kernels import dispatch
 
 F64 = torch.float64
 

@@ -19,7 +19,7 @@ import sys
 import textwrap
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ["attnmath", "kernels"]
+PACKAGES = ["attnmath", "kernels"]  # source folders (kernels/ installs as attnmath.kernels)
 PUBLIC_MODULES = [
     "attnmath.claims",
     "attnmath.validation",
@@ -29,10 +29,10 @@ PUBLIC_MODULES = [
     "attnmath.scansnap",
     "attnmath.stiffness",
     "attnmath.synthesis",
-    "kernels.dispatch",
-    "kernels.linear_attention",
-    "kernels.diag_scan",
-    "kernels.softmax_attention",
+    "attnmath.kernels.dispatch",
+    "attnmath.kernels.linear_attention",
+    "attnmath.kernels.diag_scan",
+    "attnmath.kernels.softmax_attention",
 ]
 
 

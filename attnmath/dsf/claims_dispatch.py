@@ -41,7 +41,7 @@ def _f32(s: DSF) -> DSF:
     kinds=("kernel", "numeric"),
 )
 def _dispatch(scale: str):
-    from kernels import dispatch
+    from attnmath.kernels import dispatch
 
     checks = []
     for structure, seed in (("diagonal", 301), ("scalar", 302)):
@@ -63,7 +63,7 @@ def _dispatch(scale: str):
         picked = kernel_backend(s32.lam, x32, "auto")
         checks.append(
             holds(
-                f"{structure} Λ, fp32: 'auto' follows kernels.dispatch.backend",
+                f"{structure} Λ, fp32: 'auto' follows attnmath.kernels.dispatch.backend",
                 picked == dispatch.backend(x32.device, x32.dtype),
                 kind="kernel",
                 details=f"picked {picked}",

@@ -222,7 +222,7 @@ class DSF:
 
         u: ``[..., L, d]``; chunk: positive int (the PyTorch form's chunk length).  The one routing
         point :func:`.scan.kernel_backend` sends the scan to the Triton kernels of
-        ``kernels.dispatch`` when CUDA is available or ``TRITON_INTERPRET=1`` is set and the DSF suits
+        ``attnmath.kernels.dispatch`` when CUDA is available or ``TRITON_INTERPRET=1`` is set and the DSF suits
         them (fp32/fp16/bf16, :math:`0<\lambda\le1`, :math:`N\le256`, states not requested), and to
         :func:`.scan.chunked_diag_scan` otherwise; ``backend="torch"``/``"triton"`` forces one.
         Claims ``dsf.chunked-equals-recurrent`` and ``dsf.chunked-kernel-dispatch``.

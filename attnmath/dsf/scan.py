@@ -16,7 +16,7 @@ the true products themselves, which are :math:`\le1` whenever :math:`|\lambda|\l
 
 :func:`chunked_diag_scan` is the PyTorch chunked form the DSF's ``chunked`` method uses;
 :func:`kernel_backend` and :func:`kernel_readout_scan` are the one routing point to the Triton
-kernels of ``kernels.dispatch`` (DESIGN.md §5): Triton when CUDA is available or
+kernels of ``attnmath.kernels.dispatch`` (DESIGN.md §5): Triton when CUDA is available or
 ``TRITON_INTERPRET=1`` is set (and the inputs suit the kernel), this PyTorch form otherwise.
 Claims ``dsf.chunked-equals-recurrent``, ``dsf.convolutional-form`` and ``dsf.chunked-kernel-dispatch``.
 """
@@ -127,7 +127,7 @@ def _kernel_unsuitable(lam: torch.Tensor, x: torch.Tensor) -> str | None:
 def kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str = "auto") -> str:
     r"""``"triton"`` or ``"torch"``: where :meth:`DSF.chunked` sends this scan.
 
-    ``"auto"`` follows ``kernels.dispatch.backend`` (Triton on CUDA or under ``TRITON_INTERPRET=1``)
+    ``"auto"`` follows ``attnmath.kernels.dispatch.backend`` (Triton on CUDA or under ``TRITON_INTERPRET=1``)
     when the DSF suits the kernel (fp32/fp16/bf16, :math:`0<\lambda\le1`, :math:`N\le256`), else
     PyTorch; ``"triton"`` forces the kernel and raises ValueError saying why it cannot run.
     """
@@ -139,7 +139,7 @@ def kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str = "auto") ->
         if why:
             raise ValueError(f"backend='triton': {why}")
         return "triton"
-    from kernels import dispatch
+    from attnmath.kernels import dispatch
 
     return "triton" if why is None and dispatch.backend(x.device, x.dtype) == "triton" else "torch"
 
@@ -147,7 +147,7 @@ def kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str = "auto") ->
 def kernel_readout_scan(
     lam: torch.Tensor, x: torch.Tensor, C: torch.Tensor, h0: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Outputs :math:`C_ih_i` of :math:`h_i=\lambda_i\odot h_{i-1}+x_i` through ``kernels.dispatch.diag_scan``.
+    r"""Outputs :math:`C_ih_i` of :math:`h_i=\lambda_i\odot h_{i-1}+x_i` through ``attnmath.kernels.dispatch.diag_scan``.
 
     The GLA-form kernel runs :math:`S_t=\mathrm{diag}(e^{g_t})S_{t-1}+k_tv_t^\top`,
     :math:`o_t=S_t^\top q_t`.  With one head per output row :math:`r` (``H = p``), key width
@@ -156,7 +156,7 @@ def kernel_readout_scan(
     chunk length.  lam: ``[..., L]`` or ``[..., L, N]``; x: ``[..., L, N]``; C: ``[..., L, p, N]``;
     h0: ``[..., N]`` or None → ``(y [..., L, p], h_L [..., N])``.
     """
-    from kernels import dispatch
+    from attnmath.kernels import dispatch
 
     *batch, L, N = x.shape
     p = C.shape[-2]

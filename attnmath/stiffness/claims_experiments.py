@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..claims import at_least, at_most, claim, close, holds
+from ..report import sig
 from .experiments import e4_baseline, e4_fit, e6_run, robertson_run, vdp_run
 from .network_experiment import E7_EPOCHS, e7_run
 
@@ -46,7 +47,7 @@ def _t9(scale: str):
         r = vdp_run(mu, rtol)
         checks.append(
             at_most(
-                f"mu={mu:g}, rtol={rtol:g}: Spearman(h_n, rho(J)) over {r.n_steps} steps",
+                f"mu={mu:g}, rtol={rtol:g}: Spearman(h_n, rho(J)) over ~{sig(r.n_steps)} steps",
                 r.spearman,
                 -0.6,
                 reason="dossier T9 threshold (tight margin; measured <= -0.71 at rtol 1e-3, 1e-6)",

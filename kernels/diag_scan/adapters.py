@@ -2,7 +2,7 @@ r"""DSF instances as diagonal scans: S6 (Mamba), Mamba-2/SSD, RetNet and GLA.
 
 Each adapter maps a model's own parameters onto ``(q, k, v, g)`` of
 :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t` and calls
-:func:`kernels.dispatch.diag_scan`; each ``*_reference`` writes the model's recurrence (or, for
+:func:`attnmath.kernels.dispatch.diag_scan`; each ``*_reference`` writes the model's recurrence (or, for
 RetNet, its parallel form) literally, in the model's own variables (DSF dossier §2.2, §2.3, §2.5).
 Claim ``kernels.dsf-instances``.
 

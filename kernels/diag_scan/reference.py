@@ -8,7 +8,7 @@ scalar per head and step), scale :math:`s`:
 This is the diagonal DSF :math:`h_t = \Lambda_t h_{t-1} + B_t u_t`, :math:`y_t = C_t h_t` with
 :math:`\Lambda_t = I_V \otimes \mathrm{diag}(e^{g_t})` (DSF dossier §1.1, §2.2–2.5): S6 (one head per
 channel, ``V = 1``), Mamba-2/SSD and RetNet (scalar ``g``), GLA (per-key ``g``); see
-:mod:`kernels.diag_scan.adapters`.  Unrolled, with :math:`G_t = \sum_{l\le t} g_l`,
+:mod:`attnmath.kernels.diag_scan.adapters`.  Unrolled, with :math:`G_t = \sum_{l\le t} g_l`,
 
 .. math::  o_i = s\sum_{j\le i} \big(q_i \odot e^{G_i - G_j}\big)^\top k_j\; v_j + s\,(q_i\odot e^{G_i})^\top h_0 ,
 

@@ -16,7 +16,7 @@ Per chunk (rows :math:`i,j`), :math:`b = \mathrm{cumsum}(g)` from the chunk star
 
 Scalar ``g`` (``[B, T, H]``) uses a ``[BT, BT]`` decay matrix and ``tl.dot``; per-key ``g`` forms the
 exact pairwise decays as a ``[BT, BT, BK]`` block (so on a GPU use ``chunk_size=16``; the interpreter
-is fastest with one large chunk).  Kernels are built on first launch (:mod:`kernels._triton`).
+is fastest with one large chunk).  Kernels are built on first launch (:mod:`attnmath.kernels._triton`).
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def chunk_linear_attention(
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``, ``initial_state``: ``[B, H, K, V]`` or ``None``;
     ``chunk_size`` a power of two.  Returns ``(o [B, T, H, V]`` in q's dtype, ``S_T [B, H, K, V]``
     in fp32/fp64``)``; differentiable in q, k, v and the initial state.  No normaliser here: see
-    :func:`kernels.dispatch.linear_attention` (``normalize=True``).
+    :func:`attnmath.kernels.dispatch.linear_attention` (``normalize=True``).
     """
     B, _T, H, K, V = check_qkv(q, k, v)
     s = resolve_scale(scale, K)

@@ -1,6 +1,6 @@
 r"""Chunked causal linear attention in Triton (forward and backward kernels).
 
-Same algebra as :mod:`kernels.linear_attention.chunk`: one program per (value block, batch·head)
+Same algebra as :mod:`attnmath.kernels.linear_attention.chunk`: one program per (value block, batch·head)
 walks the chunks in order, keeping the state :math:`S \in \mathbb R^{K\times B_V}` in fp32 registers.
 
 - forward: :math:`O_n = s(Q_nS_n + [(Q_nK_n^\top)\odot M]V_n)`, :math:`S_{n+1} = S_n + K_n^\top V_n`;
@@ -12,7 +12,7 @@ walks the chunks in order, keeping the state :math:`S \in \mathbb R^{K\times B_V
 
 With the value dimension split in blocks, ``dq`` and ``dk`` are partial sums per value block, added
 up on the host.  Loads are masked (rows ``t >= T`` and columns past ``K``/``V`` read 0), so ``T``
-need not be a multiple of the chunk.  Kernels are built on first launch (:mod:`kernels._triton`).
+need not be a multiple of the chunk.  Kernels are built on first launch (:mod:`attnmath.kernels._triton`).
 Claim ``kernels.linear-attention-chunked-form`` (kind ``kernel``).
 """
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from kernels.diag_scan import chunk_diag_scan, diag_scan_quadratic, diag_scan_recurrent, triton_chunk_diag_scan
+from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_quadratic, diag_scan_recurrent, triton_chunk_diag_scan
 
 from ._helpers import as_reference, assert_close, gate_gradient_scale, grid, make_inputs, outputs_and_grads, upstream
 

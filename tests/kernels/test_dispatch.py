@@ -9,9 +9,8 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-
-from kernels import _triton, dispatch
-from kernels.diag_scan import (
+from attnmath.kernels import _triton, dispatch
+from attnmath.kernels.diag_scan import (
     default_retnet_gammas,
     diag_scan_recurrent,
     gla_scan,
@@ -63,7 +62,7 @@ def _run(code: str, **env) -> subprocess.CompletedProcess:
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
 def test_import_is_safe_without_cuda_or_the_interpreter_and_forcing_triton_works():
     code = (
-        "import sys, torch, kernels\n"
+        "import sys, torch\nimport attnmath.kernels as kernels\n"
         "from attnmath import claims\n"
         "claims.load_all()\n"
         "assert 'triton' not in sys.modules, 'importing kernels imported triton'\n"
@@ -82,7 +81,7 @@ def test_import_is_safe_without_cuda_or_the_interpreter_and_forcing_triton_works
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
 def test_triton_imported_before_the_interpreter_switch_is_a_clear_error():
     code = (
-        "import triton, torch, kernels\n"
+        "import triton, torch\nimport attnmath.kernels as kernels\n"
         "q = torch.randn(1, 20, 1, 16)\n"
         "kernels.dispatch.linear_attention(q, q, q, backend='triton')\n"
     )

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from kernels.diag_scan import diag_scan_recurrent, triton_chunk_diag_scan
-from kernels.linear_attention import linear_attention_recurrent, triton_chunk_linear_attention
-from kernels.softmax_attention import softmax_attention_reference, triton_flash_attention
+from attnmath.kernels.diag_scan import diag_scan_recurrent, triton_chunk_diag_scan
+from attnmath.kernels.linear_attention import linear_attention_recurrent, triton_chunk_linear_attention
+from attnmath.kernels.softmax_attention import softmax_attention_reference, triton_flash_attention
 
 from ._helpers import (
     as_reference,

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from kernels import dispatch
-from kernels.linear_attention import (
+from attnmath.kernels import dispatch
+from attnmath.kernels.linear_attention import (
     chunk_linear_attention,
     linear_attention_quadratic,
     linear_attention_recurrent,

@@ -9,15 +9,18 @@ make it compute the buggy recurrence.  A NaN-poisoned output the kernel forgot t
 
 from __future__ import annotations
 
+import attnmath.kernels.diag_scan.chunk as ds_chunk
+import attnmath.kernels.linear_attention.chunk as la_chunk
 import pytest
 import torch
 import torch.nn.functional as F
-
-import kernels.diag_scan.chunk as ds_chunk
-import kernels.linear_attention.chunk as la_chunk
-from kernels.diag_scan import chunk_diag_scan, diag_scan_recurrent, triton_chunk_diag_scan
-from kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent, triton_chunk_linear_attention
-from kernels.linear_attention.triton_chunk import _la_fwd_kernel
+from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_recurrent, triton_chunk_diag_scan
+from attnmath.kernels.linear_attention import (
+    chunk_linear_attention,
+    linear_attention_recurrent,
+    triton_chunk_linear_attention,
+)
+from attnmath.kernels.linear_attention.triton_chunk import _la_fwd_kernel
 
 from ._helpers import assert_close, make_inputs
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_quadratic, diag_scan_recurrent
+from attnmath.kernels.linear_attention import (
+    chunk_linear_attention,
+    linear_attention_quadratic,
+    linear_attention_recurrent,
+)
+from attnmath.kernels.softmax_attention import blockwise_softmax_attention, softmax_attention_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from kernels.diag_scan import chunk_diag_scan, diag_scan_quadratic, diag_scan_recurrent
-from kernels.linear_attention import chunk_linear_attention, linear_attention_quadratic, linear_attention_recurrent
-from kernels.softmax_attention import blockwise_softmax_attention, softmax_attention_reference
 
 F64 = torch.float64
 ATOL = 1e-10  # float64: eps 2.2e-16 x (T <= 40 terms of size <= ~1e2 and their reordering) with a wide margin

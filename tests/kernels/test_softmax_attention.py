@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from attnmath.kernels.softmax_attention import (
+    blockwise_softmax_attention,
+    softmax_attention_reference,
+    triton_flash_attention,
+)
 
 from attnmath.softmax import softmax_attention as attnmath_softmax_attention
-from kernels.softmax_attention import blockwise_softmax_attention, softmax_attention_reference, triton_flash_attention
 
 from ._helpers import (
     as_reference,
