@@ -26,7 +26,7 @@ SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
 .PHONY: book book-only test test-fast verify notebooks lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
-	rerun-check verify-determinism coverage foreign-check check-env
+	rerun-check verify-determinism coverage foreign-check check-env wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,7 @@ test:
 	@[ -n "$$STAGE_LOG_KEEP" ] || rm -f $(STAGE_LOG)
 	@rm -rf $(ATTNMATH_CLAIM_CACHE)
 	@$(STAGE) install $(MAKE) --no-print-directory deps-test deps-book
+	@$(STAGE) pins $(MAKE) --no-print-directory check-env
 	@$(STAGE) lint $(BIN)/ruff check .
 	@$(STAGE) format $(BIN)/ruff format --check --quiet .
 	@$(STAGE) pairs $(BIN)/python tools/check_pairs.py notebooks
@@ -84,6 +85,7 @@ test:
 	@$(STAGE) foreign $(MAKE) --no-print-directory foreign-check
 	@$(STAGE) book env ATTNMATH_BLOCK_NETWORK=1 PYTHONPATH=tests/netguard $(MAKE) --no-print-directory book-only
 	@$(STAGE) browser $(BIN)/pytest -q -m browser tests/browser
+	@$(STAGE) wheel $(MAKE) --no-print-directory wheel-check
 	@$(STAGE) --report
 
 test-fast: deps-test
@@ -122,6 +124,16 @@ foreign-check: deps-test $(LEDGER)
 	  $(BIN)/python -m attnmath verify --json --no-progress --out book/_build/ledger-foreign.json > /dev/null || true
 	@$(BIN)/python tools/foreign_numerics.py compare $(LEDGER) book/_build/ledger-foreign.json
 
+# The pinned environment (constraints.txt, every extra) must resolve from the public package index
+# alone (pip --isolated: no local wheel folder, no extra index) for Python 3.11, 3.12 and 3.13.
+check-env: deps-test
+	$(BIN)/python tools/check_env.py
+
+# The sdist and wheel as a user gets them; the wheel installed (not editable) in a fresh venv runs
+# `python -m attnmath verify -k softmax` from outside the repository.
+wheel-check: deps-test
+	PYTHON=$(PYTHON) tools/wheel_smoke.sh
+
 # Three fresh `python -m attnmath verify --json` runs must agree (pass/fail, errors to %.2e).
 verify-determinism: deps-base
 	$(BIN)/python tools/verify_determinism.py --runs 3
@@ -159,7 +171,9 @@ mutate-report:
 
 constraints: deps-test deps-book deps-lab
 	@{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^attnmath' \
-	  | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/'; } > constraints.new && mv constraints.new constraints.txt
+	  | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/'; sed -n '/^# Kept by `make constraints`/,$$p' constraints.txt; } \
+	  > constraints.new && mv constraints.new constraints.txt
+	$(MAKE) --no-print-directory check-env
 
 clean:
 	rm -rf book/_build _build .jupyter_cache .hypothesis .coverage htmlcov mutants

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import MissingDependency
+
 STATUSES = ("stated", "reconstructed", "classical")
 KINDS = ("symbolic", "numeric", "statistical", "kernel")
 SCALES = ("ci", "paper")
@@ -230,10 +232,16 @@ class ClaimResult:
     seconds: float = 0.0
     exception: str | None = None
     scale: str = "ci"
+    skipped: str | None = None  # why the claim could not run here (e.g. "triton not installed"); then passed is False
 
     @property
     def id(self) -> str:
         return self.claim.id
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"``, ``"failed"`` or ``"skipped"``."""
+        return "skipped" if self.skipped else ("passed" if self.passed else "failed")
 
     def to_json(self) -> dict[str, Any]:
         c = self.claim
@@ -244,6 +252,7 @@ class ClaimResult:
             "status_of_source": c.status_of_source,
             "kinds": list(c.kinds),
             "passed": bool(self.passed),
+            "skipped": self.skipped,
             "error": _json_float(self.error),
             "tolerance": _json_float(self.tolerance),
             "seconds": round(self.seconds, 3),
@@ -253,6 +262,8 @@ class ClaimResult:
         }
 
     def summary(self) -> str:
+        if self.skipped:
+            return f"SKIP {self.id}: {self.claim.title} (skipped: {self.skipped})"
         lines = [f"{'PASS' if self.passed else 'FAIL'} {self.id}: {self.claim.title}"]
         for ch in self.checks:
             num = ""
@@ -369,6 +380,10 @@ def run(claim_or_id: Claim | str, scale: str = "ci") -> ClaimResult:
                 f"claim {c.id} declares kinds {c.kinds} but its checks have "
                 f"{sorted({ch.kind for ch in checks})} (missing {sorted(missing)})"
             )
+    except MissingDependency as exc:  # an optional package is absent here: skipped, not failed (never cached)
+        return ClaimResult(
+            c, False, [], None, None, time.perf_counter() - t0, None, scale, skipped=f"{exc.package} not installed"
+        )
     except Exception as exc:  # a raising check is a failed claim, by design
         tb = traceback.format_exc(limit=6)
         result = ClaimResult(
@@ -422,10 +437,12 @@ def run_all(pattern: str | None = None, scale: str = "ci", progress: bool = Fals
 
 def report_json(results: Sequence[ClaimResult]) -> dict[str, Any]:
     passed = sum(r.passed for r in results)
+    skipped = sum(bool(r.skipped) for r in results)
     return {
         "claims": [r.to_json() for r in results],
         "passed": passed,
-        "failed": len(results) - passed,
+        "failed": len(results) - passed - skipped,
+        "skipped": skipped,
     }
 
 
@@ -443,7 +460,7 @@ def format_table(results: Sequence[ClaimResult]) -> str:
     for r in results:
         rows.append(
             (
-                "PASS" if r.passed else "FAIL",
+                {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[r.verdict],
                 r.id,
                 r.claim.status_of_source,
                 "+".join(k[:3] for k in r.claim.kinds),
@@ -476,8 +493,10 @@ class ClaimDisplay:
 
     def _lines(self) -> list[str]:
         r, c = self.result, self.result.claim
-        mark = "PASSED" if r.passed else "FAILED"
+        mark = r.verdict.upper()
         lines = [f"[{mark}] {c.id}: {c.title}", f"  source: {c.source} ({c.status_of_source})"]
+        if r.skipped:
+            lines.append(f"  skipped: {r.skipped}")
         for ch in r.checks:
             tol = f", tolerance {ch.tolerance:.1e} ({ch.reason})" if ch.tolerance is not None else ""
             if ch.kind == "statistical":
@@ -494,11 +513,11 @@ class ClaimDisplay:
         import html
 
         r, c = self.result, self.result.claim
-        color = "#1a7f37" if r.passed else "#cf222e"
+        color = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700"}[r.verdict]
         items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in self._lines()[2:])
         return (
             f'<div class="attnmath-claim" style="border-left:4px solid {color};padding:0.3em 0.8em;">'
-            f'<strong style="color:{color}">{"PASSED" if r.passed else "FAILED"}</strong> '
+            f'<strong style="color:{color}">{r.verdict.upper()}</strong> '
             f"<code>{html.escape(c.id)}</code>: {html.escape(c.title)}<br/>"
             f"<small>source: {html.escape(c.source)} &middot; <em>{c.status_of_source}</em></small>"
             f"<ul>{items}</ul></div>"

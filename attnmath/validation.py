@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import MissingDependency  # noqa: F401 - re-exported: the shared error of the base layer
+
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from attnmath.errors import MissingDependency
+
 _SET_BY_US = False  # True once load() exported TRITON_INTERPRET=1 itself
 
 
@@ -54,7 +56,9 @@ def interpreter_requested() -> bool:
 
 def interpreting() -> bool:
     """True when Triton runs (or will run) kernels in its CPU interpreter."""
-    if "triton" in sys.modules:
+    if not available():
+        load()  # raises MissingDependency: no triton, no interpreter to ask about
+    if sys.modules.get("triton") is not None:
         import triton
 
         return bool(triton.knobs.runtime.interpret)
@@ -64,12 +68,13 @@ def interpreting() -> bool:
 def load():
     """Import triton (switching the interpreter on first when there is no GPU) and return ``(triton, tl)``.
 
-    Raises ``RuntimeError`` when triton is missing, or when there is no GPU and triton was already
+    Raises :class:`~attnmath.errors.MissingDependency` (a ``RuntimeError``) when triton is
+    missing, and ``RuntimeError`` when there is no GPU and triton was already
     imported without the interpreter (its own ``@jit`` helpers then cannot run on CPU).
     """
     global _SET_BY_US
     if not available():
-        raise RuntimeError("the Triton backend needs the `triton` package (pip install triton)")
+        raise MissingDependency("triton", "the Triton backend needs the `triton` package (pip install triton)")
     if not torch.cuda.is_available() and "triton" not in sys.modules and "TRITON_INTERPRET" not in os.environ:
         os.environ["TRITON_INTERPRET"] = "1"
         _SET_BY_US = True

@@ -58,7 +58,9 @@ def pytest_sessionfinish(session, exitstatus):
     passed = sum(r["passed"] for r in ordered)
     LEDGER_PATH.parent.mkdir(parents=True, exist_ok=True)
     tmp = LEDGER_PATH.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"claims": ordered, "passed": passed, "failed": len(ordered) - passed}, indent=1))
+    skipped = sum(bool(r.get("skipped")) for r in ordered)
+    report = {"claims": ordered, "passed": passed, "failed": len(ordered) - passed - skipped, "skipped": skipped}
+    tmp.write_text(json.dumps(report, indent=1))
     os.replace(tmp, LEDGER_PATH)
 
 

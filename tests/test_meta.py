@@ -157,3 +157,14 @@ def test_bibliography_parses_without_duplicate_keys():
     keys = re.findall(r"^@\w+\s*\{\s*([^,\s]+)\s*,", text, re.M)
     assert len(keys) == len(set(keys)), f"duplicate bib keys: {sorted({k for k in keys if keys.count(k) > 1})}"
     assert len(parse_string(text, "bibtex").entries) == len(keys), "an entry did not parse (unbalanced braces?)"
+
+
+def test_make_test_runs_the_portability_stages():
+    # Issue "Runs anywhere": the pins resolve from the public index, the notebooks and claims are
+    # re-run under foreign numerics, and the wheel is built and installed; all inside `make test`.
+    makefile = (ROOT / "Makefile").read_text()
+    test_recipe = makefile.split("\ntest:\n", 1)[1].split("\n\n", 1)[0]
+    for stage, target in (("pins", "check-env"), ("foreign", "foreign-check"), ("wheel", "wheel-check")):
+        assert re.search(rf"\$\(STAGE\) {stage} \$\(MAKE\) --no-print-directory {target}\b", test_recipe), stage
+    assert "ATEN_CPU_CAPABILITY=default" in makefile and "OPENBLAS_CORETYPE=Sandybridge" in makefile
+    assert 'NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4"' in makefile

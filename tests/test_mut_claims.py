@@ -310,8 +310,8 @@ def test_result_to_json(reg):
     res[0].seconds = 0.12345
     entry = res[0].to_json()
     assert list(entry) == [
-        "id", "title", "source", "status_of_source", "kinds", "passed", "error", "tolerance", "seconds",
-        "exception", "scale", "checks",
+        "id", "title", "source", "status_of_source", "kinds", "passed", "skipped", "error", "tolerance",
+        "seconds", "exception", "scale", "checks",
     ]  # fmt: skip
     assert entry == {
         "id": "testmut.r-fail",
@@ -320,6 +320,7 @@ def test_result_to_json(reg):
         "status_of_source": "reconstructed",
         "kinds": ["symbolic", "numeric"],
         "passed": False,
+        "skipped": None,
         "error": None,
         "tolerance": None,
         "seconds": 0.123,

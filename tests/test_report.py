@@ -21,6 +21,8 @@ from attnmath.report import sig
         (1191.3, 2, "1,200"),
         (2.6e-7, 1, "0.0000003"),
         (0, 3, "0"),
+        (29, 3, "29"),  # an integer count gets no decimals
+        (29.0, 3, "29.0"),
     ],
 )
 def test_sig_rounds_to_significant_digits(x, digits, expected):

@@ -81,6 +81,8 @@ def _fmt(x: float | None) -> str:
 def _result_cell(res: dict | None) -> str:
     if res is None:
         return "not run"
+    if res.get("skipped"):
+        return f"skipped ({res['skipped']})"
     return "passed" if res["passed"] else "**FAILED**"
 
 
