@@ -3,7 +3,7 @@
 One module or subpackage per chapter of the book; each registers its claims at import.
 
 - ``attnmath.claims``      the claims ledger (registry, runner, results, notebook display, CLI data)
-- ``attnmath.validation``  input checks shared by every public function
+- ``attnmath.base.validation``  input checks shared by every public function
 - ``attnmath.softmax``     softmax attention: definition, Nadaraya–Watson smoother, mixing matrix
 - ``attnmath.dsf``         the Dynamical Systems Framework: one LTV object for attention, SSMs and RNNs
 - ``attnmath.memory``      linear attention as a Hebbian / Pavlovian associative memory

@@ -1,7 +1,7 @@
 """Command line: ``python -m attnmath verify|list``.
 
     python -m attnmath list [-k PATTERN]
-    python -m attnmath verify [-k PATTERN] [--json] [--scale ci|paper] [--out FILE]
+    python -m attnmath verify [-k PATTERN] [--json] [--tier ci|paper] [--out FILE]
 
 ``verify`` runs the selected claims with a progress bar, prints a table (or JSON with
 ``--json``) and exits 1 when any claim fails, 2 when the pattern selects nothing. A claim that
@@ -34,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     p_ver = sub.add_parser("verify", help="run claims and report")
     p_ver.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids")
     p_ver.add_argument("--json", action="store_true", help="print a JSON report on stdout")
-    p_ver.add_argument("--scale", choices=("ci", "paper"), default="ci")
+    p_ver.add_argument(
+        "--tier",
+        "--scale",
+        dest="tier",
+        choices=("ci", "paper"),
+        default="ci",
+        help="run size: ci (minutes on 2 CPU cores) or paper (--scale is the older name)",
+    )
     p_ver.add_argument("--out", default=None, help="also write the JSON report to this file")
     p_ver.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
@@ -59,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(selected, desc="verifying", unit="claim", disable=args.no_progress, file=sys.stderr)
     for c in bar:
         bar.set_postfix_str(c.id, refresh=False)
-        results.append(claims.run(c, scale=args.scale))
+        results.append(claims.run(c, tier=args.tier))
     bar.close()
     if args.out:
         claims.dump_json(results, args.out)
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in failed + skipped:
             print("\n" + r.summary())
         tail = f", {len(skipped)} skipped" if skipped else ""
-        print(f"\n{len(results) - len(failed) - len(skipped)} passed, {len(failed)} failed{tail} ({args.scale} scale)")
+        print(f"\n{len(results) - len(failed) - len(skipped)} passed, {len(failed)} failed{tail} ({args.tier} tier)")
     return 1 if any(r.verdict == "failed" for r in results) else 0
 
 

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from . import validation as V
+from .base import validation as V
 
 
 def _qk(q: torch.Tensor, k: torch.Tensor) -> None:

@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from attnmath import validation as V
+from attnmath.base import validation as V
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from attnmath.errors import MissingDependency
+from attnmath.base.errors import MissingDependency
 
 _SET_BY_US = False  # True once load() exported TRITON_INTERPRET=1 itself
 
@@ -68,7 +68,7 @@ def interpreting() -> bool:
 def load():
     """Import triton (switching the interpreter on first when there is no GPU) and return ``(triton, tl)``.
 
-    Raises :class:`~attnmath.errors.MissingDependency` (a ``RuntimeError``) when triton is
+    Raises :class:`~attnmath.base.errors.MissingDependency` (a ``RuntimeError``) when triton is
     missing, and ``RuntimeError`` when there is no GPU and triton was already
     imported without the interpreter (its own ``@jit`` helpers then cannot run on CPU).
     """

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from attnmath import validation as V
+from attnmath.base import validation as V
 
 from . import _triton
 from ._common import check_chunk, check_qkv

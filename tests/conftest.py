@@ -73,10 +73,12 @@ def private_claims(monkeypatch):
     """
     from attnmath import claims
     from attnmath.claims import holds
+    from attnmath.ledger import display as ledger_display
+    from attnmath.ledger import registry as ledger_registry
 
-    monkeypatch.setattr(claims, "_REGISTRY", {})
-    monkeypatch.setattr(claims, "_LOADED", True)
-    monkeypatch.setattr(claims, "_SHOWN", {})
+    monkeypatch.setattr(ledger_registry, "_REGISTRY", {})
+    monkeypatch.setattr(ledger_registry, "_LOADED", True)
+    monkeypatch.setattr(ledger_display, "_SHOWN", {})
 
     def register(cid, func=lambda: holds("x", True), kinds=("numeric",), status="reconstructed", **fields):
         fields = {"title": f"title of {cid}", "statement": "x = x", "source": "src, eq. 1"} | fields

@@ -16,7 +16,7 @@ from attnmath.kernels import dispatch
 
 from attnmath import claims, memory, scansnap, softmax, stiffness
 from attnmath import dsf as D
-from attnmath import validation as V
+from attnmath.base import validation as V
 
 F64 = torch.float64
 
@@ -234,7 +234,7 @@ CASES = [
         ValueError,
         "backend",
     ),
-    ("claim unknown scale", lambda: claims.run("softmax.rows-sum-to-one", scale="huge"), ValueError, "scale"),
+    ("claim unknown tier", lambda: claims.run("softmax.rows-sum-to-one", tier="huge"), ValueError, "tier"),
     (
         "device mismatch q/k",
         lambda: softmax.softmax_attention(r(2, 3), meta(2, 3), r(2, 1)),

@@ -8,13 +8,15 @@ import sys
 import pytest
 
 from attnmath import claims
+from attnmath.ledger import cache as ledger_cache
+from attnmath.ledger import registry as ledger_registry
 
 
 @pytest.fixture
 def fresh_fingerprint(monkeypatch):
-    monkeypatch.setattr(claims, "_FINGERPRINT", None)
+    monkeypatch.setattr(ledger_cache, "_FINGERPRINT", None)
     yield
-    claims._FINGERPRINT = None
+    ledger_cache._FINGERPRINT = None
 
 
 @pytest.mark.parametrize("bad", ["", "a/b.pt", ".hidden", "../x.pt", 3, None])
@@ -39,11 +41,11 @@ def test_fingerprint_follows_python_sources_only(tmp_path, monkeypatch, fresh_fi
     (pkg / "sub" / "mod.py").write_text("x = 1\n")
     (pkg / "notes.txt").write_text("a")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(claims, "CLAIM_PACKAGES", ("fp_pkg",))
+    monkeypatch.setattr(ledger_registry, "CLAIM_PACKAGES", ("fp_pkg",))
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
 
     def fingerprint():
-        claims._FINGERPRINT = None
+        ledger_cache._FINGERPRINT = None
         return claims.source_fingerprint()
 
     base = fingerprint()
@@ -67,10 +69,10 @@ def test_a_stored_result_comes_back_whole_and_only_for_the_same_sources(tmp_path
     cid = "softmax.nadaraya-watson"
     result = claims.run(cid)
     stored = tmp_path / f"{cid}@ci.json"
-    assert stored.exists() and not list(tmp_path.glob("*.tmp"))  # written atomically, under its id and scale
-    back = claims._cache_load(claims.get(cid), "ci")
+    assert stored.exists() and not list(tmp_path.glob("*.tmp"))  # written atomically, under its id and tier
+    back = ledger_cache._cache_load(claims.get(cid), "ci")
     assert back is not None
-    assert (back.passed, back.error, back.tolerance, back.exception, back.scale) == (
+    assert (back.passed, back.error, back.tolerance, back.exception, back.tier) == (
         result.passed,
         result.error,
         result.tolerance,
@@ -79,9 +81,9 @@ def test_a_stored_result_comes_back_whole_and_only_for_the_same_sources(tmp_path
     )
     assert back.seconds == pytest.approx(result.seconds, abs=5e-4)  # the JSON keeps milliseconds
     assert [c.to_json() for c in back.checks] == [c.to_json() for c in result.checks]
-    assert claims._cache_load(claims.get(cid), "paper") is None  # another scale is another entry
+    assert ledger_cache._cache_load(claims.get(cid), "paper") is None  # another tier is another entry
     text = stored.read_text(encoding="utf-8")
     stored.write_text(text.replace(claims.source_fingerprint(), "0" * 64), encoding="utf-8")
-    assert claims._cache_load(claims.get(cid), "ci") is None  # other sources: ignored
+    assert ledger_cache._cache_load(claims.get(cid), "ci") is None  # other sources: ignored
     monkeypatch.delenv(claims.CACHE_ENV)
-    assert claims._cache_load(claims.get(cid), "ci") is None  # no cache folder: nothing is read
+    assert ledger_cache._cache_load(claims.get(cid), "ci") is None  # no cache folder: nothing is read

@@ -13,6 +13,8 @@ import torch
 from attnmath import __main__ as cli
 from attnmath import claims
 from attnmath.claims import at_least, at_most, close, holds, rel_close, statistical, symbolic, symbolic_true
+from attnmath.ledger import cache as ledger_cache
+from attnmath.ledger import display as ledger_display
 
 REASON = "test tolerance"
 
@@ -129,7 +131,7 @@ def test_select_by_substring_and_glob(temp_claims):
 
 # ----------------------------------------------------------------------------- runner
 def test_failing_claim_is_reported_failed(temp_claims):
-    c = temp_claims("testonly.failing", lambda scale: close("off by one", 1.0, 2.0, atol=0.5, reason=REASON))
+    c = temp_claims("testonly.failing", lambda tier: close("off by one", 1.0, 2.0, atol=0.5, reason=REASON))
     res = claims.run(c)
     assert not res.passed and res.exception is None
     assert res.error == pytest.approx(1.0) and res.tolerance == 0.5
@@ -137,7 +139,7 @@ def test_failing_claim_is_reported_failed(temp_claims):
 
 
 def test_raising_claim_is_a_failed_result_and_does_not_abort_the_run(temp_claims):
-    def boom(scale):
+    def boom(tier):
         raise RuntimeError("kaboom")
 
     temp_claims("testonly.a-raises", boom)
@@ -163,11 +165,11 @@ def test_claim_must_return_checks(temp_claims):
 
 def test_scale_is_passed_and_validated(temp_claims):
     seen = []
-    temp_claims("testonly.scale", lambda scale: (seen.append(scale), holds("x", True))[1])
-    claims.run("testonly.scale", scale="paper")
+    temp_claims("testonly.tier", lambda tier: (seen.append(tier), holds("x", True))[1])
+    claims.run("testonly.tier", tier="paper")
     assert seen == ["paper"]
-    with pytest.raises(ValueError, match="scale"):
-        claims.run("testonly.scale", scale="huge")
+    with pytest.raises(ValueError, match="tier"):
+        claims.run("testonly.tier", tier="huge")
 
 
 def test_worst_check_is_the_one_closest_to_failing(temp_claims):
@@ -231,27 +233,27 @@ def test_show_is_deterministic_and_hides_measured_errors(temp_claims):
     assert text.startswith("[PASSED] testonly.show") and "tolerance 1.0e-12 (because)" in text
     assert "3.7" not in text  # measured digits vary across machines; only verdict + tolerance are shown
     assert "PASSED" in disp._repr_html_() and "testonly.show" in disp._repr_html_()
-    assert claims.show("testonly.show").result is disp.result  # cached per process and scale
+    assert claims.show("testonly.show").result is disp.result  # cached per process and tier
 
 
 def test_show_reuses_a_cached_result_only_for_the_same_source(temp_claims, tmp_path, monkeypatch):
     calls = []
 
-    def counted(scale):
-        calls.append(scale)
+    def counted(tier):
+        calls.append(tier)
         return close("c", 1.0, 1.0, atol=1e-9, reason=REASON)
 
     temp_claims("testonly.cached", counted)
     monkeypatch.setenv(claims.CACHE_ENV, str(tmp_path))
     first = claims.run("testonly.cached")
     assert calls == ["ci"] and (tmp_path / "testonly.cached@ci.json").exists()
-    claims._SHOWN.clear()
+    ledger_display._SHOWN.clear()
     shown = claims.show("testonly.cached")
     assert calls == ["ci"], "show() must reuse the stored result"
     assert repr(shown) == repr(claims.ClaimDisplay(first))
     # A different source fingerprint invalidates the stored result.
-    monkeypatch.setattr(claims, "_FINGERPRINT", "another source tree")
-    claims._SHOWN.clear()
+    monkeypatch.setattr(ledger_cache, "_FINGERPRINT", "another source tree")
+    ledger_display._SHOWN.clear()
     claims.show("testonly.cached")
     assert calls == ["ci", "ci"]
-    claims._SHOWN.clear()
+    ledger_display._SHOWN.clear()

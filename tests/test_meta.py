@@ -84,8 +84,8 @@ def test_notebook_conventions(nb_path):
     nb = jupytext.read(md)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     params = [c for c in code_cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(params) == 1 and re.search(r'^SCALE\s*=\s*"ci"', params[0].source, re.M), (
-        'one cell tagged `parameters` must set SCALE = "ci"'
+    assert len(params) == 1 and re.search(r'^TIER\s*=\s*"ci"', params[0].source, re.M), (
+        'one cell tagged `parameters` must set TIER = "ci"'
     )
     for cell in code_cells:
         src = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))

@@ -20,6 +20,8 @@ import torch
 
 from attnmath import claims
 from attnmath.claims import Check, at_least, at_most, close, holds, rel_close, statistical, symbolic, symbolic_true
+from attnmath.ledger import checks as ledger_checks
+from attnmath.ledger import registry as ledger_registry
 
 R = "test reason"
 
@@ -48,9 +50,9 @@ def test_close_accepts_tensors_numpy_cannot_hold_directly():
     b = torch.tensor([1.0, 3.0], dtype=torch.bfloat16)  # numpy has no bfloat16: widened to float64
     chk = close("b", b, np.array([1.0, 3.0]), atol=0.0, reason=R)
     assert chk.passed and chk.error == 0.0
-    assert claims._to_numpy(b).dtype == np.float64
-    assert claims._to_numpy(torch.ones(2, dtype=torch.float32)).dtype == np.float32  # representable: kept
-    assert claims._to_numpy(torch.ones(2, dtype=torch.int64)).dtype == np.int64
+    assert ledger_checks._to_numpy(b).dtype == np.float64
+    assert ledger_checks._to_numpy(torch.ones(2, dtype=torch.float32)).dtype == np.float32  # representable: kept
+    assert ledger_checks._to_numpy(torch.ones(2, dtype=torch.int64)).dtype == np.int64
 
 
 def test_rel_close_builds_the_documented_check():
@@ -126,12 +128,12 @@ def test_check_to_json_replaces_non_finite_numbers_by_null():
     assert Check("numeric", "n", np.True_, np.float32(0.25), math.nan).to_json()["error"] == 0.25
     assert Check("numeric", "n", np.True_, 0.25, math.nan).to_json()["passed"] is True
     assert Check("numeric", "n", True, 0.25, math.nan).to_json()["tolerance"] is None
-    assert claims._json_float(-math.inf) is None and claims._json_float(2) == 2.0
+    assert ledger_checks._json_float(-math.inf) is None and ledger_checks._json_float(2) == 2.0
 
 
 # ----------------------------------------------------------------------------- registration
 def test_claim_records_every_field(reg):
-    def _f(scale):
+    def _f(tier):
         return holds("x", True)
 
     c = reg("testmut.fields", _f, kinds=["numeric", "symbolic"], status="stated", notes="n1")
@@ -177,14 +179,14 @@ def test_load_all_imports_every_module_of_the_claim_packages(tmp_path, monkeypat
     (pkg / "sub" / "b.py").write_text(register.format(id="mutpkg.b"))
     (pkg / "skipped.py").write_text("raise RuntimeError('a skipped module must not be imported')")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(claims, "CLAIM_PACKAGES", ("mutpkg_claims",))
-    monkeypatch.setattr(claims, "_SKIP_MODULES", {"mutpkg_claims.skipped"})
-    monkeypatch.setattr(claims, "_LOADED", False)
-    monkeypatch.setattr(claims, "_REGISTRY", {})
+    monkeypatch.setattr(ledger_registry, "CLAIM_PACKAGES", ("mutpkg_claims",))
+    monkeypatch.setattr(ledger_registry, "_SKIP_MODULES", {"mutpkg_claims.skipped"})
+    monkeypatch.setattr(ledger_registry, "_LOADED", False)
+    monkeypatch.setattr(ledger_registry, "_REGISTRY", {})
     try:
         claims.load_all()
-        assert set(claims._REGISTRY) == {"mutpkg.a", "mutpkg.b"}
-        assert claims._LOADED is True
+        assert set(ledger_registry._REGISTRY) == {"mutpkg.a", "mutpkg.b"}
+        assert ledger_registry._LOADED is True
         assert "mutpkg_claims.sub.b" in sys.modules and "mutpkg_claims.skipped" not in sys.modules
         (pkg / "c.py").write_text(register.format(id="mutpkg.c"))
         claims.load_all()  # loads once per process
@@ -207,13 +209,13 @@ def test_run_resets_the_global_streams_before_each_claim(reg):
 
 
 def test_run_result_of_a_passing_claim(reg):
-    c = reg("testmut.ok", lambda scale: [close("a", 1.0, 1.25, atol=0.5, reason=R), holds("h", scale == "paper")])
+    c = reg("testmut.ok", lambda tier: [close("a", 1.0, 1.25, atol=0.5, reason=R), holds("h", tier == "paper")])
     res = c.run("paper")
-    assert res.passed and res.scale == "paper" and res.exception is None
+    assert res.passed and res.tier == "paper" and res.exception is None
     assert (res.error, res.tolerance) == (0.25, 0.5)
     assert res.checks == [Check("numeric", "a", True, 0.25, 0.5, R), Check("numeric", "h", True)]
     assert 0.0 <= res.seconds < 5.0
-    assert c.run().scale == "ci" and not c.run().passed  # default scale "ci"
+    assert c.run().tier == "ci" and not c.run().passed  # default tier "ci"
 
 
 def test_run_result_of_a_raising_claim(reg):
@@ -238,9 +240,9 @@ def test_run_result_of_a_raising_claim(reg):
     def f6():
         return f5()
 
-    c = reg("testmut.raises", lambda scale: f6())
-    res = claims.run(c, scale="paper")
-    assert (res.passed, res.checks, res.error, res.tolerance, res.scale) == (False, [], None, None, "paper")
+    c = reg("testmut.raises", lambda tier: f6())
+    res = claims.run(c, tier="paper")
+    assert (res.passed, res.checks, res.error, res.tolerance, res.tier) == (False, [], None, None, "paper")
     assert 0.0 <= res.seconds < 5.0
     head, tb = res.exception.split("\n", 1)
     assert head == "RuntimeError: kaboom"
@@ -285,17 +287,17 @@ def test_worst_check_rules(reg):
 
 def test_run_all_progress_bar_goes_to_stderr_only_when_asked(reg, capsys):
     reg("testmut.p1", lambda: holds("x", True))
-    reg("testmut.p2", lambda scale: holds("x", scale == "paper"))
-    quiet = claims.run_all("testmut.p", scale="paper")
+    reg("testmut.p2", lambda tier: holds("x", tier == "paper"))
+    quiet = claims.run_all("testmut.p", tier="paper")
     assert capsys.readouterr().err == ""
-    assert [(r.id, r.passed, r.scale) for r in quiet] == [("testmut.p1", True, "paper"), ("testmut.p2", True, "paper")]
-    loud = claims.run_all("testmut.p", scale="paper", progress=True)
+    assert [(r.id, r.passed, r.tier) for r in quiet] == [("testmut.p1", True, "paper"), ("testmut.p2", True, "paper")]
+    loud = claims.run_all("testmut.p", tier="paper", progress=True)
     err = capsys.readouterr().err
-    assert [(r.id, r.passed, r.scale) for r in loud] == [(r.id, r.passed, r.scale) for r in quiet]
+    assert [(r.id, r.passed, r.tier) for r in loud] == [(r.id, r.passed, r.tier) for r in quiet]
     last = err.split("\r")[-1]
     assert last.startswith("claims: 100%") and "2/2" in last and "claim/s" in last and "testmut.p2" in last
     assert [r.id for r in claims.run_all("testmut.p1")] == ["testmut.p1"]
-    assert claims.run_all("testmut.p2")[0].scale == "ci"
+    assert claims.run_all("testmut.p2")[0].tier == "ci"
 
 
 # ----------------------------------------------------------------------------- reports
@@ -311,7 +313,7 @@ def test_result_to_json(reg):
     entry = res[0].to_json()
     assert list(entry) == [
         "id", "title", "source", "status_of_source", "kinds", "passed", "skipped", "error", "tolerance",
-        "seconds", "exception", "scale", "checks",
+        "seconds", "exception", "tier", "checks",
     ]  # fmt: skip
     assert entry == {
         "id": "testmut.r-fail",
@@ -325,7 +327,7 @@ def test_result_to_json(reg):
         "tolerance": None,
         "seconds": 0.123,
         "exception": None,
-        "scale": "ci",
+        "tier": "ci",
         "checks": [Check("numeric", "h", False).to_json(), Check("symbolic", "s", True).to_json()],
     }
     assert res[1].to_json()["error"] == 0.0 and res[1].to_json()["tolerance"] == 1e-9
@@ -410,10 +412,10 @@ def test_display_lines_and_html(reg):
 
 def test_show_caches_per_claim_and_scale(reg):
     calls = []
-    c = reg("testmut.cache", lambda scale: (calls.append(scale), holds("x", True))[1])
+    c = reg("testmut.cache", lambda tier: (calls.append(tier), holds("x", True))[1])
     first = claims.show(c.id)
     assert claims.show(c.id).result is first.result and calls == ["ci"]
-    paper = claims.show(c.id, scale="paper")
-    assert paper.result.scale == "paper" and paper.result.passed and calls == ["ci", "paper"]
+    paper = claims.show(c.id, tier="paper")
+    assert paper.result.tier == "paper" and paper.result.passed and calls == ["ci", "paper"]
     other = claims.show(reg("testmut.cache-2", lambda: holds("y", False)).id)
     assert other.result.id == "testmut.cache-2" and not other.result.passed

@@ -11,6 +11,7 @@ import pytest
 
 from attnmath import claims
 from attnmath.claims import holds
+from attnmath.ledger import cache as ledger_cache
 
 
 @pytest.fixture
@@ -58,12 +59,12 @@ def test_a_cached_failure_keeps_its_exception_and_scale(private, tmp_path, monke
 
     private("ch.raises", boom)
     c = claims.get("ch.raises")
-    result = claims.run(c, scale="paper")
+    result = claims.run(c, tier="paper")
     assert not result.passed and result.exception.startswith("RuntimeError: kaboom\n")
-    back = claims._cache_load(c, "paper")
-    assert back is not None and back.scale == "paper"  # not the default "ci"
+    back = ledger_cache._cache_load(c, "paper")
+    assert back is not None and back.tier == "paper"  # not the default "ci"
     assert (back.passed, back.exception) == (False, result.exception)  # the traceback text is kept
-    assert claims._cache_load(c, "ci") is None
+    assert ledger_cache._cache_load(c, "ci") is None
 
 
 def test_the_cache_folder_is_created_with_its_parents(private, tmp_path, monkeypatch):
@@ -72,14 +73,14 @@ def test_the_cache_folder_is_created_with_its_parents(private, tmp_path, monkeyp
     private("ch.ok")
     claims.run("ch.ok")
     assert (folder / "ch.ok@ci.json").is_file()
-    assert claims._cache_load(claims.get("ch.ok"), "ci").passed
+    assert ledger_cache._cache_load(claims.get("ch.ok"), "ci").passed
 
 
 def test_fingerprint_treats_an_empty_triton_interpret_as_unset(monkeypatch):
     # Triton reads TRITON_INTERPRET="" as off, like an unset variable: both must share cached results
 
     def fresh():
-        monkeypatch.setattr(claims, "_FINGERPRINT", None)  # the fingerprint is memoised per process
+        monkeypatch.setattr(ledger_cache, "_FINGERPRINT", None)  # the fingerprint is memoised per process
         return claims.source_fingerprint()
 
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)

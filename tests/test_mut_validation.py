@@ -1,4 +1,4 @@
-"""attnmath.validation: the exact contract of each helper (issue 9, mutation testing).
+"""attnmath.base.validation: the exact contract of each helper (issue 9, mutation testing).
 
 The module's docstring is the spec: a ``TypeError`` for a wrong type or dtype, a ``ValueError``
 for a wrong shape, value or range, with a message that names the argument, says what was
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnmath import validation as V
+from attnmath.base import validation as V
 
 
 def _message(exc_type, fn, *args, **kwargs) -> str:

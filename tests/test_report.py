@@ -1,10 +1,10 @@
-"""attnmath.report.sig: rounding to significant digits for portable printed outputs."""
+"""attnmath.base.report.sig: rounding to significant digits for portable printed outputs."""
 
 import math
 
 import pytest
 
-from attnmath.report import sig
+from attnmath.base.report import sig
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ["attnmath", "kernels"]  # source folders (kernels/ installs as attnmath.kernels)
 PUBLIC_MODULES = [
     "attnmath.claims",
-    "attnmath.validation",
+    "attnmath.base.validation",
     "attnmath.softmax",
     "attnmath.dsf",
     "attnmath.memory",

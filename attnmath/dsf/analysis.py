@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 __all__ = [
     "diag_ssm_states",

@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .core import DSF
 from .features import elu_plus_one, kron_eye_col, kron_eye_row, taylor_features
 

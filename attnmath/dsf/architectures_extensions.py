@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .core import DSF
 from .features import kron_eye_col, kron_eye_row
 

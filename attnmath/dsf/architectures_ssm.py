@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import validation as V
-from ..stiffness.gates import (
+from ..base import validation as V
+from ..base.numerics import (
     phi1,  # one implementation: expm1(z)/z, phi1(0) = 1 (claims dsf.zoh-vs-euler, stiffness.exact-gate)
 )
 from .core import DSF

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .scan import chunked_diag_scan, diag_transition_products, kernel_backend, kernel_readout_scan
 
 STRUCTURES = ("scalar", "diagonal", "dplr", "dense")

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 __all__ = ["elu_plus_one", "kron_eye_col", "kron_eye_row", "taylor_feature_dim", "taylor_features"]
 

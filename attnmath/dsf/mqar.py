@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import validation as V
+from ..base import validation as V
 
 MIXERS = ("softmax", "linear", "normalized", "qlstm", "qlstm-rev")
 __all__ = ["MIXERS", "MQARConfig", "MQARModel", "mixer_eigenvalues", "mqar_batch", "mqar_sweep", "train_mqar"]

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 __all__ = [
     "flowformer_causal",

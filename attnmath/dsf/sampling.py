@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .core import DSF, STRUCTURES
 
 __all__ = ["randn", "random_dsf"]

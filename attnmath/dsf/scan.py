@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 __all__ = ["chunked_diag_scan", "diag_transition_products", "kernel_backend", "kernel_readout_scan", "segsum"]
 BACKENDS = ("auto", "torch", "triton")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import validation as V
+from ..base import validation as V
 from .hebbian import _memory, _recall, hebbian_memory, retrieve
 
 KEY_KINDS = ("unit", "gaussian")

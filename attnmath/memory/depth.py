@@ -21,7 +21,7 @@ import math
 import numpy as np
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .capacity import random_keys, random_values, ratio_of_means
 from .hebbian import _memory, _recall
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 
 def _pairs(keys: torch.Tensor, values: torch.Tensor, kname: str = "keys", vname: str = "values") -> None:

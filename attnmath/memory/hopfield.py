@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from ..softmax import softmax_attention
 from .hebbian import _pairs
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .hebbian import _pairs, _qkv
 
 

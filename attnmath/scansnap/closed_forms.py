@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import lambertw, wrightomega
 
-from .. import validation as V
+from ..base import validation as V
 
 
 def _common(M, eta_Y):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 
 @dataclass(frozen=True)

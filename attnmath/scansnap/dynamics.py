@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .. import validation as V
-from .._runtime import single_thread
+from ..base import validation as V
+from ..base.runtime import single_thread
 from .data import SequenceClasses, population_attention, sample_batch
 from .model import init_yz, lemma1_gradients, yz_loss
 

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .data import SequenceClasses, entropy_distinct, sample_batch, syn_medium, syn_small
 from .dynamics import Flow, SGDRun, population_flow, sgd_train
 from .model import yz_loss

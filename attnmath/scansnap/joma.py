@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 
 def sparse_then_dense(

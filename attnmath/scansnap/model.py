@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from .data import Batch
 
 

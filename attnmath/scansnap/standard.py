@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import validation as V
-from .._runtime import single_thread
+from ..base import validation as V
+from ..base.runtime import single_thread
 from .data import Batch, SequenceClasses, sample_batch
 
 

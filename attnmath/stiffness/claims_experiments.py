@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.report import sig
 from ..claims import at_least, at_most, claim, close, holds
-from ..report import sig
 from .experiments import e4_baseline, e4_fit, e6_run, robertson_run, vdp_run
 from .network_experiment import E7_EPOCHS, e7_run
 

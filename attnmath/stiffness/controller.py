@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 
 
 def classical_step_update(

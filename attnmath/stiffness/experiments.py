@@ -25,8 +25,8 @@ import torch
 from scipy.integrate import solve_ivp
 from scipy.stats import spearmanr
 
-from .. import validation as V
-from .._runtime import single_thread
+from ..base import validation as V
+from ..base.runtime import single_thread
 from .controller import stiffness_aware_euler, uniform_euler
 from .gates import ScalarStepGate, phi1, run_scalar_adaptor
 

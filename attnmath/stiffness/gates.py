@@ -17,22 +17,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .. import validation as V
-
-
-def phi1(z):
-    r""":math:`\varphi_1(z)=(e^z-1)/z`, :math:`\varphi_1(0)=1`, computed as ``expm1(z)/z``.
-
-    ``z``: real tensor (any shape) or a real number (returns a float). ``expm1`` avoids the
-    cancellation of :math:`e^z-1` near 0; for :math:`\lambda=-\mu<0` the gated block with
-    :math:`a=\varphi_1(-h\mu)` is exact (dossier §2.1; claim ``stiffness.exact-gate``).
-    """
-    if not isinstance(z, torch.Tensor):
-        zf = V.real(z, "z")
-        return float(phi1(torch.tensor(zf, dtype=torch.float64)))
-    z = V.tensor(z, "z", nonempty=False)
-    safe = torch.where(z == 0, torch.ones_like(z), z)
-    return torch.where(z == 0, torch.ones_like(z), torch.expm1(safe) / safe)
+from ..base import validation as V
+from ..base.numerics import phi1
 
 
 def exact_gate(h: float, mu: torch.Tensor) -> torch.Tensor:

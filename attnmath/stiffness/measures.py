@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from .. import validation as V
+from ..base import validation as V
 from .gates import phi1
 from .stability import stiffness_ratio
 

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import validation as V
-from .._runtime import single_thread
+from ..base import validation as V
+from ..base.runtime import single_thread
 from .measures import jacobian_spectral_radius, sai, stability_margin_rate, stiffness_awareness_score
 from .networks import GATES, ResidualMLP
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .. import validation as V
+from ..base import validation as V
 from .gates import RecurrentStepGate, SecantStepGate, SEGate
 
 GATES = ("plain", "se", "secant", "recurrent")

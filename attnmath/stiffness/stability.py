@@ -29,7 +29,7 @@ import sympy as sp
 import torch
 from scipy.optimize import brentq
 
-from .. import validation as V
+from ..base import validation as V
 
 METHODS = ("euler", "rk2", "rk3", "rk4", "backward_euler", "trapezoid")
 EXPLICIT = ("euler", "rk2", "rk3", "rk4")

@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from .._runtime import single_thread
+from ..base.runtime import single_thread
 from ..claims import at_least, at_most, claim, close, holds, statistical, symbolic
 from ..dsf import deltanet_dsf, retnet_dsf
 from ..memory import (

@@ -15,8 +15,8 @@ from functools import cache
 
 import numpy as np
 
-from .. import validation as V
-from .._runtime import single_thread
+from ..base import validation as V
+from ..base.runtime import single_thread
 from ..scansnap import Flow, population_flow, syn_small, t0_snap
 from ..scansnap.experiments import syn_medium_cached
 from .memory_states import softmax_capacity

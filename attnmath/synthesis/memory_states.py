@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .. import validation as V
+from ..base import validation as V
 from ..dsf import DSF, deltanet_dsf, mamba2_ssd_dsf, retnet_dsf
 from ..memory import decay_snr_theory, largest_true, random_keys, random_values, ratio_of_means, softmax_recall
 

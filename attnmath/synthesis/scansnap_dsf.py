@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import validation as V
-from .._runtime import single_thread
+from ..base import validation as V
+from ..base.runtime import single_thread
 from ..dsf import DSF, elu_plus_one, separable_attention_dsf
 from ..scansnap import Batch, Flow, Forward, SequenceClasses, entropy_distinct, init_yz, sample_batch
 

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from scipy.integrate import solve_ivp
 from scipy.stats import spearmanr
 
-from .. import validation as V
-from .._runtime import single_thread
+from ..base import validation as V
+from ..base.runtime import single_thread
 from ..dsf import DSF, s6_dsf
 from ..stiffness.experiments import E4_H, LBFGS, e4_data
 

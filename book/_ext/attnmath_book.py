@@ -101,9 +101,9 @@ def ledger_markdown(app: Sphinx) -> str:
     where = shown_in()
     n_pass = sum(1 for cid in registry if results.get(cid, {}).get("passed"))
     by_status = {s: sum(c.status_of_source == s for c in registry.values()) for s in claims.STATUSES}
-    scale = next(iter(results.values()))["scale"] if results else "ci"
+    tier = next(iter(results.values()))["tier"] if results else "ci"
     lines = [
-        f"**{len(registry)} claims; {n_pass} passed in the last run** ({scale} scale). "
+        f"**{len(registry)} claims; {n_pass} passed in the last run** ({tier} tier). "
         + ", ".join(f"{v} {k}" for k, v in by_status.items())
         + ".",
         "",

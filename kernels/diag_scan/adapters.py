@@ -25,7 +25,7 @@ import math
 
 import torch
 
-from attnmath import validation as V
+from attnmath.base import validation as V
 
 from .. import dispatch
 

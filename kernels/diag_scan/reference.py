@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from attnmath import validation as V
+from attnmath.base import validation as V
 
 from .._common import check_qkv, check_state, resolve_scale
 

@@ -1,4 +1,4 @@
-"""The one table of kernel-test tolerances, keyed by the dtype of the kernel's inputs (DESIGN.md §5).
+"""The one table of kernel tolerances, keyed by the dtype of the kernel's inputs (tests and claims import it).
 
 Every comparison is against a float64 reference computed from the *same* (already rounded) inputs,
 so the error measured is the kernel's own: its fp32 arithmetic and the final rounding of outputs

@@ -1,8 +1,8 @@
 r"""Claims of the kernels chapter (``notebooks/20_kernels``), part 1: chunked forms, log-space stability, the normaliser.
 
-Part 2 (gate gradient, online softmax, DSF instances) is :mod:`attnmath.kernels.claims_more`.
+Part 2 (gate gradient, online softmax, DSF instances) is :mod:`attnmath.fastforms.claims.gradients`.
 
-Each claim checks an identity symbolically (sympy, small sizes, :mod:`attnmath.kernels.derivation`),
+Each claim checks an identity symbolically (sympy, small sizes, :mod:`attnmath.fastforms.derivation`),
 numerically (the PyTorch forms in float64 against the step-by-step references) and, for kind
 ``kernel``, runs the Triton kernel (compiled on a GPU, through Triton's interpreter on a CPU) in fp32
 against the float64 reference.  Kernel tolerances are those of ``tests/kernels/tolerances.py``.
@@ -15,13 +15,13 @@ import torch
 import torch.nn.functional as F
 
 from attnmath.claims import claim, holds, rel_close, symbolic, symbolic_true
+from attnmath.kernels import dispatch
+from attnmath.kernels.diag_scan.chunk import chunk_diag_scan
+from attnmath.kernels.diag_scan.reference import diag_scan_recurrent
+from attnmath.kernels.linear_attention.chunk import chunk_linear_attention
+from attnmath.kernels.linear_attention.reference import linear_attention_recurrent
 
-from . import derivation as der
-from . import dispatch
-from .diag_scan.chunk import chunk_diag_scan
-from .diag_scan.reference import diag_scan_recurrent
-from .linear_attention.chunk import chunk_linear_attention
-from .linear_attention.reference import linear_attention_recurrent
+from .. import derivation as der
 
 F64 = torch.float64
 R64 = 1e-11

@@ -1,6 +1,6 @@
 r"""Claims of the kernels chapter, part 2: the gate gradient, the online softmax, the DSF instances.
 
-Shared helpers and tolerances live in :mod:`attnmath.kernels.claims` (part 1: chunked forms, log space, normaliser).
+Shared helpers and tolerances live in :mod:`attnmath.fastforms.claims.forms` (part 1: chunked forms, log space, normaliser).
 """
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ import torch
 import torch.nn.functional as F
 
 from attnmath.claims import claim, rel_close, symbolic
+from attnmath.kernels import dispatch
+from attnmath.kernels.diag_scan import adapters
+from attnmath.kernels.diag_scan.reference import diag_scan_recurrent
+from attnmath.kernels.diag_scan.triton_chunk import gate_gradient
+from attnmath.kernels.softmax_attention.chunk import blockwise_softmax_attention
+from attnmath.kernels.softmax_attention.reference import softmax_attention_reference
 
-from . import derivation as der
-from . import dispatch
-from .claims import F64, R32, R32_REASON, R64, R64_REASON, _device, _inputs
-from .diag_scan import adapters
-from .diag_scan.reference import diag_scan_recurrent
-from .diag_scan.triton_chunk import gate_gradient
-from .softmax_attention.chunk import blockwise_softmax_attention
-from .softmax_attention.reference import softmax_attention_reference
+from .. import derivation as der
+from .forms import F64, R32, R32_REASON, R64, R64_REASON, _device, _inputs
 
 
 @claim(

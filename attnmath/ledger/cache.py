@@ -1,0 +1,92 @@
+"""Result cache and artifact store (opt-in, for the notebooks of one test run).
+
+When ``ATTNMATH_CLAIM_CACHE`` names a folder, :func:`attnmath.ledger.runner.run` stores each result
+there with the fingerprint of the source tree; a result is reused only for the same claim, tier and
+fingerprint. Claims may store expensive intermediates (trained models) under ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+from . import registry
+from .checks import Check
+from .registry import Claim
+from .results import ClaimResult
+
+CACHE_ENV = "ATTNMATH_CLAIM_CACHE"
+
+
+_FINGERPRINT: str | None = None
+
+
+def source_fingerprint() -> str:
+    """sha256 of every ``.py`` file of the claim packages, the torch version and TRITON_INTERPRET."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        import hashlib
+        import os
+        import pathlib
+
+        import torch
+
+        digest = hashlib.sha256()
+        for pkg_name in registry.CLAIM_PACKAGES:
+            root = pathlib.Path(importlib.import_module(pkg_name).__file__).parent
+            for path in sorted(root.rglob("*.py")):
+                digest.update(str(path.relative_to(root.parent)).encode())
+                digest.update(path.read_bytes())
+        digest.update(torch.__version__.encode())
+        digest.update(os.environ.get("TRITON_INTERPRET", "").encode())
+        _FINGERPRINT = digest.hexdigest()
+    return _FINGERPRINT
+
+
+def _cache_file(claim_id: str, tier: str):
+    import os
+    import pathlib
+
+    folder = os.environ.get(CACHE_ENV)
+    return pathlib.Path(folder) / f"{claim_id}@{tier}.json" if folder else None
+
+
+def artifact_path(name: str):
+    """Where a claim may store an expensive intermediate (a trained model) for the rest of one test run.
+
+    ``ATTNMATH_CLAIM_CACHE/artifacts/<name>`` when that variable is set, else None (no caching). The
+    caller stores :func:`source_fingerprint` with the artifact and ignores a file whose fingerprint
+    differs, exactly as the result cache does.
+    """
+    import os
+    import pathlib
+
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise ValueError(f"name must be a plain file name, got {name!r}")
+    folder = os.environ.get(CACHE_ENV)
+    return pathlib.Path(folder) / "artifacts" / name if folder else None
+
+
+def _cache_store(result: ClaimResult) -> None:
+    import os
+
+    path = _cache_file(result.id, result.tier)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"fingerprint": source_fingerprint(), "result": result.to_json()}))
+    os.replace(tmp, path)
+
+
+def _cache_load(c: Claim, tier: str) -> ClaimResult | None:
+    path = _cache_file(c.id, tier)
+    if path is None or not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if data.get("fingerprint") != source_fingerprint():
+        return None
+    r = data["result"]
+    fields = ("kind", "name", "passed", "error", "tolerance", "reason", "details")
+    checks = [Check(**{k: ch[k] for k in fields}) for ch in r["checks"]]
+    return ClaimResult(c, r["passed"], checks, r["error"], r["tolerance"], r["seconds"], r["exception"], tier)

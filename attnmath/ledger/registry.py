@@ -1,0 +1,127 @@
+"""The claim registry: :class:`Claim`, the :func:`claim` decorator, loading and selection.
+
+Claims register at import time; :func:`load_all` imports every module of the packages in
+``CLAIM_PACKAGES`` so that the registry is complete before a run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .checks import KINDS
+
+if TYPE_CHECKING:
+    from .results import ClaimResult
+
+
+STATUSES = ("stated", "reconstructed", "classical")
+
+
+_ID_RE = re.compile(r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9_-]*)+$")
+
+
+# Packages whose modules are imported to populate the registry (claims register at import).
+CLAIM_PACKAGES = ("attnmath",)
+
+
+_SKIP_MODULES = {"attnmath.__main__"}
+
+
+@dataclass
+class Claim:
+    id: str
+    title: str
+    statement: str
+    source: str
+    status_of_source: str
+    kinds: tuple[str, ...]
+    func: Callable[..., Any]
+    module: str = ""
+    notes: str = ""
+
+    def run(self, tier: str = "ci") -> ClaimResult:
+        from .runner import run
+
+        return run(self, tier=tier)
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+_LOADED = False
+
+
+def claim(
+    id: str,
+    *,
+    title: str,
+    statement: str,
+    source: str,
+    status_of_source: str,
+    kinds: Sequence[str],
+    notes: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering ``func(tier)`` as the check of claim ``id`` (``tier``: ``"ci"`` or ``"paper"``)."""
+    if not isinstance(id, str) or not _ID_RE.match(id):
+        raise ValueError(f"id must be dotted lower-case like 'chapter.short-name', got {id!r}")
+    if status_of_source not in STATUSES:
+        raise ValueError(f"status_of_source must be one of {STATUSES}, got {status_of_source!r}")
+    kinds = tuple(kinds)
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {kinds!r}")
+    for label, text in (("title", title), ("statement", statement), ("source", source)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{label} of claim {id!r} must be a non-empty string")
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        module = getattr(func, "__module__", "")
+        old = _REGISTRY.get(id)
+        if old is not None and (old.module, old.func.__qualname__) != (module, func.__qualname__):
+            raise ValueError(f"claim id {id!r} is already registered by {old.module}.{old.func.__qualname__}")
+        _REGISTRY[id] = Claim(id, title, statement, source, status_of_source, kinds, func, module, notes)
+        return func
+
+    return deco
+
+
+def load_all() -> None:
+    """Import every module of the claim packages so that their claims register."""
+    global _LOADED
+    if _LOADED:
+        return
+    for pkg_name in CLAIM_PACKAGES:
+        pkg = importlib.import_module(pkg_name)
+        for info in pkgutil.walk_packages(pkg.__path__, pkg_name + "."):
+            if info.name not in _SKIP_MODULES:
+                importlib.import_module(info.name)
+    _LOADED = True
+
+
+def registry() -> dict[str, Claim]:
+    """All registered claims, sorted by id."""
+    load_all()
+    return {k: _REGISTRY[k] for k in sorted(_REGISTRY)}
+
+
+def get(claim_id: str) -> Claim:
+    reg = registry()
+    if claim_id not in reg:
+        close_matches = [k for k in reg if claim_id.split(".")[0] in k][:5]
+        raise KeyError(f"no claim {claim_id!r}; similar: {close_matches}")
+    return reg[claim_id]
+
+
+def select(pattern: str | None = None) -> list[Claim]:
+    """Claims whose id contains ``pattern`` (or matches it as a glob when it has ``*?[``)."""
+    claims = list(registry().values())
+    if not pattern:
+        return claims
+    if any(ch in pattern for ch in "*?["):
+        return [c for c in claims if fnmatch.fnmatchcase(c.id, pattern)]
+    return [c for c in claims if pattern in c.id]
