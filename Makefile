@@ -2,7 +2,7 @@
 # (stamp files; idempotent: a second run installs nothing and takes seconds).
 #
 #   make book        build the book offline into book/_build/html and print its index.html
-#   make test        everything CI checks: lint, unit/property tests, claims, kernels,
+#   make test        everything CI checks: lint, import contracts, unit/property tests, claims, kernels,
 #                    notebooks (nbval: normal, rerun, foreign numerics), jupytext pairs,
 #                    strict book build, browser check, pinned environment, wheel
 #   make test-fast   lint + unit/property tests + claims, without slow tests, notebooks or book
@@ -75,6 +75,7 @@ test:
 	@$(STAGE) install $(MAKE) --no-print-directory deps-test deps-book
 	@$(STAGE) pins $(MAKE) --no-print-directory check-env
 	@$(STAGE) lint $(BIN)/ruff check .
+	@$(STAGE) imports $(BIN)/lint-imports --no-cache
 	@$(STAGE) format $(BIN)/ruff format --check --quiet .
 	@$(STAGE) pairs $(BIN)/python tools/check_pairs.py notebooks
 	@$(STAGE) unit $(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/test_claims.py --ignore=tests/kernels -m "not gpu"

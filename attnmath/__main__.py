@@ -1,12 +1,18 @@
 """Command line: ``python -m attnmath verify|list``.
 
-    python -m attnmath list [-k PATTERN]
-    python -m attnmath verify [-k PATTERN] [--json] [--tier ci|paper] [--out FILE]
+    python -m attnmath --version
+    python -m attnmath list [-k PATTERN] [--uncontrolled] [--json]
+    python -m attnmath verify [-k PATTERN] [--json] [--tier ci|paper] [--out FILE] [--controls] [--no-progress]
 
-``verify`` runs the selected claims with a progress bar, prints a table (or JSON with
-``--json``) and exits 1 when any claim fails, 2 when the pattern selects nothing. A claim that
-needs an optional package that is not installed (Triton for the kernel claims) is reported as
-skipped and does not change the exit code.
+``verify`` runs the selected claims (a progress bar on a terminal), prints a table (or JSON with
+``--json``). A claim that needs an optional package that is not installed (Triton for the kernel
+claims) is reported as skipped and does not change the exit code. With ``--controls`` each claim's
+negative controls run too (wrong worlds in which its checks must fail).
+
+Exit codes: 0 every selected claim passed (or was skipped) and, with ``--controls``, every control
+was caught; 1 a claim failed or a control was not caught; 2 a usage error; 3 the pattern selects
+no claim. The JSON reports carry ``schema_version`` and an ``environment`` block (versions,
+platform, backend, CPU capability, tier, time, git commit) so that runs can be compared.
 """
 
 from __future__ import annotations
@@ -16,21 +22,40 @@ import json
 import os
 import sys
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_MATCH = 0, 1, 2, 3
+
 
 def _prepare_triton() -> None:
-    # Kernel claims run Triton through its CPU interpreter when there is no GPU; the
-    # variable must be set before any @triton.jit decorator executes (TOOLING.md §7).
+    # Kernel claims run Triton through its CPU interpreter when there is no GPU; the variable must be
+    # set before the first `import triton` of the process (Triton decorates its own helpers then).
+    # This is the command line's own process, so setting it here changes no caller's environment.
     import torch
 
     if not torch.cuda.is_available():
         os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _version() -> str:
+    from . import __version__
+
+    return f"attnmath {__version__}"
+
+
+def _environment(tier: str | None) -> dict:
+    from .kernels import dispatch
+    from .ledger.results import environment
+
+    return environment(tier) | {"backend": dispatch.backend()}
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m attnmath", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_list = sub.add_parser("list", help="list registered claims")
     p_list.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids")
+    p_list.add_argument("--uncontrolled", action="store_true", help="only the claims that declare no negative control")
+    p_list.add_argument("--json", action="store_true", help="print a JSON list on stdout")
     p_ver = sub.add_parser("verify", help="run claims and report")
     p_ver.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids")
     p_ver.add_argument("--json", action="store_true", help="print a JSON report on stdout")
@@ -43,35 +68,67 @@ def main(argv: list[str] | None = None) -> int:
         help="run size: ci (minutes on 2 CPU cores) or paper (--scale is the older name)",
     )
     p_ver.add_argument("--out", default=None, help="also write the JSON report to this file")
-    p_ver.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    args = parser.parse_args(argv)
+    p_ver.add_argument("--no-progress", action="store_true", help="no progress bar (there is none off a terminal)")
+    p_ver.add_argument(
+        "--controls",
+        action="store_true",
+        help="also run each claim's negative controls; exit 1 if a control is not caught",
+    )
+    return parser
 
-    _prepare_triton()
-    from . import claims
 
-    selected = claims.select(args.pattern)
+def _list(args, selected) -> int:
+    if args.uncontrolled:
+        selected = [c for c in selected if not c.controls]
+    if args.json:
+        from .ledger.results import SCHEMA_VERSION
+
+        claims_json = [
+            {
+                "id": c.id,
+                "title": c.title,
+                "statement": c.statement,
+                "source": c.source,
+                "status_of_source": c.status_of_source,
+                "kinds": list(c.kinds),
+                "controls": [ctl.name for ctl in c.controls],
+            }
+            for c in selected
+        ]
+        out = {"schema_version": SCHEMA_VERSION, "environment": _environment(None), "claims": claims_json}
+        print(json.dumps(out, indent=1))
+        return EXIT_OK
     if not selected:
-        print(f"no claim matches {args.pattern!r}", file=sys.stderr)
-        return 2
-    if args.cmd == "list":
-        width = max(len(c.id) for c in selected)
-        for c in selected:
-            print(f"{c.id.ljust(width)}  {c.status_of_source:13s}  {'+'.join(c.kinds):28s}  {c.title}")
-        print(f"{len(selected)} claims", file=sys.stderr)
-        return 0
+        print("every selected claim declares a negative control", file=sys.stderr)
+        return EXIT_OK
+    width = max(len(c.id) for c in selected)
+    for c in selected:
+        print(f"{c.id.ljust(width)}  {c.status_of_source:13s}  {'+'.join(c.kinds):28s}  {c.title}")
+    print(f"{len(selected)} claims", file=sys.stderr)
+    return EXIT_OK
 
-    results = []
+
+def _verify(args, selected, claims) -> int:
     from tqdm import tqdm
 
-    bar = tqdm(selected, desc="verifying", unit="claim", disable=args.no_progress, file=sys.stderr)
+    results = []
+    bar = tqdm(selected, desc="verifying", unit="claim", disable=True if args.no_progress else None, file=sys.stderr)
     for c in bar:
         bar.set_postfix_str(c.id, refresh=False)
-        results.append(claims.run(c, tier=args.tier))
+        results.append(claims.run(c, tier=args.tier, controls=args.controls))
     bar.close()
+    report = None
+    if args.out or args.json:
+        from .ledger.results import SCHEMA_VERSION
+
+        report = {"schema_version": SCHEMA_VERSION, "environment": _environment(args.tier)}
+        report |= claims.report_json(results)
     if args.out:
-        claims.dump_json(results, args.out)
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=1)
     if args.json:
-        print(json.dumps(claims.report_json(results), indent=1))
+        print(json.dumps(report, indent=1))
     else:
         print(claims.format_table(results))
         failed = [r for r in results if r.verdict == "failed"]
@@ -80,7 +137,29 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + r.summary())
         tail = f", {len(skipped)} skipped" if skipped else ""
         print(f"\n{len(results) - len(failed) - len(skipped)} passed, {len(failed)} failed{tail} ({args.tier} tier)")
-    return 1 if any(r.verdict == "failed" for r in results) else 0
+        if args.controls:
+            loose = [(r.id, c) for r in results for c in r.controls or [] if not c.caught]
+            bare = [r.id for r in results if not r.skipped and not r.controls]
+            n = sum(len(r.controls or []) for r in results)
+            print(f"controls: {n - len(loose)} of {n} caught; {len(bare)} claims without a control")
+            for cid, c in loose:
+                print(f"  NOT CAUGHT {cid}: '{c.name}' ({c.error})")
+    bad_control = args.controls and any(not c.caught for r in results for c in r.controls or [])
+    return EXIT_FAILED if bad_control or any(r.verdict == "failed" for r in results) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # a usage error exits 2 (argparse)
+    _prepare_triton()
+    from . import claims
+
+    selected = claims.select(args.pattern)
+    if not selected:
+        print(f"no claim matches {args.pattern!r}", file=sys.stderr)
+        return EXIT_NO_MATCH
+    if args.cmd == "list":
+        return _list(args, selected)
+    return _verify(args, selected, claims)
 
 
 if __name__ == "__main__":

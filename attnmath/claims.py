@@ -13,6 +13,10 @@ Registration happens at import time with the :func:`claim` decorator::
     def _rows_sum_to_one(tier):
         return [symbolic(...), close(...)]
 
+Every claim also declares at least one negative *control* (:func:`control`): a plausible wrong
+world (a near-miss function, a violated hypothesis) in which its checks must fail; ``python -m
+attnmath verify --controls`` runs them.
+
 The same registry feeds ``python -m attnmath verify``, the pytest parametrisation
 (``tests/ledger/test_claims.py``) and the book's ledger page. The implementation lives in
 :mod:`attnmath.ledger`, one module per concern; chapters import from here.
@@ -37,9 +41,9 @@ from .ledger.checks import (
     symbolic_true,
 )
 from .ledger.display import ClaimDisplay, show
-from .ledger.registry import STATUSES, Claim, claim, get, load_all, registry, select
-from .ledger.results import ClaimResult, dump_json, format_table, report_json
-from .ledger.runner import run, run_all
+from .ledger.registry import STATUSES, Claim, Control, claim, control, get, load_all, registry, select
+from .ledger.results import ClaimResult, ControlResult, dump_json, format_table, report_json
+from .ledger.runner import run, run_all, run_control
 
 __all__ = [
     "CACHE_ENV",
@@ -50,6 +54,8 @@ __all__ = [
     "Claim",
     "ClaimDisplay",
     "ClaimResult",
+    "Control",
+    "ControlResult",
     "Sizes",
     "artifact_path",
     "at_least",
@@ -57,6 +63,7 @@ __all__ = [
     "band",
     "claim",
     "close",
+    "control",
     "dump_json",
     "format_table",
     "get",
@@ -68,6 +75,7 @@ __all__ = [
     "report_json",
     "run",
     "run_all",
+    "run_control",
     "select",
     "show",
     "source_fingerprint",

@@ -3,7 +3,7 @@
 For T = 256 ... 16384 (B=1, H=4, D=64, fp32, forward pass, one thread unless ``--threads``): the chunked form vs the step-by-step
 recurrence vs the quadratic masked form (skipped above 512 MiB of scores), and, when fla is
 importable, vs fla's ``naive_recurrent_linear_attn`` and ``naive_chunk_linear_attn``.  Prints
-seconds, per-pair ratios and fitted scaling exponents, then the acceptance criteria of issue 4:
+seconds, per-pair ratios and fitted scaling exponents, then the two acceptance criteria of the chunked form:
 
 - at T = 8192, chunked linear attention is at least 10x faster than the step-by-step recurrence;
 - its scaling exponent between T = 2048 and T = 16384 is at most 1.15.
@@ -28,8 +28,10 @@ import statistics
 import sys
 
 import torch
-from attnmath.kernels import benchmark as bm
 from attnmath.kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent
+
+from attnmath.base.chunks import CHUNK_SIZE
+from attnmath.fastforms import timing as bm
 
 ACCEPT_T, ACCEPT_SPEEDUP, ACCEPT_LO, ACCEPT_HI, ACCEPT_EXPONENT = 8192, 10.0, 2048, 16384, 1.15
 
@@ -85,7 +87,7 @@ def main() -> int:
 
 
 def acceptance(rounds: int) -> int:
-    """The issue's two criteria, from their own interleaved samples (minimum kept; the median shows the noise)."""
+    """The two acceptance criteria, from their own interleaved samples (minimum kept; the median shows the noise)."""
     g = torch.Generator().manual_seed(1)
     Ts = [T for T in (2048, 4096, 8192, 16384) if ACCEPT_LO <= T <= ACCEPT_HI]
     data = {T: tuple(torch.randn(1, T, 4, 64, generator=g) for _ in range(3)) for T in Ts}
@@ -94,14 +96,16 @@ def acceptance(rounds: int) -> int:
     with torch.no_grad():
         for r in range(rounds):
             for T in Ts:
-                chunk[T].append(bm.time_call(lambda a=data[T]: chunk_linear_attention(*a, chunk_size=64), repeats=1))
+                chunk[T].append(
+                    bm.time_call(lambda a=data[T]: chunk_linear_attention(*a, chunk_size=CHUNK_SIZE), repeats=1)
+                )
             if r < max(2, rounds // 4):
                 rec.append(bm.time_call(lambda a=data[ACCEPT_T]: linear_attention_recurrent(*a), repeats=1))
     best = {T: min(v) for T, v in chunk.items()}
     speedup = min(rec) / best[ACCEPT_T]
     p = bm.scaling_exponent(Ts, [best[T] for T in Ts])
     ok_speed, ok_p = speedup >= ACCEPT_SPEEDUP, p <= ACCEPT_EXPONENT
-    print(f"\n== acceptance (issue 4), linear attention, B=1 H=4 D=64 fp32 CPU, {rounds} interleaved rounds")
+    print(f"\n== acceptance, linear attention, B=1 H=4 D=64 fp32 CPU, {rounds} interleaved rounds")
     for T in Ts:
         print(f"   chunked T={T:5d}: min {best[T]:.4f} s, median {statistics.median(chunk[T]):.4f} s")
     print(

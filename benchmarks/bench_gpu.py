@@ -4,7 +4,7 @@ For each operator and shape, forward (and forward+backward where both sides have
 ``triton.testing.do_bench`` (median ms), then
 
 - TFLOP/s from a nominal operation count: chunked linear/diagonal scan ``B H T (2C(K+V) + 4KV)`` with
-  ``C = 64`` (masked products counted in full); causal softmax attention ``2 B H T^2 (K+V) / 2``;
+  ``C = CHUNK_SIZE`` = 64 (masked products counted in full); causal softmax attention ``2 B H T^2 (K+V) / 2``;
 - GB/s from the minimum traffic: read q, k, v (and g), write o, each once in its dtype (backward: read
   q, k, v, (g), do, write dq, dk, dv, (dg));
 - the fraction of the device's measured copy bandwidth (``y.copy_(x)`` of 1 GiB, counting read + write).
@@ -23,6 +23,8 @@ import sys
 
 import torch
 import torch.nn.functional as F
+
+from attnmath.base.chunks import CHUNK_SIZE
 
 
 def copy_bandwidth_gbps(do_bench) -> float:
@@ -89,7 +91,7 @@ def contenders(op):
     return out
 
 
-def nominal(op, B, T, H, K, V, nbytes, C=64):
+def nominal(op, B, T, H, K, V, nbytes, C=CHUNK_SIZE):
     if op == "softmax_attention":
         flops = 2 * B * H * T * T * (K + V) / 2
     else:

@@ -7,7 +7,7 @@ Build from the repository root (``make book``)::
 The source directory is the repository root and the configuration directory is ``book/``,
 so ``notebooks/`` is rendered in place. Outputs are the stored, nbval-checked ones
 (``nb_execution_mode = "off"``); MathJax is served from the built site itself
-(``sphinx-mathjax-offline``), so the book reads with no network (TOOLING.md §3–§4).
+(``sphinx-mathjax-offline``), so the book reads with no network.
 """
 
 import os
@@ -28,7 +28,7 @@ extensions = [
     "sphinxcontrib.bibtex",  # {cite}, {bibliography}
     "sphinx_book_theme",
     "sphinx-mathjax-offline",  # copies MathJax 3 into the site and points mathjax_path at it
-    "attnmath_book",  # generated pages: the claims ledger and the status page
+    "attnmath_book",  # generated pages: the claims ledger, the status page, the Sources tables
 ]
 
 external_toc_path = "book/_toc.yml"  # relative to the source dir (repo root)
@@ -39,6 +39,9 @@ exclude_patterns = [
     ".venv",
     "**/.ipynb_checkpoints",
     ".jupyter_cache",
+    ".pytest_cache",  # tool caches in the repository root (their README.md is not a page)
+    ".ruff_cache",
+    ".hypothesis",
     "notebooks/*.md",  # jupytext twins of the .ipynb files
     "README.md",
     "tests",

@@ -5,7 +5,9 @@
 ``attnmath.kernels.diag_scan`` and ``attnmath.kernels.softmax_attention`` hold each form (reference, chunked PyTorch,
 Triton).  Importing this package never imports triton: Triton kernels are built on their first
 launch, so the package imports on machines without CUDA and without ``TRITON_INTERPRET`` (see
-``attnmath.kernels._triton``).  Book chapter: ``notebooks/20_kernels``.
+``attnmath.kernels._triton``; their shared device helpers are ``attnmath.kernels._tiles``).  This package
+holds operators only and imports nothing from ``attnmath`` but the base layer; the book chapter is
+``notebooks/20_kernels`` with its package ``attnmath.fastforms``.
 
 The repository folder is ``kernels/``; it installs as ``attnmath.kernels`` (setuptools
 ``package_dir``), because a top-level ``kernels`` package already exists on the package index.

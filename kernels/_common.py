@@ -2,8 +2,9 @@
 
 ``q, k``: ``[B, T, H, K]``; ``v``: ``[B, T, H, V]``; states: ``[B, H, K, V]``.  Inputs may be
 fp16, bf16, fp32 or fp64; every form computes in fp32 (fp64 for fp64 inputs) and returns outputs
-in the input dtype and states in the compute dtype.  Finiteness is not checked (a device sync per
-call on a GPU): a NaN input gives NaN outputs.
+in the input dtype and states in the compute dtype.  Finiteness: :func:`check_qkv` rejects a NaN or
+Inf in ``q``, ``k`` or ``v`` (one reduction per tensor, a device sync on a GPU); initial states and
+log-decays ``g`` are not checked for finiteness (a NaN there gives NaN outputs).
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ def resolve_scale(scale, K: int) -> float:
     return K**-0.5 if scale is None else V.real(scale, "scale", positive=True)
 
 
-def check_chunk(chunk_size, name: str = "chunk_size") -> int:
-    c = V.integer(chunk_size, name, minimum=1)
-    if c & (c - 1):
-        raise ValueError(f"{name} must be a power of two, got {c}")
-    return c
+GROUP_TOKENS = 512  # the chunked PyTorch forms stream over groups of whole chunks of about this many steps
+
+
+def group_len(chunk_size: int) -> int:
+    """Steps per group of whole chunks (about :data:`GROUP_TOKENS`): the working set of a group stays in cache."""
+    return max(chunk_size, (GROUP_TOKENS // chunk_size) * chunk_size)
 
 
 def to_chunks(x: torch.Tensor, C: int) -> torch.Tensor:

@@ -5,13 +5,21 @@ the CPU interpreter (``TRITON_INTERPRET=1``), and Triton decorates its own stand
 (``tl.sum``, ``tl.cumsum``, ``tl.max``) when ``triton`` is first imported.  So the interpreter must be
 switched on *before the first* ``import triton`` of the process: setting the knob later lets simple
 kernels run but makes every ``tl.sum``/``tl.cumsum`` fail with "Cannot call @triton.jit'd outside of
-the scope of a kernel" (checked with triton 3.9.0).
+the scope of a kernel" (checked with triton 3.7.1, the pinned version).
 
 How.  No module of :mod:`kernels` imports triton at import time.  Kernel sources are plain functions
 (with ``from __future__ import annotations``, so ``BT: tl.constexpr`` stays a string) wrapped by
 :func:`lazy_jit`; the first launch calls :func:`load`, which imports triton (switching the interpreter
 on first when there is no GPU and the user set nothing), injects the real ``triton.language`` as the
 module global ``tl`` and only then applies ``triton.jit``.
+
+Helpers.  A ``@triton.jit`` function may call another one (a device function, inlined when compiled).
+Helpers are wrapped by :func:`lazy_jit` too and are never launched: building a kernel first builds
+every lazy helper its source names and replaces, in the caller's module globals, the
+:class:`LazyKernel` by the jitted helper (recursively, for helpers calling helpers), because Triton
+accepts only jitted functions and constexprs as globals of a kernel.  So a kernel imports its helpers
+by name (``from .._tiles import load_tile``; only names its code uses directly are bound).  Calling a
+helper from Python raises a ``TypeError`` (it is device code).
 
 Which backend is the default is decided by :func:`attnmath.kernels.dispatch.backend`: Triton when CUDA is
 available or the *user* set ``TRITON_INTERPRET=1``; an interpreter that :func:`load` switched on by
@@ -27,6 +35,7 @@ from typing import Any
 
 import torch
 
+from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
 from attnmath.base.errors import MissingDependency
 
 _SET_BY_US = False  # True once load() exported TRITON_INTERPRET=1 itself
@@ -90,7 +99,8 @@ def load():
 
 
 class LazyKernel:
-    """A Triton kernel source that is ``triton.jit``-ed on its first launch (``kernel[grid](...)``)."""
+    """A Triton kernel (or device helper) source that is ``triton.jit``-ed on first use: a kernel on its
+    first launch (``kernel[grid](...)``), a helper when the first kernel that calls it is built."""
 
     def __init__(self, fn):
         self.fn = fn
@@ -102,20 +112,40 @@ class LazyKernel:
     def kernel(self):
         if self._kernel is None:
             triton, language = load()
-            self.fn.__globals__["tl"] = language  # replace the placeholder in the source module
+            _bind_globals(self.fn, language)
             self._kernel = triton.jit(self.fn)
         return self._kernel
 
     def __getitem__(self, grid):
         return self.kernel[grid]
 
+    def __call__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self.__name__} is Triton device code: launch a kernel as kernel[grid](...); helpers run inside kernels"
+        )
+
+
+def _bind_globals(fn, language) -> None:
+    """Make ``fn``'s module globals what ``triton.jit`` needs: the real ``tl``, and every lazy helper that
+    ``fn`` names replaced by its jitted function (built first, with its own globals bound the same way)."""
+    scope = fn.__globals__
+    scope["tl"] = language  # replace the placeholder in the source module
+    for name in fn.__code__.co_names:
+        obj = scope.get(name)
+        if isinstance(obj, LazyKernel):
+            scope[name] = obj.kernel
+
 
 def lazy_jit(fn) -> LazyKernel:
-    """Decorator: defer ``triton.jit(fn)`` to the first launch (see the module docstring)."""
+    """Decorator for kernels and their device helpers: defer ``triton.jit(fn)`` to first use (module docstring)."""
     return LazyKernel(fn)
 
 
-def next_pow2(n: int, minimum: int = 16) -> int:
+MAX_BLOCK_WIDTH = 256  # the kernels keep a whole key width (softmax: and value width) in one block
+MIN_BLOCK = 16  # tl.dot needs block sides >= 16 on a GPU
+
+
+def next_pow2(n: int, minimum: int = MIN_BLOCK) -> int:
     """Smallest power of two >= max(n, minimum) (``tl.dot`` needs block sides >= 16 on a GPU)."""
     p = minimum
     while p < n:
@@ -126,5 +156,34 @@ def next_pow2(n: int, minimum: int = 16) -> int:
 def dot_precision(dtype: torch.dtype) -> str:
     """``tl.dot`` input precision: IEEE fp32 for fp32 inputs (a GPU defaults to TF32, ~1e-3 relative
     error), TF32 for fp16/bf16 inputs whose own rounding (>= 4.9e-4) already dominates.  The
-    interpreter always multiplies in full fp32 (TOOLING.md §7)."""
+    interpreter always multiplies in full fp32 (it runs ``tl.dot`` as a NumPy product)."""
     return "ieee" if dtype == torch.float32 else "tf32"
+
+
+def check_dtype(q: torch.Tensor) -> None:
+    """The Triton kernels compute in fp32: fp16, bf16 and fp32 inputs only (``TypeError`` for float64)."""
+    if q.dtype == torch.float64:
+        raise TypeError("the Triton kernels compute in fp32: q must be fp16, bf16 or fp32, got float64")
+
+
+def check_block(size, name: str = "chunk_size") -> int:
+    """A Triton block side (chunk length or softmax block): a power of two >= 16 (``tl.dot`` block sides)."""
+    c = check_chunk_size(size, name, power_of_two=True)
+    if c < MIN_BLOCK:
+        raise ValueError(f"{name} must be >= {MIN_BLOCK} for the Triton kernels (tl.dot block sides), got {c}")
+    return c
+
+
+def chunk_blocks(K: int, V: int, chunk_size: int = CHUNK_SIZE) -> tuple[int, int, int]:
+    """Block sides ``(BT, BK, BV)`` of the chunk kernels: the chunk, the whole key width, a value block.
+
+    The key width is one block (``K <= 256``); the value width is split in blocks of 64 on a GPU and
+    kept whole in the interpreter (one large block is fastest there).
+    """
+    BK = next_pow2(K)
+    if BK > MAX_BLOCK_WIDTH:
+        raise ValueError(
+            f"the Triton kernels keep the whole key width in one block: K must be <= {MAX_BLOCK_WIDTH}, got {K}"
+        )
+    BV = next_pow2(V) if interpreting() else min(64, next_pow2(V))
+    return check_block(chunk_size), BK, BV

@@ -14,13 +14,16 @@ from __future__ import annotations
 import torch
 
 from attnmath.base import validation as V
+from attnmath.base.chunks import CHUNK_SIZE
 
 from . import _triton
-from ._common import check_chunk, check_qkv
+from ._common import check_qkv
 from .diag_scan.chunk import chunk_diag_scan
 from .linear_attention.chunk import chunk_linear_attention
 from .linear_attention.reference import _split_state
 from .softmax_attention.chunk import blockwise_softmax_attention
+
+__all__ = ["BACKENDS", "backend", "diag_scan", "linear_attention", "softmax_attention"]
 
 BACKENDS = ("auto", "torch", "triton")
 
@@ -52,7 +55,7 @@ def linear_attention(
     scale: float | None = None,
     normalize: bool = False,
     initial_state=None,
-    chunk_size: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
     backend: str = "auto",
 ):
     r"""Causal linear attention :math:`S_t = S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t` (optionally normalised).
@@ -63,12 +66,11 @@ def linear_attention(
     attention on the value augmented by a column of ones (claim
     ``kernels.normalizer-is-a-value-column``).  Returns ``(o [B, T, H, V], final_state)``, the final
     state ``S_T`` (or ``(S_T, z_T)``) in fp32 (fp64 for fp64 inputs).  Differentiable in q, k, v and
-    the initial state(s).  ``scale=None`` means ``K**-0.5``.  DSF: :math:`\Lambda_t = I`.
+    the initial state(s).  ``scale=None`` means ``K**-0.5``; ``chunk_size`` a power of two (>= 16 for
+    Triton).  DSF: :math:`\Lambda_t = I`.
     """
     B, T, H, K, Vd = check_qkv(q, k, v)
     which = _pick(backend, q)
-    if chunk_size is not None:
-        check_chunk(chunk_size)
     S0, z0 = _split_state(initial_state, bool(normalize), B, H, K, Vd, q)
     if normalize:
         ones = torch.ones(B, T, H, 1, dtype=v.dtype, device=v.device)
@@ -82,7 +84,7 @@ def linear_attention(
 
         o, S = triton_chunk_linear_attention(q, k, v, scale=scale, initial_state=S0, chunk_size=chunk_size)
     else:
-        o, S = chunk_linear_attention(q, k, v, scale=scale, initial_state=S0, chunk_size=chunk_size or 64)
+        o, S = chunk_linear_attention(q, k, v, scale=scale, initial_state=S0, chunk_size=chunk_size)
     if not normalize:
         return o, S
     return o[..., :Vd] / o[..., Vd:], (S[..., :Vd], S[..., Vd])
@@ -103,17 +105,18 @@ def diag_scan(
 
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``, g (log-decay, ``<= 0``): ``[B, T, H, K]`` (per key,
     GLA/S6) or ``[B, T, H]`` (scalar, Mamba-2/RetNet); ``initial_state``: ``[B, H, K, V]``.  Chunked
-    with log-space cumulative decays.  Returns ``(o [B, T, H, V], S_T [B, H, K, V])``; differentiable
-    in q, k, v, g and the initial state.  DSF: :math:`\Lambda_t = I_V\otimes\mathrm{diag}(e^{g_t})`.
+    with log-space cumulative decays; ``chunk_size`` a power of two (>= 16 for Triton), ``None`` for
+    :data:`~attnmath.base.chunks.CHUNK_SIZE` (the per-key Triton scan on a GPU takes 16: see
+    :mod:`attnmath.kernels.diag_scan.triton_chunk`).  Returns ``(o [B, T, H, V], S_T [B, H, K, V])``;
+    differentiable in q, k, v, g and the initial state.  DSF: :math:`\Lambda_t = I_V\otimes\mathrm{diag}(e^{g_t})`.
     """
     which = _pick(backend, q)
-    if chunk_size is not None:
-        check_chunk(chunk_size)
     if which == "triton":
         from .diag_scan.triton_chunk import triton_chunk_diag_scan
 
         return triton_chunk_diag_scan(q, k, v, g, scale=scale, initial_state=initial_state, chunk_size=chunk_size)
-    return chunk_diag_scan(q, k, v, g, scale=scale, initial_state=initial_state, chunk_size=chunk_size or 64)
+    C = CHUNK_SIZE if chunk_size is None else chunk_size
+    return chunk_diag_scan(q, k, v, g, scale=scale, initial_state=initial_state, chunk_size=C)
 
 
 def softmax_attention(
@@ -123,7 +126,7 @@ def softmax_attention(
     *,
     scale: float | None = None,
     causal: bool = True,
-    block_size: int | None = None,
+    block_size: int = CHUNK_SIZE,
     backend: str = "auto",
 ) -> torch.Tensor:
     r"""Softmax attention :math:`o_i = \sum_{j\le i} e^{s\,q_i^\top k_j} v_j / \sum_{j\le i} e^{s\,q_i^\top k_j}` with an online softmax.
@@ -131,13 +134,12 @@ def softmax_attention(
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``; ``causal=False`` sums over all ``j``.  Keys are
     visited block by block with a running max and sum (FlashAttention's forward), never
     materialising the ``T x T`` matrix.  Returns ``o [B, T, H, V]`` in q's dtype.  The Triton path's
-    backward is computed in PyTorch from the saved log-sum-exp.  ``scale=None`` means ``K**-0.5``.
+    backward is computed in PyTorch from the saved log-sum-exp.  ``scale=None`` means ``K**-0.5``;
+    ``block_size`` (keys per block; Triton: also queries) a power of two (>= 16 for Triton).
     """
     which = _pick(backend, q)
-    if block_size is not None:
-        check_chunk(block_size, "block_size")
     if which == "triton":
         from .softmax_attention.triton_flash import triton_flash_attention
 
         return triton_flash_attention(q, k, v, scale=scale, causal=causal, block_size=block_size)
-    return blockwise_softmax_attention(q, k, v, scale=scale, causal=causal, block_size=block_size or 64)[0]
+    return blockwise_softmax_attention(q, k, v, scale=scale, causal=causal, block_size=block_size)[0]

@@ -2,7 +2,7 @@
 
 - Triton runs through its CPU interpreter when there is no GPU. The variable must be set
   before any ``@triton.jit`` decorator executes, i.e. before ``kernels`` is imported
-  (TOOLING.md §7), so it is set here, at conftest import.
+  (Triton decorates its own helpers at its first import), so it is set here, at conftest import.
 - Network access is blocked for the whole session, in this process and in every child Python
   process (nbval's kernels, the book build): see ``tests/netguard/sitecustomize.py``.
 - Claim results from ``tests/test_claims.py`` travel in each report's ``user_properties``
@@ -77,6 +77,7 @@ def private_claims(monkeypatch):
     from attnmath.ledger import registry as ledger_registry
 
     monkeypatch.setattr(ledger_registry, "_REGISTRY", {})
+    monkeypatch.setattr(ledger_registry, "_CONTROLS", {})
     monkeypatch.setattr(ledger_registry, "_LOADED", True)
     monkeypatch.setattr(ledger_display, "_SHOWN", {})
 

@@ -25,7 +25,7 @@ from attnmath import claims
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SHOW_RE = re.compile(r"""claims\.show\(\s*["']([a-z0-9_.\-]+)["']""")
-NB_BUDGET_SECONDS = 180  # ci scale, 2 cores (DESIGN.md §4; each chapter issue: "under 3 minutes")
+NB_BUDGET_SECONDS = 180  # ci tier, 2 cores: every chapter runs in under 3 minutes
 
 
 def _toc_files(node) -> list[str]:

@@ -1,7 +1,7 @@
 """Fail if a paired MyST .md and its .ipynb differ in their inputs. Modifies nothing.
 
 ``jupytext --sync`` must never run in CI: in a fresh clone every file has the same mtime,
-so it can silently revert an edit made on one side (TOOLING.md §6).
+so it can silently revert an edit made on one side.
 """
 
 import pathlib

@@ -32,7 +32,7 @@ def execute(md: pathlib.Path, timeout: int = 900) -> float:
         "kernelspec", {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     )
     os.environ["PYTHONHASHSEED"] = "0"
-    os.environ.pop("MPLBACKEND", None)  # an exported backend removes figure outputs (TOOLING.md §5.2)
+    os.environ.pop("MPLBACKEND", None)  # an exported backend (e.g. Agg) removes the figure outputs
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(md.parent)}}
     )

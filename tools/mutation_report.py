@@ -24,11 +24,11 @@ import sys
 from collections import Counter
 
 # module label -> path relative to the repository root (a .py file or a package directory;
-# a package's claims_*.py files are not mutated, see pyproject.toml [tool.mutmut]).
+# a chapter's claims/ subpackage is not mutated, see pyproject.toml [tool.mutmut]).
 MODULES: dict[str, str | tuple[str, ...]] = {
-    "claims": "attnmath/claims.py",
-    "validation": "attnmath/validation.py",
-    "softmax": "attnmath/softmax.py",
+    "ledger": "attnmath/ledger",
+    "validation": "attnmath/base/validation.py",
+    "softmax": "attnmath/softmax",
     "memory": "attnmath/memory",
     "scansnap": "attnmath/scansnap",
     # dsf core: the DSF object, its scans, its analysis helpers and feature maps (the per-architecture

@@ -5,15 +5,17 @@ Modules:
 - ``core``                      the :class:`DSF` object (recurrent, matrix/parallel, chunked, Hankel, eigenvalues)
 - ``scan``                      log-space transition products and the chunked diagonal scan (routing point)
 - ``features``                  elu+1 and Taylor features, Kronecker helpers
-- ``architectures_attention``   softmax (Taylor truncations), linear, normalized (eq. 21), Flowformer
+- ``architectures_attention``   softmax (Taylor truncations), linear, normalized (eq. (22)), Flowformer
 - ``architectures_ssm``         S6 (Euler/ZOH), the paper's SSD, Mamba-2 SSD, GLA, RetNet
-- ``architectures_rnn``         qLSTM, qLSTM-rev, RG-LRU, mLSTM
+- ``architectures_rnn``         qLSTM, qLSTM-rev, RG-LRU (eq. (21)), mLSTM
 - ``architectures_extensions``  DeltaNet / Gated DeltaNet (dplr), Titans linear memory (block dplr)
 - ``native_*``                  each architecture from its own paper/code, independent of the DSF code
-- ``analysis``                  numerical rank, Taylor bounds, ZOH/Euler gains, associative-memory helpers
-- ``symbolic``                  sympy counterparts of the identities (L1, L3, L4, L7, E9, E20)
-- ``mqar``                      a synthetic MQAR generator and tiny trainers (claims N1-N4)
-- ``claims_*``                  the chapter's claims ``dsf.*``
+- ``analysis``                  numerical rank, Taylor bounds, masked forms, ZOH/Euler states
+- ``symbolic``                  sympy counterparts of the identities (small sizes)
+- ``sampling``                  seeded random DSFs and float64 inputs
+- ``catalogue``                 every constructor against its native code on one draw
+- ``mqar``                      a synthetic MQAR generator and tiny trainers (claims ``dsf.mqar-*``)
+- ``claims``                    the chapter's claims ``dsf.*``, by topic (a subpackage, with its ``sizes`` table)
 
 Book chapters: ``notebooks/10_dsf_framework`` .. ``13_dsf_extensions``.
 """

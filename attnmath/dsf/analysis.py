@@ -1,12 +1,13 @@
 r"""Quantities the DSF chapter measures: numerical ranks, Taylor bounds, step-size gains, masked forms, memories.
 
-- :func:`numerical_rank`, :func:`hankel_ranks`, :func:`softmax_hankel_rank`: state-size lower bounds (dossier L2, L10).
-- :func:`taylor_remainder_bound`, :func:`taylor_ratio_bound`, :func:`normalized_output_bound`: dossier L4.
-- :func:`s6_masked_attention`: S6 as :math:`d`-head masked linear attention (L5).
+- :func:`numerical_rank`, :func:`hankel_ranks`, :func:`softmax_hankel_rank`: state-size lower bounds (the Hankel
+  rank bound is reconstructed; softmax's infinite state is Lemma 1 of Sieber et al. 2024).
+- :func:`taylor_remainder_bound`, :func:`taylor_ratio_bound`, :func:`normalized_output_bound`: the classical
+  Lagrange remainder and the normalised-output bound of the Taylor truncation (reconstructed).
+- :func:`s6_masked_attention`: S6 as :math:`d`-head masked linear attention (reconstructed).
 - :func:`ssd_masked_attention`: the 1-semiseparable masked form :math:`(L\circ CB^\top)(\Delta\odot X)` (Dao & Gu 2024).
-- :func:`softmax_log_normalizers`: causal :math:`\log\eta_i=\mathrm{logsumexp}_{j\le i}s_{ij}` (E16).
-- :func:`diag_ssm_states`: a one-channel diagonal SSM with a chosen transition/input gain (E9, E10).
-- the associative-memory reading (dossier §5, E19) uses :mod:`attnmath.memory` (one implementation).
+- :func:`softmax_log_normalizers`: causal :math:`\log\eta_i=\mathrm{logsumexp}_{j\le i}s_{ij}` (the eigenvalue recipe of the authors' follow-up code).
+- :func:`diag_ssm_states`: a one-channel diagonal SSM with a chosen transition/input gain (ZOH vs Euler gains, stiffness).
 """
 
 from __future__ import annotations
@@ -64,13 +65,13 @@ def softmax_hankel_rank(
 
 
 def taylor_remainder_bound(R: float, order: int) -> float:
-    r"""Lagrange bound :math:`|e^s-T_P(s)|\le R^{P+1}e^R/(P+1)!` for :math:`|s|\le R` (dossier L4)."""
+    r"""Lagrange bound :math:`|e^s-T_P(s)|\le R^{P+1}e^R/(P+1)!` for :math:`|s|\le R` (classical)."""
     R, order = V.real(R, "R", nonnegative=True), V.integer(order, "order", minimum=0)
     return R ** (order + 1) * math.exp(R) / math.factorial(order + 1)
 
 
 def taylor_ratio_bound(R: float, order: int) -> float:
-    r""":math:`\delta=R^{P+1}e^{2R}/(P+1)!\ge|T_P(s)/e^s-1|` for :math:`|s|\le R` (dossier L4)."""
+    r""":math:`\delta=R^{P+1}e^{2R}/(P+1)!\ge|T_P(s)/e^s-1|` for :math:`|s|\le R` (reconstructed)."""
     R, order = V.real(R, "R", nonnegative=True), V.integer(order, "order", minimum=0)
     return R ** (order + 1) * math.exp(2 * R) / math.factorial(order + 1)
 
@@ -82,7 +83,7 @@ def normalized_output_bound(delta: float, vmax: float) -> float:
 
 
 def s6_masked_attention(u, delta, A, B, C, D=None):
-    r"""S6 as :math:`d`-head masked linear attention (L5), quadratic form:
+    r"""S6 as :math:`d`-head masked linear attention (reconstructed), quadratic form:
     :math:`y^{(k)}_i=\sum_{j\le i}c_i^\top\mathrm{diag}(e^{a^{(k)}(t^{(k)}_i-t^{(k)}_j)})b_j\,\Delta^{(k)}_ju^{(k)}_j+D_ku^{(k)}_i`.
 
     u, delta (already positive) ``[..., L, d]``; A ``[d, n]``; B, C ``[..., L, n]``.  Differences of the warped

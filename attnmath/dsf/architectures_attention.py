@@ -1,7 +1,8 @@
-r"""DSF constructors for the attention family (dossier §2.1, §5 Flowformer).
+r"""DSF constructors for the attention family (Sieber et al. 2024, eqs. (13)-(16), (22); Flowformer).
 
 General causal separable attention :math:`y_i=\sum_{j\le i}\frac{\phi(q_i)^\top\psi(k_j)}{\eta_i}W_Vu_j`
-has two DSF realizations with the same :math:`\Phi_{ij}=\frac{\phi(q_i)^\top\psi(k_j)}{\eta_i}W_V` (dossier L3):
+has two DSF realizations with the same :math:`\Phi_{ij}=\frac{\phi(q_i)^\top\psi(k_j)}{\eta_i}W_V` (the paper's
+eq. (15) is the recurrent one; that both give this :math:`\Phi` is reconstructed):
 
 - ``"output"`` norm: :math:`\Lambda_i=I`, :math:`B_i=(I_{d_v}\otimes\psi(k_i))W_V`, :math:`C_i=\eta_i^{-1}(I_{d_v}\otimes\phi(q_i)^\top)`;
 - ``"recurrent"`` norm: :math:`\Lambda_i=\frac{\eta_{i-1}}{\eta_i}I` (:math:`\Lambda_1:=1`, it multiplies :math:`h_0=0`),
@@ -34,7 +35,7 @@ __all__ = [
 
 
 def separable_attention_dsf(phi_q, psi_k, W_V, eta, *, realization: str = "recurrent") -> DSF:
-    r"""The DSF of :math:`y_i=\sum_{j\le i}\phi(q_i)^\top\psi(k_j)\,W_Vu_j/\eta_i` (dossier §2.1, L3).
+    r"""The DSF of :math:`y_i=\sum_{j\le i}\phi(q_i)^\top\psi(k_j)\,W_Vu_j/\eta_i` (the paper's eqs. (14)-(15)).
 
     phi_q, psi_k: ``[..., L, n]``; W_V: ``[d_v, d]``; eta: ``[..., L]`` (positive).  Claims
     ``dsf.linear-attention-three-ways``, ``dsf.recurrent-norm-telescoping``.
@@ -64,7 +65,7 @@ def softmax_taylor_dsf(
     r"""Softmax attention truncated to order :math:`P`: features :math:`\phi_P` of :func:`.features.taylor_features`.
 
     :math:`\phi=\psi=\phi_P`, :math:`\eta_i=\phi_P(q_i)^\top\sum_{j\le i}\phi_P(k_j)=\sum_{j\le i}T_P(s\,q_i^\top k_j)`,
-    :math:`n_P=\sum_{p\le P}m^p`.  Softmax itself is the limit :math:`P\to\infty` (infinite state, dossier L2).
+    :math:`n_P=\sum_{p\le P}m^p`.  Softmax itself is the limit :math:`P\to\infty` (infinite state: Lemma 1 of the paper).
     Use an even order (then :math:`T_P>0` and :math:`\eta_i>0`).  Claim ``dsf.native.softmax-taylor``.
     """
     V.tensor(u, "u")
@@ -78,7 +79,7 @@ def softmax_taylor_dsf(
 def linear_attention_dsf(u, W_Q, W_K, W_V, *, realization: str = "recurrent") -> DSF:
     r"""Katharopoulos linear attention, eq. (16): :math:`\phi=\psi=\mathrm{elu}+1`, :math:`\eta_i=\phi(q_i)^\top\sum_{j\le i}\phi(k_j)`, :math:`N=md_v`.
 
-    Claim ``dsf.linear-attention-three-ways`` (E2).
+    Claim ``dsf.linear-attention-three-ways``.
     """
     V.tensor(u, "u")
     fq, fk = elu_plus_one(u @ W_Q.T), elu_plus_one(u @ W_K.T)
@@ -87,9 +88,9 @@ def linear_attention_dsf(u, W_Q, W_K, W_V, *, realization: str = "recurrent") ->
 
 
 def normalized_attention_dsf(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta, *, realization: str = "recurrent") -> DSF:
-    r"""Normalized attention, eq. (21): :math:`\phi=\psi=\mathrm{id}`, :math:`q=W_Qu+b_Q`, :math:`k=W_Ku+b_K`, :math:`\eta_i=e^{w_\eta^\top u_i+b_\eta}`.
+    r"""Normalized attention, eq. (22) of the paper: :math:`\phi=\psi=\mathrm{id}`, :math:`q=W_Qu+b_Q`, :math:`k=W_Ku+b_K`, :math:`\eta_i=e^{w_\eta^\top u_i+b_\eta}`.
 
-    Recurrent realization: :math:`\Lambda_i=e^{w_\eta^\top(u_{i-1}-u_i)}`, not bounded by 1 (dossier L9, claim
+    Recurrent realization: :math:`\Lambda_i=e^{w_\eta^\top(u_{i-1}-u_i)}`, not bounded by 1 (claim
     ``dsf.normalized-attention-eq21``).  The ratio is formed in log space.
     """
     V.tensor(u, "u")
@@ -114,7 +115,7 @@ def recurrent_norm_eigenvalues(log_eta: torch.Tensor) -> torch.Tensor:
 
 
 def flowformer_causal_dsf(q_raw, k_raw, v, eps: float = 1e-6) -> DSF:
-    r"""Causal Flowformer as a DSF with input :math:`v` (dossier §5): :math:`\Lambda_i=I`,
+    r"""Causal Flowformer as a DSF with input :math:`v` (reconstructed): :math:`\Lambda_i=I`,
     :math:`B_i=c_i(I\otimes\phi(k_i))`, :math:`C_i=\frac{\alpha_i}{I_i}(I\otimes\phi(q_i)^\top)`, :math:`\phi=\sigma`.
 
     The scalars come from auxiliary :math:`O(m)` prefix recurrences (written as loops here):

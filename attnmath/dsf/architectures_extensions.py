@@ -1,4 +1,4 @@
-r"""DSF instances outside the diagonal DSF (dossier §2.5, §5): DeltaNet (dplr) and Titans (block dplr).
+r"""DSF instances outside the paper's diagonal DSF (reconstructed): DeltaNet (dplr) and Titans (block dplr).
 
 - :func:`deltanet_dsf`: :math:`\Lambda_i=\alpha_i\,(I_V\otimes(I-\beta_ik_ik_i^\top))=\mathrm{diag}(\alpha_i\mathbf 1)+U_iW_i^\top`,
   :math:`U_i=-\alpha_i\beta_i(I_V\otimes k_i)`, :math:`W_i=I_V\otimes k_i` (rank :math:`V`), :math:`B_i=\beta_i(I_V\otimes k_i)`,

@@ -1,4 +1,4 @@
-r"""DSF constructors for RNNs (dossier §2.4, L8) and the mLSTM (§2.5): all have :math:`n=1` or scalar :math:`\Lambda`.
+r"""DSF constructors for RNNs (Sieber et al. 2024, eqs. (20)-(21), (23)) and the mLSTM: all have :math:`n=1` or scalar :math:`\Lambda`.
 
 - :func:`qlstm_dsf`: :math:`\Lambda_i=\mathrm{diag}(\sigma(f_i))` or, reversed (eq. 23),
   :math:`\Lambda_i=e^{\Delta_iA}` with :math:`\Delta_i=\mathrm{softplus}(f_i)`, :math:`A=-\mathrm{ReLU}(\alpha)`;
@@ -44,7 +44,7 @@ def qlstm_dsf(x, W_g, b_g, *, reversed: bool = False, alpha=1.0) -> DSF:
 
 
 def rglru_dsf(x, W_a, b_a, W_x, b_x, a_param, reset=None, c: float = 8.0) -> DSF:
-    r"""RG-LRU as an :math:`n=1` DSF (dossier §2.4, L8); x ``[..., L, d]``, ``reset`` bool ``[..., L]``.
+    r"""RG-LRU as an :math:`n=1` DSF (the paper's eq. (21)); x ``[..., L, d]``, ``reset`` bool ``[..., L]``.
 
     :math:`\Lambda_i=e^{\Delta_iA}` with :math:`\Delta_i=r_i=\sigma(W_ax_i+b_a)` and :math:`A=-c\,\mathrm{softplus}(\lambda)`;
     the input gain :math:`\sqrt{1-\Lambda_i^2}=\sqrt{-\mathrm{expm1}(2\Delta_iA)}`.  Claim ``dsf.native.rg-lru``.

@@ -1,4 +1,4 @@
-r"""DSF constructors for selective SSMs and gated linear attention (dossier §2.2, §2.3, §2.5).
+r"""DSF constructors for selective SSMs and gated linear attention (Sieber et al. 2024, eq. (19) and §4.2; GLA, RetNet).
 
 - :func:`s6_dsf`: S6/Mamba, :math:`\Lambda_i=\mathrm{diag}_k(e^{\Delta^{(k)}_ia^{(k)}})`,
   :math:`B_i=\mathrm{diag}(\Delta_i)\otimes b_i` (Euler, as implemented) or
@@ -27,7 +27,7 @@ __all__ = ["DISCRETIZATIONS", "gla_dsf", "mamba2_ssd_dsf", "phi1", "retnet_dsf",
 
 
 def s6_dsf(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False, *, discretization: str = "euler") -> DSF:
-    r"""S6 (Mamba's selective SSM) as a diagonal DSF (dossier §2.2).
+    r"""S6 (Mamba's selective SSM) as a diagonal DSF (the paper's eq. (19)).
 
     u, delta: ``[..., L, d]``; A: ``[d, n]`` (negative); B, C: ``[..., L, n]``; D: ``[d]`` or None.
     ``discretization="euler"`` is Mamba's implemented :math:`\bar B=\Delta b`; ``"zoh"`` the exact
@@ -62,7 +62,7 @@ def ssd_paper_dsf(u, w_dt, dt_weight, dt_bias, A_log, B, C, D=None, *, discretiz
     r"""The paper's "SSD" (``S6_2``): :math:`A=-e^{A_{\log}}` shared by every channel and state, :math:`\Delta^{(k)}_i=\mathrm{softplus}(\omega_kw^\top u_i+\beta_k)`.
 
     With :math:`A_{\log}=0` (init), :math:`\Lambda_i=e^{-\mathrm{softplus}(z)}=\sigma(-z)`, the reversed
-    sigmoid (dossier §2.3).  Claim ``dsf.native.ssd-paper``.
+    sigmoid (the paper's eq. (23)).  Claim ``dsf.native.ssd-paper``.
     """
     V.tensor(u, "u")
     d, n = u.shape[-1], B.shape[-1]

@@ -3,7 +3,8 @@ r"""The architecture catalogue: every DSF constructor next to its native impleme
 :func:`native_agreement` builds each architecture from random native parameters (float64), runs the
 DSF loop, the DSF's :math:`\Phi u` (or the chunked form) and the native code, and reports the
 largest relative difference.  It backs the catalogue table of ``notebooks/10_dsf_framework``; the
-per-architecture claims ``dsf.native.*`` (and E2, E6, E7, E15) are the checked versions.
+per-architecture claims ``dsf.native.*`` (and ``dsf.linear-attention-three-ways``, ``dsf.ssd-duality``,
+``dsf.reversed-sigmoid``, ``dsf.normalized-attention-eq21``) are the checked versions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..base.numerics import torch_generator
 from . import native_attention as NA
 from . import native_rnn as NR
 from . import native_ssm as NS
@@ -48,7 +50,7 @@ def _rel(a, b) -> float:
 
 def native_agreement(seed: int = 0, L: int = 16) -> list[Agreement]:
     """DSF vs native for every constructor of the chapter (float64, batch 2, sequence length ``L``)."""
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch_generator(seed)
 
     def r(*s):
         return torch.randn(*s, generator=g, dtype=torch.float64)

@@ -1,6 +1,6 @@
 r"""The Dynamical Systems Framework object: :math:`h_i=\Lambda_ih_{i-1}+B_iu_i,\ y_i=C_ih_i+D_iu_i`.
 
-Sieber et al. (2024), dossier §1.  Shapes (leading batch dims ``...`` shared by every tensor):
+Sieber et al. (2024), eq. (11).  Shapes (leading batch dims ``...`` shared by every tensor):
 
 ==============  =========================  ==============================================
 tensor          shape                      meaning
@@ -17,8 +17,9 @@ tensor          shape                      meaning
 ==============  =========================  ==============================================
 
 Forms: :meth:`DSF.recurrent` (the loop), :meth:`DSF.matrix` / :meth:`DSF.parallel` (the block
-lower-triangular :math:`\Phi` with :math:`\Phi_{ij}=C_i\Lambda_i\cdots\Lambda_{j+1}B_j`, dossier
-§1.2), :meth:`DSF.chunked` (O(L), scalar/diagonal only, via :func:`.scan.chunked_diag_scan`),
+lower-triangular :math:`\Phi` with :math:`\Phi_{ij}=C_i\Lambda_i\cdots\Lambda_{j+1}B_j`, the paper's
+eq. (12)), :meth:`DSF.chunked` (O(L), scalar/diagonal only, chunks of ``chunk_size`` steps on every
+backend: :func:`.scan.chunked_diag_scan` or the Triton kernels),
 :meth:`DSF.transfer` / :meth:`DSF.hankel_block` and :meth:`DSF.eigenvalues`.
 Claims ``dsf.convolutional-form``, ``dsf.chunked-equals-recurrent``, ``dsf.hankel-rank-bound``.
 """
@@ -28,7 +29,8 @@ from __future__ import annotations
 import torch
 
 from ..base import validation as V
-from .scan import chunked_diag_scan, diag_transition_products, kernel_backend, kernel_readout_scan
+from ..base.chunks import CHUNK_SIZE, check_chunk_size
+from .scan import BACKENDS, _chunked_diag_scan, _kernel_backend, _kernel_readout_scan, diag_transition_products
 
 STRUCTURES = ("scalar", "diagonal", "dplr", "dense")
 __all__ = ["DSF", "STRUCTURES"]
@@ -40,7 +42,7 @@ def _check_same(name: str, t: torch.Tensor, ref_name: str, ref: torch.Tensor) ->
 
 
 class DSF:
-    r"""A linear time-varying system in the DSF form (dossier §1.1), with a declared ``structure`` of :math:`\Lambda`.
+    r"""A linear time-varying system in the DSF form (Sieber et al. 2024, eq. (11)), with a declared ``structure`` of :math:`\Lambda`.
 
     Validation (ValueError/TypeError naming the argument): dtypes and devices agree, every
     tensor is finite, batch/length/state/input/output sizes agree, and the shape of ``lam``
@@ -174,7 +176,7 @@ class DSF:
     def transition_products(self) -> torch.Tensor:
         r""":math:`\Lambda_{i:j}=\Lambda_i\cdots\Lambda_{j+1}` (:math:`\Lambda_{i:i}=I`, zero for :math:`j>i`).
 
-        Scalar: ``[..., L, L]``; diagonal: ``[..., L, L, N]`` (log space, dossier §1.2 convention);
+        Scalar: ``[..., L, L]``; diagonal: ``[..., L, L, N]`` (log space; the product excludes :math:`\Lambda_j`);
         dplr/dense: ``[..., L, L, N, N]`` by cumulative matrix products.
         """
         if self.structure == "scalar":
@@ -208,7 +210,7 @@ class DSF:
         return Phi
 
     def matrix(self) -> torch.Tensor:
-        r"""The block lower-triangular :math:`\Phi\in\mathbb R^{Lp\times Ld}` with :math:`y=\Phi u` (dossier §1.2, L1)."""
+        r"""The block lower-triangular :math:`\Phi\in\mathbb R^{Lp\times Ld}` with :math:`y=\Phi u` (the paper's eq. (12)); claim ``dsf.convolutional-form``."""
         Phi = self.blocks()
         return Phi.transpose(-3, -2).reshape(*self.batch, self.L * self.p, self.L * self.d)
 
@@ -217,17 +219,20 @@ class DSF:
         u = self._check_u(u)
         return torch.einsum("...ijpd,...jd->...ip", self.blocks(), u)
 
-    def chunked(self, u, chunk: int, h0=None, *, return_state: bool = False, backend: str = "auto"):
+    def chunked(self, u, chunk_size: int = CHUNK_SIZE, h0=None, *, return_state: bool = False, backend: str = "auto"):
         r"""The O(L) chunked form for scalar/diagonal :math:`\Lambda` (intra-chunk masked product + state passing).
 
-        u: ``[..., L, d]``; chunk: positive int (the PyTorch form's chunk length).  The one routing
+        u: ``[..., L, d]``; ``chunk_size``: the chunk length (an int >= 1, checked once by
+        :func:`attnmath.base.chunks.check_chunk_size`), honoured on every backend.  The one routing
         point :func:`.scan.kernel_backend` sends the scan to the Triton kernels of
-        ``attnmath.kernels.dispatch`` when CUDA is available or ``TRITON_INTERPRET=1`` is set and the DSF suits
-        them (fp32/fp16/bf16, :math:`0<\lambda\le1`, :math:`N\le256`, states not requested), and to
-        :func:`.scan.chunked_diag_scan` otherwise; ``backend="torch"``/``"triton"`` forces one.
+        ``attnmath.kernels.dispatch`` when CUDA is available or ``TRITON_INTERPRET=1`` is set and the DSF
+        suits them (fp32/fp16/bf16, :math:`0<\lambda\le1`, :math:`N\le256`, ``chunk_size`` a power of
+        two >= 16, states not requested), and to :func:`.scan.chunked_diag_scan` otherwise;
+        ``backend="torch"``/``"triton"`` forces one (``"triton"`` raises ValueError saying why it cannot run).
         Claims ``dsf.chunked-equals-recurrent`` and ``dsf.chunked-kernel-dispatch``.
         """
-        chunk = V.integer(chunk, "chunk", minimum=1)
+        chunk_size = check_chunk_size(chunk_size)
+        V.choice(backend, "backend", BACKENDS)
         if self.structure not in ("scalar", "diagonal"):
             raise ValueError(
                 f"chunked needs structure 'scalar' or 'diagonal', this DSF has structure={self.structure!r}"
@@ -237,10 +242,10 @@ class DSF:
         x = (self.B @ u[..., None])[..., 0]
         if return_state and backend == "triton":
             raise ValueError("backend='triton' computes outputs only; use return_state=False or backend='torch'")
-        if not return_state and kernel_backend(self.lam, x, backend) == "triton":
-            y, _hL = kernel_readout_scan(self.lam, x, self.C, h0)
+        if not return_state and _kernel_backend(self.lam, x, backend, chunk_size) == "triton":
+            y, _hL = _kernel_readout_scan(self.lam, x, self.C, h0, chunk_size)
             return y if self.D is None else y + (self.D @ u[..., None])[..., 0]
-        H, _hL = chunked_diag_scan(self.lam, x, chunk, h0)
+        H, _hL = _chunked_diag_scan(self.lam, x, chunk_size, h0)
         y = self._readout(H, u)
         return (y, H) if return_state else y
 
@@ -254,7 +259,7 @@ class DSF:
         r"""The Hankel block :math:`\Phi[i\ge t,\ j<t]` (0-based: rows after the first ``t`` steps, columns up to them).
 
         Shape ``[..., (L-t)p, t d]``; it factors through :math:`h_{t}`, so its rank is at most
-        :math:`N` (dossier L2/L10, claim ``dsf.hankel-rank-bound``).  ``1 <= t <= L-1``.
+        :math:`N` (reconstructed; claim ``dsf.hankel-rank-bound``).  ``1 <= t <= L-1``.
         """
         t = V.integer(t, "t", minimum=1, maximum=self.L - 1)
         Phi = self.blocks()[..., t:, :t, :, :]

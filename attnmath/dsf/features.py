@@ -3,9 +3,10 @@ r"""Feature maps and block helpers shared by the DSF constructors.
 - :func:`elu_plus_one`: :math:`\phi(x)=\mathrm{elu}(x)+1` (Katharopoulos et al. 2020, linear attention).
 - :func:`taylor_features`: the order-:math:`P` truncation of the exponential-kernel features
   :math:`\phi_\infty(x)=\big(x^{\otimes p}\,s^{p/2}/\sqrt{p!}\big)_{p\ge0}` with
-  :math:`\phi_\infty(q)^\top\phi_\infty(k)=e^{s\,q^\top k}` (dossier L2/L4; :math:`s=1/\sqrt m` by default).
+  :math:`\phi_\infty(q)^\top\phi_\infty(k)=e^{s\,q^\top k}` (Lemma 1 of Sieber et al. 2024 and its App. C, eq. (24);
+  :math:`s=1/\sqrt m` by default).
 - :func:`kron_eye_col` / :func:`kron_eye_row`: :math:`I_{d}\otimes v` and :math:`I_d\otimes v^\top` in the
-  column-major convention :math:`h=\mathrm{vec}(S)`, :math:`S\in\mathbb R^{n\times d}` (dossier §1.3).
+  column-major convention :math:`h=\mathrm{vec}(S)`, :math:`S\in\mathbb R^{n\times d}` (the convention used throughout this chapter).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def elu_plus_one(x: torch.Tensor) -> torch.Tensor:
 
 
 def taylor_feature_dim(m: int, order: int) -> int:
-    r"""Number of full-tensor Taylor features :math:`n_P=\sum_{p=0}^{P}m^p` (dossier L4)."""
+    r"""Number of full-tensor Taylor features :math:`n_P=\sum_{p=0}^{P}m^p` (Taylor truncation of the exponential kernel)."""
     m = V.integer(m, "m", minimum=1)
     order = V.integer(order, "order", minimum=0)
     return sum(m**p for p in range(order + 1))

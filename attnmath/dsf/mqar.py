@@ -1,4 +1,4 @@
-r"""A synthetic multi-query associative recall (MQAR) task and tiny trainers for the DSF chapter's N1-N4.
+r"""A synthetic multi-query associative recall (MQAR) task and tiny trainers for the DSF chapter's MQAR claims.
 
 The generator follows the zoology ``multiquery_ar`` layout (Arora et al. 2023, as used by the DSF
 paper's official code): a context of ``num_kv`` key-value pairs ``k1 v1 k2 v2 ...`` (keys from the
@@ -12,7 +12,7 @@ sequence mixer per layer (no MLP), as in the paper's attention configs:
 
 - ``"softmax"``: causal softmax attention, :math:`q,k\in\mathbb R^n` (``d_qk = n``), scale :math:`1/\sqrt n`;
 - ``"linear"``: Katharopoulos linear attention, :math:`\phi=\mathrm{elu}+1` on :math:`n`-dim q/k, row-sum normaliser;
-- ``"normalized"``: eq. (21), :math:`y_i=e^{-(w^\top u_i+b)}\sum_{j\le i}(q_i^\top k_j)v_j`;
+- ``"normalized"``: eq. (22) of the paper, :math:`y_i=e^{-(w^\top u_i+b)}\sum_{j\le i}(q_i^\top k_j)v_j`;
 - ``"qlstm"`` / ``"qlstm-rev"``: the official qLSTM mixer core (input/gate projection, causal
   depthwise conv of width 4, sigmoid gates, forget gate :math:`\sigma(f)` or :math:`\sigma(-f)^{\mathrm{ReLU}(\alpha)}`),
   its first-order scan a log-depth doubling scan.
@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 
 MIXERS = ("softmax", "linear", "normalized", "qlstm", "qlstm-rev")
 __all__ = ["MIXERS", "MQARConfig", "MQARModel", "mixer_eigenvalues", "mqar_batch", "mqar_sweep", "train_mqar"]
@@ -48,7 +49,7 @@ def mqar_batch(n: int, seq_len: int, num_kv: int, vocab: int, seed: int) -> tupl
         raise ValueError(f"num_kv must be < vocab/2 - 1 = {half - 1} (distinct keys), got {num_kv}")
     if 3 * num_kv > seq_len:
         raise ValueError(f"seq_len must be >= 3 num_kv = {3 * num_kv} (context plus queries), got {seq_len}")
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch_generator(seed)
     keys = torch.argsort(torch.rand(n, half - 1, generator=g), dim=1)[:, :num_kv] + 1  # distinct, in [1, half)
     vals = torch.randint(half, vocab, (n, num_kv), generator=g)
     x = torch.zeros(n, seq_len, dtype=torch.long)
@@ -220,7 +221,7 @@ def train_mqar(cfg: MQARConfig, *, return_model: bool = False, progress: bool = 
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps = cfg.epochs * (cfg.train // cfg.batch)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-        g = torch.Generator().manual_seed(cfg.seed)
+        g = torch_generator(cfg.seed)
         from tqdm import tqdm
 
         bar = tqdm(total=steps, disable=not progress, desc=cfg.kind)

@@ -7,7 +7,7 @@ Layout: ``[..., L, m]`` for queries/keys, ``[..., L, d_v]`` for values (heads in
 - :func:`softmax_attention_causal`: :math:`y_i=\sum_{j\le i}\frac{e^{s q_i^\top k_j}}{\sum_{l\le i}e^{s q_i^\top k_l}}v_j` (Vaswani et al. 2017, eq. 1; Sieber et al. eq. 2).
 - :func:`taylor_attention_causal`: the same with :math:`e^z` replaced by its Taylor polynomial :math:`T_P(z)`.
 - :func:`katharopoulos_attention`: eq. (16), :math:`\phi=\mathrm{elu}+1`, row-sum normaliser.
-- :func:`normalized_attention`: eq. (21), :math:`y_i=\eta(u_i)^{-1}\sum_{j\le i}(q_i^\top k_j)v_j`, :math:`\eta=e^{w^\top u+b}`.
+- :func:`normalized_attention`: eq. (22), :math:`y_i=\eta(u_i)^{-1}\sum_{j\le i}(q_i^\top k_j)v_j`, :math:`\eta=e^{w^\top u+b}`.
 - :func:`flowformer_causal`: the causal Flow-Attention of Wu et al. (2022), following the official
   ``Flow_Attention_Causal.forward`` after the projections (cumulative sums, the code's ``eps``).
 """
@@ -73,7 +73,7 @@ def katharopoulos_attention(q, k, v) -> torch.Tensor:
 
 
 def normalized_attention(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta) -> torch.Tensor:
-    r"""Normalized attention, eq. (21): :math:`y_i=e^{-(w_\eta^\top u_i+b_\eta)}\sum_{j\le i}(q_i^\top k_j)\,v_j`.
+    r"""Normalized attention, eq. (22): :math:`y_i=e^{-(w_\eta^\top u_i+b_\eta)}\sum_{j\le i}(q_i^\top k_j)\,v_j`.
 
     u ``[..., L, d]``; :math:`q=W_Qu+b_Q`, :math:`k=W_Ku+b_K` (``W_Q, W_K``: ``[m, d]``), :math:`v=W_Vu` (``[d_v, d]``);
     ``w_eta`` ``[d]``, ``b_eta`` a float.  No feature map and no scale (official ``SelfNormAttention``).

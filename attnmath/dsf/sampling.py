@@ -11,14 +11,20 @@ from __future__ import annotations
 import torch
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from .core import DSF, STRUCTURES
 
-__all__ = ["randn", "random_dsf"]
+__all__ = ["rand", "randn", "random_dsf"]
 
 
 def randn(gen: torch.Generator, *shape: int, dtype=torch.float64) -> torch.Tensor:
     """Standard normal tensor of ``shape`` from the generator ``gen``."""
     return torch.randn(*shape, generator=gen, dtype=dtype)
+
+
+def rand(gen: torch.Generator, *shape: int, dtype=torch.float64) -> torch.Tensor:
+    """Uniform tensor on [0, 1) of ``shape`` from the generator ``gen``."""
+    return torch.rand(*shape, generator=gen, dtype=dtype)
 
 
 def random_dsf(
@@ -44,7 +50,7 @@ def random_dsf(
     V.choice(structure, "structure", STRUCTURES)
     L, N, d = V.integer(L, "L", minimum=1), V.integer(N, "N", minimum=1), V.integer(d, "d", minimum=1)
     p = d if p is None else V.integer(p, "p", minimum=1)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch_generator(seed)
     lo, hi = lam_range
 
     def unif(*shape):

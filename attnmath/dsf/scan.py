@@ -16,8 +16,9 @@ the true products themselves, which are :math:`\le1` whenever :math:`|\lambda|\l
 
 :func:`chunked_diag_scan` is the PyTorch chunked form the DSF's ``chunked`` method uses;
 :func:`kernel_backend` and :func:`kernel_readout_scan` are the one routing point to the Triton
-kernels of ``attnmath.kernels.dispatch`` (DESIGN.md §5): Triton when CUDA is available or
-``TRITON_INTERPRET=1`` is set (and the inputs suit the kernel), this PyTorch form otherwise.
+kernels of ``attnmath.kernels.dispatch``: Triton when CUDA is available or ``TRITON_INTERPRET=1`` is
+set (and the inputs and the chunk length suit the kernel), this PyTorch form otherwise.  The chunk
+length is ``chunk_size`` on both routes (default :data:`attnmath.base.chunks.CHUNK_SIZE`).
 Claims ``dsf.chunked-equals-recurrent``, ``dsf.convolutional-form`` and ``dsf.chunked-kernel-dispatch``.
 """
 
@@ -26,10 +27,12 @@ from __future__ import annotations
 import torch
 
 from ..base import validation as V
+from ..base.chunks import CHUNK_SIZE, check_chunk_size
 
 __all__ = ["chunked_diag_scan", "diag_transition_products", "kernel_backend", "kernel_readout_scan", "segsum"]
 BACKENDS = ("auto", "torch", "triton")
 KERNEL_MAX_STATE = 256  # the Triton kernels keep the whole key width (here the state size N) in one block
+KERNEL_MIN_CHUNK = 16  # the Triton kernels' chunk is a tl.dot block side: a power of two >= 16
 
 
 def segsum(x: torch.Tensor) -> torch.Tensor:
@@ -77,28 +80,56 @@ def diag_transition_products(lam: torch.Tensor) -> torch.Tensor:
 def chunked_diag_scan(
     lam: torch.Tensor,
     x: torch.Tensor,
-    chunk: int,
+    chunk_size: int = CHUNK_SIZE,
     h0: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""All states of :math:`h_i=\lambda_i\odot h_{i-1}+x_i` in :math:`O(L\,C\,N)` work, chunk by chunk.
 
     lam: ``[..., L]`` (scalar decay, shared by the state) or ``[..., L, N]`` (diagonal);
-    x: ``[..., L, N]``; ``h0``: ``[..., N]`` or None (zero).  Returns ``(h [..., L, N], h_L [..., N])``.
+    x: ``[..., L, N]``; ``chunk_size``: the chunk length :math:`C`, any integer >= 1 (checked by
+    :func:`attnmath.base.chunks.check_chunk_size`); ``h0``: ``[..., N]`` or None (zero).
+    Returns ``(h [..., L, N], h_L [..., N])``.
 
     Inside a chunk of ``C`` steps the entering state is treated as an extra input at
     position 0, so one masked product over ``C+1`` positions gives every state:
     :math:`h_i=\sum_{j=0}^{i}\Lambda_{i:j}x_j` with :math:`x_0=h_{\text{enter}}`, and
     :math:`\Lambda_{i:j}` from :func:`segsum` of :math:`\log|\lambda|` (intra-chunk masked product).
-    The chunk's last state is passed to the next chunk (inter-chunk state passing).  This is
-    the routing point for a future kernel; claim ``dsf.chunked-equals-recurrent``.
+    The chunk's last state is passed to the next chunk (inter-chunk state passing).  Claim
+    ``dsf.chunked-equals-recurrent``.
+
+    Why this is not the kernels' PyTorch chunked form ``attnmath.kernels.diag_scan.chunk.chunk_diag_scan``:
+    that form takes log-decays :math:`g=\log\lambda\le0` (so :math:`0<\lambda\le1`) and forms
+    :math:`e^{b_i-b_j}` from cumulative sums :math:`b` of :math:`g` within a chunk.  A DSF's
+    transitions are any real numbers, and the chapter's claims use all of them:
+
+    - negative :math:`\lambda` (random DSFs, claim ``dsf.chunked-equals-recurrent``): :math:`\log\lambda`
+      is NaN there; here the sign is carried by a parity count;
+    - exact zeros (RG-LRU resets, claim ``dsf.native.rg-lru``): :math:`g=-\infty` makes
+      :math:`b_i-b_j=-\infty-(-\infty)` NaN there; here :func:`segsum` never subtracts, so a reset
+      gives exact zeros;
+    - :math:`\lambda>1` (recurrent normalisation :math:`\Lambda_i=\eta_{i-1}/\eta_i`, normalized
+      attention): outside that form's stated domain :math:`g\le0`;
+    - any chunk length :math:`C\ge1` (the claims use 1, 5, 6, 7 and :math:`L+3`), where that form
+      needs a power of two;
+    - every state :math:`h_i` (``DSF.chunked(..., return_state=True)``), where that form returns the
+      outputs :math:`s\,S_t^\top q_t` and the final state only.
+
+    Both forms compute float64 inputs in float64, so the dtype is not a reason.  Inputs that suit
+    the kernels (fp32/fp16/bf16, :math:`0<\lambda\le1`) go to the Triton kernels instead
+    (:func:`kernel_backend`, :func:`kernel_readout_scan`).
     """
+    return _chunked_diag_scan(lam, x, check_chunk_size(chunk_size), h0)
+
+
+def _chunked_diag_scan(lam, x, chunk_size: int, h0):
+    """:func:`chunked_diag_scan` for an already validated ``chunk_size``."""
     L, N = x.shape[-2], x.shape[-1]
     scalar = lam.dim() == x.dim() - 1
     batch = x.shape[:-2]
     state = x.new_zeros(*batch, N) if h0 is None else h0
     outs = []
-    for start in range(0, L, chunk):
-        stop = min(start + chunk, L)
+    for start in range(0, L, chunk_size):
+        stop = min(start + chunk_size, L)
         xc = torch.cat([state.unsqueeze(-2), x[..., start:stop, :]], dim=-2)  # [..., C+1, N]
         if scalar:
             lc = torch.cat([torch.ones_like(lam[..., :1]), lam[..., start:stop]], dim=-1)  # [..., C+1]
@@ -113,28 +144,36 @@ def chunked_diag_scan(
     return torch.cat(outs, dim=-2), state
 
 
-def _kernel_unsuitable(lam: torch.Tensor, x: torch.Tensor) -> str | None:
-    """Why the Triton diagonal scan cannot run this DSF (None if it can)."""
+def _kernel_unsuitable(lam: torch.Tensor, x: torch.Tensor, chunk_size: int) -> str | None:
+    """Why the Triton diagonal scan cannot run this DSF with this chunk length (None if it can)."""
     if x.dtype not in (torch.float32, torch.float16, torch.bfloat16):
         return f"the kernels compute in fp32/fp16/bf16, got {str(x.dtype).replace('torch.', '')}"
     if not bool(((lam > 0) & (lam <= 1)).all()):
         return "the kernels take log-decays <= 0, i.e. 0 < lam <= 1 (this DSF has lam outside (0, 1])"
     if x.shape[-1] > KERNEL_MAX_STATE:
         return f"the kernels hold the state in one block: N must be <= {KERNEL_MAX_STATE}, got {x.shape[-1]}"
+    if chunk_size < KERNEL_MIN_CHUNK or chunk_size & (chunk_size - 1):
+        return f"the kernels need chunk_size a power of two >= {KERNEL_MIN_CHUNK}, got {chunk_size}"
     return None
 
 
-def kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str = "auto") -> str:
-    r"""``"triton"`` or ``"torch"``: where :meth:`DSF.chunked` sends this scan.
+def kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str = "auto", chunk_size: int = CHUNK_SIZE) -> str:
+    r"""``"triton"`` or ``"torch"``: where :meth:`DSF.chunked` sends this scan with this ``chunk_size``.
 
     ``"auto"`` follows ``attnmath.kernels.dispatch.backend`` (Triton on CUDA or under ``TRITON_INTERPRET=1``)
-    when the DSF suits the kernel (fp32/fp16/bf16, :math:`0<\lambda\le1`, :math:`N\le256`), else
-    PyTorch; ``"triton"`` forces the kernel and raises ValueError saying why it cannot run.
+    when the DSF and the chunk length suit the kernel (fp32/fp16/bf16, :math:`0<\lambda\le1`,
+    :math:`N\le256`, ``chunk_size`` a power of two >= 16), else PyTorch; ``"triton"`` forces the kernel
+    and raises ValueError saying why it cannot run.
     """
     V.choice(backend, "backend", BACKENDS)
+    return _kernel_backend(lam, x, backend, check_chunk_size(chunk_size))
+
+
+def _kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str, chunk_size: int) -> str:
+    """:func:`kernel_backend` for an already validated ``backend`` and ``chunk_size``."""
     if backend == "torch":
         return "torch"
-    why = _kernel_unsuitable(lam, x)
+    why = _kernel_unsuitable(lam, x, chunk_size)
     if backend == "triton":
         if why:
             raise ValueError(f"backend='triton': {why}")
@@ -145,17 +184,27 @@ def kernel_backend(lam: torch.Tensor, x: torch.Tensor, backend: str = "auto") ->
 
 
 def kernel_readout_scan(
-    lam: torch.Tensor, x: torch.Tensor, C: torch.Tensor, h0: torch.Tensor | None = None
+    lam: torch.Tensor,
+    x: torch.Tensor,
+    C: torch.Tensor,
+    h0: torch.Tensor | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Outputs :math:`C_ih_i` of :math:`h_i=\lambda_i\odot h_{i-1}+x_i` through ``attnmath.kernels.dispatch.diag_scan``.
 
     The GLA-form kernel runs :math:`S_t=\mathrm{diag}(e^{g_t})S_{t-1}+k_tv_t^\top`,
     :math:`o_t=S_t^\top q_t`.  With one head per output row :math:`r` (``H = p``), key width
     :math:`K=N`, :math:`k_t=x_t`, :math:`v_t=1`, :math:`g_t=\log\lambda_t` and :math:`q_t=C_t[r,:]`, every
-    head carries :math:`S_t=h_t` and outputs :math:`o_t^{(r)}=C_t[r,:]\,h_t`.  The kernel picks its own
-    chunk length.  lam: ``[..., L]`` or ``[..., L, N]``; x: ``[..., L, N]``; C: ``[..., L, p, N]``;
-    h0: ``[..., N]`` or None → ``(y [..., L, p], h_L [..., N])``.
+    head carries :math:`S_t=h_t` and outputs :math:`o_t^{(r)}=C_t[r,:]\,h_t`.  The kernel runs chunks of
+    ``chunk_size`` steps (a power of two >= 16; the kernel checks it).  lam: ``[..., L]`` or
+    ``[..., L, N]``; x: ``[..., L, N]``; C: ``[..., L, p, N]``; h0: ``[..., N]`` or None →
+    ``(y [..., L, p], h_L [..., N])``.
     """
+    return _kernel_readout_scan(lam, x, C, h0, check_chunk_size(chunk_size))
+
+
+def _kernel_readout_scan(lam, x, C, h0, chunk_size: int):
+    """:func:`kernel_readout_scan` for an already validated ``chunk_size``."""
     from attnmath.kernels import dispatch
 
     *batch, L, N = x.shape
@@ -170,6 +219,13 @@ def kernel_readout_scan(
     g = g.reshape(Bf, L, 1).expand(Bf, L, p) if lam.dim() == x.dim() - 1 else g.reshape(Bf, L, 1, N).expand(Bf, L, p, N)
     S0 = None if h0 is None else h0.reshape(Bf, 1, N, 1).expand(Bf, p, N, 1)
     o, S = dispatch.diag_scan(
-        q.contiguous(), k.contiguous(), v, g.contiguous(), scale=1.0, initial_state=S0, backend="triton"
+        q.contiguous(),
+        k.contiguous(),
+        v,
+        g.contiguous(),
+        scale=1.0,
+        initial_state=S0,
+        chunk_size=chunk_size,
+        backend="triton",
     )
     return o[..., 0].reshape(*batch, L, p).to(x.dtype), S[:, 0, :, 0].reshape(*batch, N).to(x.dtype)

@@ -1,16 +1,19 @@
-r"""Sympy counterparts of the DSF identities, on small sizes (dossier §3, §7).
+r"""Sympy counterparts of the DSF identities, on small sizes (:math:`L\le3`, :math:`m\le2`).
 
 Each function returns a sympy expression (or matrix) that must simplify to zero, or a relation
 that must evaluate to True; the claims pass them to :func:`attnmath.claims.symbolic`.
 
-- :func:`l1_difference`: recurrence minus :math:`\Phi u` at :math:`L=3`, dense :math:`2\times2` :math:`\Lambda_i` (L1).
-- :func:`telescoping_difference`: :math:`\Lambda_3\Lambda_2B_1-B_1\eta_1/\eta_3` for the recurrent norm (L3).
-- :func:`taylor_feature_difference`: :math:`\phi_P(q)^\top\phi_P(k)-T_P(q^\top k/\sqrt m)` (L2/L4, :math:`m=2`).
-- :func:`taylor_remainder_difference`: integral form of :math:`e^s-T_P(s)` (L4 Lagrange bound).
-- :func:`normalized_weight_corner`: the worst case :math:`2\delta/(1-\delta)` of the weight perturbation (L4).
-- :func:`reversed_sigmoid_differences`, :func:`zoh_theorem1_differences`: L7.
-- :func:`phi1_series_difference`: :math:`\varphi_1(z)=1+z/2+z^2/6+\dots` (E9).
-- :func:`warped_time_difference`: :math:`\prod_{l=j+1}^ie^{a\Delta_l}=e^{a(t_i-t_j)}` (E20).
+- :func:`convolutional_form_difference`: recurrence minus :math:`\Phi u` at :math:`L=3`, dense :math:`2\times2`
+  :math:`\Lambda_i` (the paper's eqs. (11)-(12)).
+- :func:`telescoping_difference`: :math:`\Lambda_3\Lambda_2B_1-B_1\eta_1/\eta_3` for the recurrent norm (eq. (15)).
+- :func:`taylor_feature_difference`: :math:`\phi_P(q)^\top\phi_P(k)-T_P(q^\top k/\sqrt m)` (Lemma 1's Taylor
+  features, :math:`m=2`).
+- :func:`taylor_remainder_difference`: integral form of :math:`e^s-T_P(s)` (the classical Lagrange bound).
+- :func:`normalized_weight_corner`: the worst case :math:`2\delta/(1-\delta)` of the weight perturbation
+  (reconstructed).
+- :func:`reversed_sigmoid_differences` (eq. (23)), :func:`zoh_theorem1_differences` (Mamba's Theorem 1).
+- :func:`phi1_series_difference`: :math:`\varphi_1(z)=1+z/2+z^2/6+\dots` (classical).
+- :func:`warped_time_difference`: :math:`\prod_{l=j+1}^ie^{a\Delta_l}=e^{a(t_i-t_j)}` (reconstructed).
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from __future__ import annotations
 import sympy as sp
 
 __all__ = [
+    "convolutional_form_difference",
     "euler_gain_differs",
-    "l1_difference",
     "normalized_weight_corner",
     "phi1_series_difference",
     "reversed_sigmoid_differences",
@@ -35,7 +38,7 @@ def _sigmoid(x):
     return 1 / (1 + sp.exp(-x))
 
 
-def l1_difference(L: int = 3, N: int = 2) -> sp.Matrix:
+def convolutional_form_difference(L: int = 3, N: int = 2) -> sp.Matrix:
     r"""Outputs of the loop minus :math:`\sum_{j\le i}\Phi_{ij}u_j` with :math:`\Phi_{ij}=C_i\Lambda_i\cdots\Lambda_{j+1}B_j` (+ :math:`D_i` on the diagonal), :math:`d=1`."""
     lam = [sp.Matrix(N, N, lambda r, c, i=i: sp.Symbol(f"lam{i}_{r}{c}")) for i in range(1, L + 1)]
     B = [sp.Matrix(N, 1, lambda r, c, i=i: sp.Symbol(f"B{i}_{r}")) for i in range(1, L + 1)]

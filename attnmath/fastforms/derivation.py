@@ -1,6 +1,6 @@
 r"""Symbolic (sympy) versions of the recurrences and of their chunked forms, at small sizes.
 
-The chapter ``notebooks/20_kernels`` and the claims in :mod:`attnmath.kernels.claims` build both sides of
+The chapter ``notebooks/20_kernels`` and the claims in :mod:`attnmath.fastforms.claims` build both sides of
 each identity here and check that their difference simplifies to zero:
 
 - :func:`recurrent` — :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = S_t^\top q_t`
@@ -18,6 +18,15 @@ Scale :math:`s = 1` throughout (it multiplies both sides).
 from __future__ import annotations
 
 import sympy as sp
+
+__all__ = [
+    "chunked",
+    "gate_gradient_sides",
+    "normalised_and_augmented",
+    "online_softmax_sides",
+    "recurrent",
+    "sequence",
+]
 
 
 def sequence(T: int, K: int, V: int, *, gate: str | None = None, initial_state: bool = True) -> dict:

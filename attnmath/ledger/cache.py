@@ -13,7 +13,7 @@ import json
 from . import registry
 from .checks import Check
 from .registry import Claim
-from .results import ClaimResult
+from .results import ClaimResult, ControlResult
 
 CACHE_ENV = "ATTNMATH_CLAIM_CACHE"
 
@@ -90,3 +90,35 @@ def _cache_load(c: Claim, tier: str) -> ClaimResult | None:
     fields = ("kind", "name", "passed", "error", "tolerance", "reason", "details")
     checks = [Check(**{k: ch[k] for k in fields}) for ch in r["checks"]]
     return ClaimResult(c, r["passed"], checks, r["error"], r["tolerance"], r["seconds"], r["exception"], tier)
+
+
+def _control_file(claim_id: str, name: str, tier: str):
+    import hashlib
+
+    path = _cache_file(claim_id, tier)
+    if path is None:
+        return None
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return path.with_name(f"{claim_id}@{tier}#control-{digest}.json")
+
+
+def _control_store(claim_id: str, tier: str, result: ControlResult) -> None:
+    import os
+
+    path = _control_file(claim_id, result.name, tier)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"fingerprint": source_fingerprint(), "control": result.to_json()}))
+    os.replace(tmp, path)
+
+
+def _control_load(claim_id: str, name: str, tier: str) -> ControlResult | None:
+    path = _control_file(claim_id, name, tier)
+    if path is None or not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if data.get("fingerprint") != source_fingerprint() or data["control"]["name"] != name:
+        return None
+    return ControlResult.from_json(data["control"])

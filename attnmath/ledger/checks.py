@@ -179,10 +179,10 @@ def band(
     combine: str = "max",
     source: str = "",
 ) -> Check:
-    """Statistical check with the dossier's band ``max(nsigma * SE, rel * |target|)`` (or their sum, ``combine="sum"``).
+    """Statistical check with the band ``max(nsigma * SE, rel * |target|)`` (or their sum, ``combine="sum"``).
 
     The reason records the seed, the trial count and the band (the ledger shows it), e.g.
-    "max(4 SE, 2%) band, 200 trials, seed 0 (dossier P5)".
+    "max(4 SE, 2%) band of the Monte-Carlo estimate (200 trials, seed 0); measured here".
     """
     err = abs(float(estimate) - float(target))
     if combine not in ("max", "sum"):

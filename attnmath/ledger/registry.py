@@ -6,11 +6,12 @@ Claims register at import time; :func:`load_all` imports every module of the pac
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,21 @@ CLAIM_PACKAGES = ("attnmath",)
 _SKIP_MODULES = {"attnmath.__main__"}
 
 
+@dataclass(frozen=True)
+class Control:
+    """A negative control: a plausible wrong world in which the claim's own checks must fail.
+
+    ``patch()`` returns a context manager that changes the world (replaces the function under test by
+    a near-miss, violates a hypothesis, perturbs an input) and restores it on exit. The claim's
+    function runs unchanged inside it; the control is *caught* when at least one check fails.
+    """
+
+    claim_id: str
+    name: str
+    patch: Callable[[], contextlib.AbstractContextManager[Any]]
+    module: str = ""
+
+
 @dataclass
 class Claim:
     id: str
@@ -50,8 +66,14 @@ class Claim:
 
         return run(self, tier=tier)
 
+    @property
+    def controls(self) -> list[Control]:
+        """The negative controls registered for this claim (see :func:`control`)."""
+        return list(_CONTROLS.get(self.id, {}).values())
+
 
 _REGISTRY: dict[str, Claim] = {}
+_CONTROLS: dict[str, dict[str, Control]] = {}
 
 
 _LOADED = False
@@ -90,6 +112,36 @@ def claim(
     return deco
 
 
+def control(claim_id: str, name: str) -> Callable[[Callable[[], Iterator[Any]]], Callable[[], Iterator[Any]]]:
+    """Decorator registering a negative control ``name`` of claim ``claim_id``.
+
+    The decorated function is written like a :func:`contextlib.contextmanager`: it patches the world,
+    ``yield``s, and restores it (``unittest.mock.patch.object`` does both)::
+
+        @control("stiffness.exact-gate", "Euler's gate a = 1 instead of phi1(-h mu)")
+        def _euler_gate():
+            with mock.patch.object(gates, "phi1", lambda z: torch.ones_like(z)):
+                yield
+
+    The name says what is wrong in that world (and, where the control runs at a reduced budget, says so).
+    """
+    if not isinstance(claim_id, str) or not _ID_RE.match(claim_id):
+        raise ValueError(f"claim_id must be a claim id like 'chapter.short-name', got {claim_id!r}")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name of a control of {claim_id!r} must be a non-empty string saying what is wrong")
+
+    def deco(fn: Callable[[], Iterator[Any]]) -> Callable[[], Iterator[Any]]:
+        entries = _CONTROLS.setdefault(claim_id, {})
+        old = entries.get(name)
+        module = getattr(fn, "__module__", "")
+        if old is not None and old.module != module:
+            raise ValueError(f"control {name!r} of claim {claim_id!r} is already registered by {old.module}")
+        entries[name] = Control(claim_id, name, contextlib.contextmanager(fn), module)
+        return fn
+
+    return deco
+
+
 def load_all() -> None:
     """Import every module of the claim packages so that their claims register."""
     global _LOADED
@@ -104,8 +156,11 @@ def load_all() -> None:
 
 
 def registry() -> dict[str, Claim]:
-    """All registered claims, sorted by id."""
+    """All registered claims, sorted by id (a control registered for an unknown claim is an error)."""
     load_all()
+    orphans = sorted(set(_CONTROLS) - set(_REGISTRY))
+    if orphans:
+        raise ValueError(f"controls registered for claims that do not exist: {orphans}")
     return {k: _REGISTRY[k] for k in sorted(_REGISTRY)}
 
 

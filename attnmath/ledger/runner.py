@@ -6,6 +6,7 @@ that needs an optional package that is missing here (Triton) becomes a skipped r
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
 import traceback
@@ -14,10 +15,23 @@ import numpy as np
 
 from ..base.errors import MissingDependency
 from ..base.tiers import check_tier
-from .cache import _cache_store
+from .cache import _cache_load, _cache_store, _control_load, _control_store
 from .checks import Check
-from .registry import Claim, get, select
-from .results import ClaimResult, _worst
+from .registry import Claim, Control, get, select
+from .results import ClaimResult, ControlResult, _worst
+
+
+@contextlib.contextmanager
+def _caller_random_state_kept():
+    """Restore numpy's legacy global stream and torch's CPU generator after a claim reseeds them."""
+    import torch
+
+    np_state = np.random.get_state()  # noqa: NPY002 - the legacy global stream a caller may be using
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)  # noqa: NPY002
 
 
 def _seed_everything(seed: int = 0) -> None:
@@ -27,25 +41,46 @@ def _seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)
 
 
-def run(claim_or_id: Claim | str, tier: str = "ci") -> ClaimResult:
-    """Run one claim; exceptions become a failed result (never propagate)."""
+def _evaluate(c: Claim, tier: str) -> list[Check]:
+    """The claim's checks, validated against its declared kinds (raises what the claim raises)."""
+    params = inspect.signature(c.func).parameters
+    out = c.func(tier) if params else c.func()
+    checks = [out] if isinstance(out, Check) else list(out)
+    if not checks or not all(isinstance(ch, Check) for ch in checks):
+        raise TypeError(f"claim {c.id} must return Check objects, got {out!r}")
+    missing = set(c.kinds) - {ch.kind for ch in checks}
+    extra = {ch.kind for ch in checks} - set(c.kinds)
+    if missing or extra:
+        raise ValueError(
+            f"claim {c.id} declares kinds {c.kinds} but its checks have "
+            f"{sorted({ch.kind for ch in checks})} (missing {sorted(missing)})"
+        )
+    return checks
+
+
+def run(claim_or_id: Claim | str, tier: str = "ci", *, controls: bool = False) -> ClaimResult:
+    """Run one claim; exceptions become a failed result (never propagate).
+
+    With ``controls=True`` each of the claim's negative controls (:func:`run_control`) runs after it
+    and ``result.controls`` lists their outcomes. The global numpy and torch streams are reseeded (0)
+    before the claim and restored to the caller's state afterwards. When ``ATTNMATH_CLAIM_CACHE`` is set (``make test``),
+    a result stored there for the same claim, tier and source fingerprint is returned instead of
+    running the claim again (see :mod:`attnmath.ledger.cache`).
+    """
     check_tier(tier)
     c = get(claim_or_id) if isinstance(claim_or_id, str) else claim_or_id
+    with _caller_random_state_kept():
+        result = _cache_load(c, tier) or _run_claim(c, tier)
+        if controls and not result.skipped:
+            result.controls = [_cached_control(c, ctl, tier) for ctl in c.controls]
+    return result
+
+
+def _run_claim(c: Claim, tier: str) -> ClaimResult:
     _seed_everything(0)
     t0 = time.perf_counter()
     try:
-        params = inspect.signature(c.func).parameters
-        out = c.func(tier) if params else c.func()
-        checks = [out] if isinstance(out, Check) else list(out)
-        if not checks or not all(isinstance(ch, Check) for ch in checks):
-            raise TypeError(f"claim {c.id} must return Check objects, got {out!r}")
-        missing = set(c.kinds) - {ch.kind for ch in checks}
-        extra = {ch.kind for ch in checks} - set(c.kinds)
-        if missing or extra:
-            raise ValueError(
-                f"claim {c.id} declares kinds {c.kinds} but its checks have "
-                f"{sorted({ch.kind for ch in checks})} (missing {sorted(missing)})"
-            )
+        checks = _evaluate(c, tier)
     except MissingDependency as exc:  # an optional package is absent here: skipped, not failed (never cached)
         return ClaimResult(
             c, False, [], None, None, time.perf_counter() - t0, None, tier, skipped=f"{exc.package} not installed"
@@ -73,7 +108,50 @@ def run(claim_or_id: Claim | str, tier: str = "ci") -> ClaimResult:
     return result
 
 
-def run_all(pattern: str | None = None, tier: str = "ci", progress: bool = False) -> list[ClaimResult]:
+def _cached_control(c: Claim, ctl: Control, tier: str) -> ControlResult:
+    stored = _control_load(c.id, ctl.name, tier)
+    if stored is not None:
+        return stored
+    result = run_control(c, ctl, tier)
+    _control_store(c.id, tier, result)
+    return result
+
+
+def run_control(claim_or_id: Claim | str, control: Control | str, tier: str = "ci") -> ControlResult:
+    """Run the claim's own checks inside the negative control ``control``; caught iff a check fails.
+
+    A claim that *raises* inside the control is not counted as caught: the control must build a
+    world in which the checks run and fail (the error names the exception, so the control can be fixed).
+    """
+    check_tier(tier)
+    c = get(claim_or_id) if isinstance(claim_or_id, str) else claim_or_id
+    if isinstance(control, str):
+        by_name = {ctl.name: ctl for ctl in c.controls}
+        if control not in by_name:
+            raise KeyError(f"claim {c.id!r} has no control {control!r}; it has {sorted(by_name)}")
+        control = by_name[control]
+    t0 = time.perf_counter()
+    try:
+        with _caller_random_state_kept(), control.patch():
+            _seed_everything(0)
+            checks = _evaluate(c, tier)
+    except Exception as exc:
+        return ControlResult(control.name, False, None, f"raised {type(exc).__name__}: {exc}", time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    failed = [ch for ch in checks if not ch.passed]
+    if not failed:
+        return ControlResult(control.name, False, None, "every check passed in the wrong world", seconds)
+    first = failed[0]
+    if first.error is not None and first.tolerance is not None:
+        how = f"error {first.error:.3g} > tol {first.tolerance:.3g}"
+    else:
+        how = first.details or "failed"
+    return ControlResult(control.name, True, first.name, how, seconds)
+
+
+def run_all(
+    pattern: str | None = None, tier: str = "ci", progress: bool = False, *, controls: bool = False
+) -> list[ClaimResult]:
     claims = select(pattern)
     if progress:
         from tqdm import tqdm
@@ -82,6 +160,6 @@ def run_all(pattern: str | None = None, tier: str = "ci", progress: bool = False
         results = []
         for c in bar:
             bar.set_postfix_str(c.id, refresh=False)
-            results.append(run(c, tier))
+            results.append(run(c, tier, controls=controls))
         return results
-    return [run(c, tier) for c in claims]
+    return [run(c, tier, controls=controls) for c in claims]

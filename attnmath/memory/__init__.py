@@ -2,7 +2,7 @@ r"""Attention as Pavlovian conditioning: linear attention as a Hebbian associati
 
 Book chapter: ``notebooks/30_pavlovian_memory`` (claims ``memory.*``), after Qiao (2025,
 arXiv 2508.08289) whose body was not available: what is implemented is the classical
-associative-memory theory its abstract points to (dossier ``pavlov.md``).
+associative-memory theory its abstract points to (see the book's Sources appendix).
 
 Test stimulus = query :math:`q`, conditional stimulus (CS) = key :math:`k_i`, unconditional
 stimulus (US) = value :math:`v_i`, associative strengths = :math:`M=\sum_iv_ik_i^\top`,
@@ -16,6 +16,8 @@ Modules:
 - :mod:`~attnmath.memory.capacity` relMSE, bisection for N*, coherence guarantee, Welch bound, bit error, decay SNR
 - :mod:`~attnmath.memory.depth`    depth-composition models P and C with H redundant heads, majority vote
 - :mod:`~attnmath.memory.hopfield` contrast: softmax attention as a modern Hopfield network
+
+The claims live in :mod:`attnmath.memory.claims` (one module per topic, sizes in ``claims/sizes.py``).
 """
 
 from .capacity import (

@@ -2,9 +2,9 @@ r"""Capacity of a Hebbian (linear-attention) memory: average case, worst case, d
 
 Book chapter: ``notebooks/30_pavlovian_memory`` (claims ``memory.crosstalk-moment``,
 ``memory.relmse-law``, ``memory.linear-capacity``, ``memory.coherence-guarantee``,
-``memory.worst-vs-average``, ``memory.bit-error-law``, ``memory.decay-snr``). Dossier ``pavlov.md`` §2.
+``memory.worst-vs-average``, ``memory.bit-error-law``, ``memory.decay-snr``). Classical; see the book's Sources appendix.
 
-Random models (dossier §1): *unit* keys uniform on :math:`S^{d_k-1}`; *gaussian* keys
+Random models: *unit* keys uniform on :math:`S^{d_k-1}`; *gaussian* keys
 :math:`\mathcal N(0,I/d_k)`; values :math:`\mathcal N(0,I/d_v)` (so :math:`\mathbb E\lVert v\rVert^2=1`)
 or unit. Every Monte-Carlo estimator takes ``trials`` and ``seed`` and is deterministic given them.
 """
@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from .hebbian import _memory, _recall, hebbian_memory, retrieve
 
 KEY_KINDS = ("unit", "gaussian")
@@ -56,7 +57,7 @@ def ratio_of_means(num: torch.Tensor, den: torch.Tensor) -> tuple[float, float]:
 
 def relmse_theory(n: int, d_k: int, kind: str = "unit") -> float:
     r"""Average-case relative recall error :math:`\mathbb E\lVert Mk_j-v_j\rVert^2/\mathbb E\lVert v_j\rVert^2`:
-    :math:`(N-1)/d_k` for unit keys, :math:`(N+1)/d_k` for Gaussian keys (dossier §2.3; claim ``memory.relmse-law``)."""
+    :math:`(N-1)/d_k` for unit keys, :math:`(N+1)/d_k` for Gaussian keys (claim ``memory.relmse-law``)."""
     n = V.integer(n, "n", minimum=1)
     d_k = V.integer(d_k, "d_k", minimum=1)
     return (n - 1) / d_k if V.choice(kind, "kind", KEY_KINDS) == "unit" else (n + 1) / d_k
@@ -71,7 +72,7 @@ def capacity_theory(d_k: int, eps: float, kind: str = "unit") -> float:
 
 
 def _relmse_pool(d_k: int, n_max: int, trials: int, seed: int, kind: str, d_v: int):
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     K = random_keys(n_max, d_k, kind=kind, batch=(trials,), generator=g)
     Vv = random_values(n_max, d_v, batch=(trials,), generator=g)
@@ -127,7 +128,7 @@ def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: st
 
     The pool holds :math:`2(1+\varepsilon^2d_k)+8` pairs; raises ``ValueError`` if even the pool stays below
     :math:`\varepsilon^2` (no bracket), or if one pair already exceeds it (Gaussian keys, small ``eps``).
-    Claim ``memory.linear-capacity`` (dossier P6).
+    Claim ``memory.linear-capacity``.
     """
     d_k = V.integer(d_k, "d_k", minimum=1)
     e2 = V.real(eps, "eps", positive=True) ** 2
@@ -147,9 +148,9 @@ def crosstalk_moment(d: int, pairs: int, *, seed: int, kind: str = "unit") -> tu
     r"""Monte-Carlo moments over independent key pairs :math:`(k,k')`: :math:`\mathbb E(k^\top k')^2` (theory :math:`1/d`)
     and :math:`\mathbb E(\lVert k\rVert^2-1)^2` (0 for unit keys, :math:`2/d` for Gaussian keys).
 
-    Returns (crosstalk moment, its SE, norm moment, its SE). Claim ``memory.crosstalk-moment`` (dossier P4).
+    Returns (crosstalk moment, its SE, norm moment, its SE). Claim ``memory.crosstalk-moment``.
     """
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     K = random_keys(2, d, kind=kind, batch=(V.integer(pairs, "pairs", minimum=2),), generator=g)
     c2 = (K[:, 0] * K[:, 1]).sum(-1) ** 2
     n2 = ((K[:, 0] ** 2).sum(-1) - 1) ** 2
@@ -158,7 +159,7 @@ def crosstalk_moment(d: int, pairs: int, *, seed: int, kind: str = "unit") -> tu
 
 
 # --------------------------------------------------------------------------------------
-# Worst case: coherence, Welch bound, guarantee vs empirical all-pairs capacity (§2.4)
+# Worst case: coherence, Welch bound, guarantee vs empirical all-pairs capacity
 # --------------------------------------------------------------------------------------
 def coherence(keys: torch.Tensor) -> torch.Tensor:
     r"""Coherence :math:`\mu=\max_{i\ne j}|k_i^\top k_j|` of unit keys ``[..., N, d_k]`` (N ≥ 2) → ``[...]``."""
@@ -173,7 +174,7 @@ def coherence(keys: torch.Tensor) -> torch.Tensor:
 def coherence_error_bound(keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Deterministic all-pairs bound for unit keys: :math:`\max_j\lVert Mk_j-v_j\rVert\le(N-1)\mu\max_i\lVert v_i\rVert`.
 
-    Returns (worst error, bound), each ``[...]``. Claim ``memory.coherence-guarantee`` (dossier P7).
+    Returns (worst error, bound), each ``[...]``. Claim ``memory.coherence-guarantee``.
     """
     err = (retrieve(hebbian_memory(keys, values), keys) - values).norm(dim=-1).amax(-1)
     bound = (keys.shape[-2] - 1) * coherence(keys) * values.norm(dim=-1).amax(-1)
@@ -208,7 +209,7 @@ def simplex_frame(d_k: int) -> torch.Tensor:
 def worst_vs_average(
     d_k: int, eps: float, *, draws: int, seed: int, progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Per draw: (guarantee capacity, empirical all-pairs capacity) at fidelity :math:`\varepsilon` (dossier P7).
+    r"""Per draw: (guarantee capacity, empirical all-pairs capacity) at fidelity :math:`\varepsilon` (claim ``memory.worst-vs-average``).
 
     One pool of random unit keys and unit values (:math:`d_v=d_k`). On its prefixes of length N,
     the *guarantee* is the largest N with :math:`(N-1)\mu_N\le\varepsilon`; the *empirical* capacity is
@@ -218,7 +219,7 @@ def worst_vs_average(
     """
     d_k = V.integer(d_k, "d_k", minimum=1)
     e = V.real(eps, "eps", positive=True)
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     guar, emp = [], []
     for _ in tqdm(range(V.integer(draws, "draws", minimum=1)), desc=f"draws d_k={d_k}", disable=not progress):
         pool = int(2 * e**2 * d_k) + 8
@@ -239,11 +240,11 @@ def worst_vs_average(
 
 
 # --------------------------------------------------------------------------------------
-# Discrete read-out (§2.5) and decay (§4)
+# Discrete read-out and decay
 # --------------------------------------------------------------------------------------
 def bit_error_theory(n: int, d: int) -> float:
     r"""Bit error of the sign read-out of a hetero-associative Hebbian memory of ``n`` :math:`\pm1` pairs:
-    :math:`\Phi(-\sqrt{d/(N-1)})` (Gaussian crosstalk approximation; dossier §2.5)."""
+    :math:`\Phi(-\sqrt{d/(N-1)})` (Gaussian crosstalk approximation)."""
     n = V.integer(n, "n", minimum=2)
     d = V.integer(d, "d", minimum=1)
     return 0.5 * math.erfc(math.sqrt(d / (n - 1)) / math.sqrt(2))
@@ -253,12 +254,12 @@ def bit_error_monte_carlo(n: int, d: int, *, trials: int, seed: int) -> tuple[fl
     r"""Monte-Carlo bit error of :math:`\mathrm{sign}(W\xi^\nu)` vs :math:`\eta^\nu`, :math:`W=\frac1d\sum_\mu\eta^\mu\xi^{\mu\top}`.
 
     Ties (a zero field) count 1/2 (a fair coin). Returns (mean error rate over trials, its SE).
-    Claim ``memory.bit-error-law`` (dossier P8).
+    Claim ``memory.bit-error-law``.
     """
     n = V.integer(n, "n", minimum=2)
     d = V.integer(d, "d", minimum=1)
     trials = V.integer(trials, "trials", minimum=2)
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     xi = torch.randint(0, 2, (trials, n, d), generator=g).to(F64) * 2 - 1
     eta = torch.randint(0, 2, (trials, n, d), generator=g).to(F64) * 2 - 1
     # d W xi^nu = xi^nu-weighted sums of +-1 products: integers, exact in float64, so a zero field (a tie)
@@ -271,7 +272,7 @@ def bit_error_monte_carlo(n: int, d: int, *, trials: int, seed: int) -> tuple[fl
 
 def decay_snr_theory(gamma: float, d_k: int, T: int, age: int) -> float:
     r"""Steady-state SNR of the item stored ``age`` = s steps before the end of a stream of T writes with decay
-    :math:`\gamma`: :math:`\gamma^{2s}\big/\big(\frac1{d_k}\sum_{i\ne j}\gamma^{2(T-1-i)}\big)` (unit keys; dossier P14)."""
+    :math:`\gamma`: :math:`\gamma^{2s}\big/\big(\frac1{d_k}\sum_{i\ne j}\gamma^{2(T-1-i)}\big)` (unit keys; claim ``memory.decay-snr``)."""
     gm = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
     d_k = V.integer(d_k, "d_k", minimum=1)
     T = V.integer(T, "T", minimum=2)
@@ -288,7 +289,7 @@ def decay_snr_monte_carlo(
     gm = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
     T = V.integer(T, "T", minimum=2)
     ages = [V.integer(s, "ages", minimum=0, maximum=T - 1) for s in ages]
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     K = random_keys(T, d_k, batch=(trials,), generator=g)
     Vv = random_values(T, d_v, batch=(trials,), generator=g)

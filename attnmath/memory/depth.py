@@ -1,9 +1,10 @@
-r"""Error propagation across depth, width and head redundancy (dossier ``pavlov.md`` §3).
+r"""Error propagation across depth, width and head redundancy.
 
 Book chapter: ``notebooks/30_pavlovian_memory`` (claims ``memory.head-redundancy``,
 ``memory.majority-vote``, ``memory.depth-compounding``, ``memory.depth-residual``).
 
-The paper's own model is unknown; these are the dossier's two reconstructed composition models:
+The paper's own model is unknown; these are two standard composition models, our reconstruction
+(see the book's Sources appendix):
 
 - **Model P** (parallel noise, residual accumulation): each of L layers adds the crosstalk of its own
   Hebbian memory (H redundant heads averaged) to a residual stream,
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from .capacity import random_keys, random_values, ratio_of_means
 from .hebbian import _memory, _recall
 
@@ -40,7 +42,7 @@ def head_average_error(keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor
 
     keys ``[..., H, N, d_k]`` (independent key sets for the same items), values ``[..., N, d_v]``
     → ``[..., N, d_v]``. Per-layer noise :math:`\mathbb E\lVert e_j\rVert^2/s^2=(N-1)/(Hd_k)` (claim
-    ``memory.head-redundancy``, dossier P11).
+    ``memory.head-redundancy``).
     """
     V.tensor(keys, "keys", ndim=range(3, 7))
     V.tensor(values, "values", ndim=keys.ndim - 1)
@@ -74,10 +76,10 @@ def residual_accumulation(
     Independent layers: :math:`e_\ell=\sum_{m\le\ell}e_m` with a fresh H-head memory per layer; ``aligned=True``
     repeats layer 1's error in every layer (:math:`e_\ell=\ell e_1`, the worst case). Returns (ratio of means
     ``[L]``, delta-method SE ``[L]``). Theory: :func:`model_p_theory` (claims ``memory.head-redundancy``,
-    ``memory.depth-residual``; dossier P11, P13).
+    ``memory.depth-residual``).
     """
     n, d_k, layers, heads = _dims(n, d_k, layers, heads)
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     values = random_values(n, d_v, batch=(trials,), generator=g)
     energy = (values**2).sum(dim=(1, 2))
@@ -103,7 +105,7 @@ def compounding_multihop(
     :math:`y_0=u^0_j`, :math:`y_{\ell+1}=M_{\ell+1}y_\ell`. ``space="coefficient"``: :math:`a_{\ell+1}=\bar G_\ell a_\ell`,
     :math:`a_0=e_j`, with :math:`\bar G_\ell` the average of H independent Gram matrices; error
     :math:`\lVert a_\ell-e_j\rVert^2`. Returns (mean ``[L]``, SE over trials ``[L]``); the depths share their draws.
-    Theory: :func:`model_c_theory` (claim ``memory.depth-compounding``, dossier P12).
+    Theory: :func:`model_c_theory` (claim ``memory.depth-compounding``).
     """
     n, d_k, layers, heads = _dims(n, d_k, layers, heads)
     V.choice(space, "space", ("vector", "coefficient"))
@@ -111,7 +113,7 @@ def compounding_multihop(
         raise ValueError(
             f"heads must be 1 in vector space (the H-head model is stated in coefficient space), got {heads}"
         )
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     errs = []
     if space == "vector":

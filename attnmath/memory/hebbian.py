@@ -3,16 +3,16 @@ r"""Linear attention as a Hebbian associative memory (fast weights).
 Book chapter: ``notebooks/30_pavlovian_memory`` (claims ``memory.hebbian-fast-weights``,
 ``memory.signal-crosstalk``, ``memory.exact-capacity-dk``).
 
-Conventions (dossier ``pavlov.md`` §1). Keys/queries live in :math:`\mathbb R^{d_k}`,
+Conventions. Keys/queries live in :math:`\mathbb R^{d_k}`,
 values in :math:`\mathbb R^{d_v}`; items are rows, so ``keys`` is ``[..., N, d_k]`` and
 ``values`` is ``[..., N, d_v]``. The memory is the *post × pre* outer-product sum
 
 .. math:: M = \sum_{i=1}^N v_i k_i^\top = V^\top K \in \mathbb R^{d_v\times d_k},\qquad o(q) = Mq,
 
 stored as ``[..., d_v, d_k]``. (flash-linear-attention stores the transpose
-:math:`S = K^\top V` of shape ``[d_k, d_v]``; see ``tests/test_memory_hebbian.py``.)
+:math:`S = K^\top V` of shape ``[d_k, d_v]``; see ``tests/memory/test_fla_reference.py``.)
 No :math:`1/\sqrt{d_k}` scale is applied anywhere: it does not change any ratio in the
-capacity analysis (dossier §2.6) and callers can scale ``q`` themselves.
+capacity analysis and callers can scale ``q`` themselves.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def hebbian_parallel(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causa
     r"""Unnormalised linear attention, parallel form: :math:`O=\mathrm{tril}(QK^\top)V` (causal) or :math:`QK^\top V`.
 
     q, k ``[..., T, d_k]``, v ``[..., T, d_v]`` → ``[..., T, d_v]``;
-    :math:`o_t=\sum_{i\le t} v_i\,(k_i^\top q_t)`. Claim ``memory.hebbian-fast-weights`` (dossier P1).
+    :math:`o_t=\sum_{i\le t} v_i\,(k_i^\top q_t)`. Claim ``memory.hebbian-fast-weights``.
     """
     _qkv(q, k, v)
     scores = q @ k.transpose(-1, -2)
@@ -109,7 +109,7 @@ def hebbian_recurrent(
     q, k ``[..., T, d_k]``, v ``[..., T, d_v]``, optional ``initial_state`` :math:`M_0`
     ``[..., d_v, d_k]`` (zeros by default) → (outputs ``[..., T, d_v]``, final memory
     :math:`M_T` ``[..., d_v, d_k]``). Equals :func:`hebbian_parallel` with ``causal=True``
-    when :math:`M_0=0` (claim ``memory.hebbian-fast-weights``, dossier P1).
+    when :math:`M_0=0` (claim ``memory.hebbian-fast-weights``).
     """
     return decayed_recurrent(q, k, v, 1.0, initial_state=initial_state)
 
@@ -125,7 +125,7 @@ def decayed_recurrent(
     r"""Decayed (gated, RetNet/GLA-style) memory :math:`M_t=\gamma M_{t-1}+v_tk_t^\top`, :math:`o_t=M_tq_t`.
 
     ``gamma`` in [0, 1]; shapes as in :func:`hebbian_recurrent`. An item stored
-    :math:`s` steps ago carries weight :math:`\gamma^s` (claim ``memory.decay-snr``, dossier P14).
+    :math:`s` steps ago carries weight :math:`\gamma^s` (claim ``memory.decay-snr``).
     """
     _qkv(q, k, v)
     g = V.real(gamma, "gamma", low=0.0, high=1.0)
@@ -155,12 +155,12 @@ def decayed_memory(keys: torch.Tensor, values: torch.Tensor, gamma: float) -> to
 
 
 def signal_crosstalk(keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Split every recall into signal and crosstalk (dossier §2.1):
+    r"""Split every recall into signal and crosstalk:
 
     .. math:: Mk_j=\underbrace{\lVert k_j\rVert^2v_j}_{\text{signal}}+\underbrace{\sum_{i\ne j}(k_i^\top k_j)\,v_i}_{\text{crosstalk }\eta_j}.
 
     keys ``[..., N, d_k]``, values ``[..., N, d_v]`` → (signal, crosstalk), each ``[..., N, d_v]``,
-    row ``j`` for item ``j``. Claim ``memory.signal-crosstalk`` (dossier P2).
+    row ``j`` for item ``j``. Claim ``memory.signal-crosstalk``.
     """
     _pairs(keys, values)
     gram = keys @ keys.transpose(-1, -2)
@@ -176,7 +176,7 @@ def olam_memory(keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     The minimum-norm minimiser of :math:`\lVert AK^\top-V^\top\rVert_F^2`; stores every pair
     exactly iff the keys are linearly independent (so at most :math:`N\le d_k` pairs).
     keys ``[..., N, d_k]``, values ``[..., N, d_v]`` → ``[..., d_v, d_k]``.
-    Claim ``memory.exact-capacity-dk`` (dossier P3).
+    Claim ``memory.exact-capacity-dk``.
     """
     _pairs(keys, values)
     return values.transpose(-1, -2) @ torch.linalg.pinv(keys.transpose(-1, -2))
@@ -187,7 +187,7 @@ def least_squares_residual(keys: torch.Tensor, values: torch.Tensor) -> torch.Te
 
     Computed from the OLAM solution; ``[...]`` (one number per batch element). For
     :math:`N>d_k` and isotropic Gaussian values,
-    :math:`\mathbb E[\text{residual}]/\mathbb E\lVert V\rVert_F^2=(N-d_k)/N` (dossier §2.2).
+    :math:`\mathbb E[\text{residual}]/\mathbb E\lVert V\rVert_F^2=(N-d_k)/N` (claim ``memory.exact-capacity-dk``).
     """
     A = olam_memory(keys, values)
     return ((keys @ A.transpose(-1, -2) - values) ** 2).sum(dim=(-2, -1))

@@ -5,7 +5,7 @@ Ramsauer et al. (2021): with stored patterns :math:`k_i` (here unit keys) and in
 :math:`\beta`, the recall :math:`\mathrm{softmax}(\beta\,q^\top K^\top)V` of a stored key :math:`q=k_j`
 has a retrieval error that decays exponentially in the separation
 :math:`\Delta_j=k_j^\top k_j-\max_{i\ne j}k_j^\top k_i`, so the capacity grows exponentially in
-:math:`d_k` instead of linearly (dossier ``pavlov.md`` §2.6).
+:math:`d_k` instead of linearly (classical; see the book's Sources appendix).
 """
 
 from __future__ import annotations
@@ -15,17 +15,30 @@ import math
 import torch
 
 from ..base import validation as V
-from ..softmax import softmax_attention
 from .hebbian import _pairs
 
 
 def softmax_recall(keys: torch.Tensor, values: torch.Tensor, queries: torch.Tensor, beta: float) -> torch.Tensor:
-    r"""Softmax (Hopfield) recall :math:`o=\sum_i\mathrm{softmax}_i(\beta\,k_i^\top q)\,v_i`.
+    r"""Softmax (Hopfield) recall :math:`o=\sum_i\mathrm{softmax}_i(\beta\,k_i^\top q)\,v_i`, i.e. :math:`\mathrm{softmax}(\beta\,QK^\top)V`.
 
     keys ``[..., N, d_k]``, values ``[..., N, d_v]``, queries ``[..., T, d_k]`` → ``[..., T, d_v]``.
     """
     _pairs(keys, values)
-    return softmax_attention(queries, keys, values, scale=V.real(beta, "beta", positive=True))
+    b = V.real(beta, "beta", positive=True)
+    V.tensor(queries, "queries", ndim=keys.ndim)
+    V.same_dtype("queries", queries, "keys", keys)
+    V.same_device("queries", queries, "keys", keys)
+    if queries.shape[-1] != keys.shape[-1]:
+        raise ValueError(
+            f"queries must have the width d_k of the keys (last dim), got queries {list(queries.shape)}, "
+            f"keys {list(keys.shape)}"
+        )
+    if queries.shape[:-2] != keys.shape[:-2]:
+        raise ValueError(
+            f"queries and keys must share leading (batch/head) dims, got queries {list(queries.shape)}, "
+            f"keys {list(keys.shape)}"
+        )
+    return torch.softmax((queries @ keys.transpose(-1, -2)) * b, dim=-1) @ values
 
 
 def separation(keys: torch.Tensor) -> torch.Tensor:

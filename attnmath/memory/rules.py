@@ -1,7 +1,7 @@
 r"""Learning rules: Hebbian vs prediction error (delta / Rescorla–Wagner / DeltaNet).
 
 Book chapter: ``notebooks/30_pavlovian_memory`` (claims ``memory.delta-rule-exact``,
-``memory.delta-rule-least-squares``, ``memory.blocking-extinction``). Dossier ``pavlov.md`` §4.
+``memory.delta-rule-least-squares``, ``memory.blocking-extinction``). Classical; see the book's Sources appendix.
 
 Matrix form of Rescorla–Wagner (1972) = Widrow–Hoff / LMS = DeltaNet (Schlag et al. 2021):
 
@@ -34,7 +34,7 @@ def delta_rule_recurrent(
     strength is accepted); optional :math:`M_0` ``[..., d_v, d_k]``.
     Returns (outputs ``[..., T, d_v]``, final memory ``[..., d_v, d_k]``).
     With :math:`\beta_t=1` and :math:`\lVert k_t\rVert=1` the write is an exact overwrite,
-    :math:`M_tk_t=v_t` (claim ``memory.delta-rule-exact``, dossier P9a).
+    :math:`M_tk_t=v_t` (claim ``memory.delta-rule-exact``).
     """
     _qkv(q, k, v)
     lead, T, d_k, d_v = k.shape[:-2], k.shape[-2], k.shape[-1], v.shape[-1]
@@ -104,7 +104,7 @@ def delta_rule_cyclic(
     :func:`delta_sweep_map` (identical to ``sweeps·N`` literal writes, up to rounding).
     For :math:`N\le d_k` independent keys and :math:`0<\beta<2/\lVert k\rVert^2` it converges to exact
     storage (the OLAM); for :math:`N>d_k` it approaches the least-squares memory as :math:`\beta\to0`
-    (claims ``memory.delta-rule-exact``, ``memory.delta-rule-least-squares``; dossier P9).
+    (claims ``memory.delta-rule-exact``, ``memory.delta-rule-least-squares``).
     Raises ValueError when ``beta`` is outside the convergence interval.
     """
     P, Q = delta_sweep_map(keys, values, beta)
@@ -139,7 +139,7 @@ def rescorla_wagner(cs, us, alpha, *, beta: float = 1.0, initial=None) -> np.nda
 
     cs ``[trials, n_cs]`` (CS present = 1), us ``[trials]`` (US magnitude :math:`\lambda`),
     alpha scalar or ``[n_cs]`` → associative strengths after each trial, ``[trials + 1, n_cs]``
-    (row 0 = initial). Claim ``memory.blocking-extinction`` (dossier P10).
+    (row 0 = initial). Claim ``memory.blocking-extinction``.
     """
     x, lam, a = _design(cs, us, alpha)
     b = V.real(beta, "beta", positive=True)
@@ -185,7 +185,7 @@ def blocking_closed_form(alpha: float, lam: float, n1: int, n2: int) -> tuple[fl
 
     :math:`V_A^{(1)}=\lambda(1-(1-\alpha)^{n_1})`, then
     :math:`V_B=\tfrac\lambda2(1-\alpha)^{n_1}(1-(1-2\alpha)^{n_2})`, :math:`V_A=V_A^{(1)}+V_B`.
-    Returns :math:`(V_A, V_B)` at the end of phase 2 (dossier §4).
+    Returns :math:`(V_A, V_B)` at the end of phase 2 (claim ``memory.blocking-extinction``).
     """
     a = V.real(alpha, "alpha", low=0.0, high=1.0, low_open=True)
     lam = V.real(lam, "lam")

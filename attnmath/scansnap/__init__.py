@@ -1,4 +1,4 @@
-"""Scan and Snap (Tian, Wang, Chen, Du, NeurIPS 2023): SGD dynamics of a 1-layer transformer.
+"""Scan and Snap (Tian, Wang, Chen, Du, NeurIPS 2023; bib key ``tian2023scan``): SGD dynamics of a 1-layer transformer.
 
 Modules:
 
@@ -9,8 +9,8 @@ Modules:
 - ``closed_forms``  h*(s), h(t) via Wright omega, gamma(t), Gamma, the corrected B_n(t), r and chi
 - ``standard``      the standard-parameterisation model (U, W_Q, W_K, W_V): the WikiText substitute
 - ``experiments``   cached runs of Figs. 4 and 6, the population flow and the substitute
-- ``joma``          the JoMA follow-up's toy dynamics (S14, S15)
-- ``claims_*``      the chapter's claims ``scansnap.*`` (lemmas, decoder, population, snap, training)
+- ``joma``          the toy dynamics of the follow-up JoMA (``tian2024joma``): sparse, then dense attention
+- ``claims``        the chapter's claims ``scansnap.*``, one module per topic (see its docstring)
 
 Book chapter: ``notebooks/40_scan_and_snap``.
 """

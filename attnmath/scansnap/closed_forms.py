@@ -1,9 +1,12 @@
 r"""Closed forms of Scan and Snap: the decoder solution, the speed control and the snap.
 
-All functions are float64 numpy (scalars or arrays of times ``t``). Conventions of the dossier:
+All functions are float64 numpy (scalars or arrays of times ``t``). Conventions (ours):
 :math:`t_0' = K\ln M/\eta_Y` (end of scanning) and :math:`t_0 = 2K\ln M/\eta_Y` (snap; the
-:math:`(1+\omega_1)` factor of Lemma 9 dropped). Book: ``notebooks/40_scan_and_snap``
-(claims ``scansnap.s04``, ``s05``, ``s07``, ``s10``, ``scansnap.snap-closed-form``).
+:math:`(1+\omega_1)` factor of Lemma 9 of ``tian2023scan`` dropped). The closed forms marked
+*classical* (Wright omega, Lambert W) and the corrected constant of Theorem 4 are derived here, not
+printed in the paper (see the book's Sources appendix). Book: ``notebooks/40_scan_and_snap``
+(claims ``scansnap.s04-decoder-solution``, ``scansnap.s05-gamma-two-stages``,
+``scansnap.s08-frequency-bias``, ``scansnap.s10-snap-closed-form``, ``scansnap.s10-snap-numeric``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def h_star(steps: int, M: int, eta_Y: float) -> np.ndarray:
     r"""Lemma 5, exact discrete decoder: :math:`h^*(s) = h^*(s-1) + \eta_Y/((M-1)+e^{Mh^*(s-1)})`, :math:`h^*(0)=0`.
 
     Returns ``[steps + 1]``. With one-hot :math:`f` and a fixed label :math:`n`, plain GD from
-    :math:`Y=0` gives logits :math:`w_n(s) = (M-1)h^*(s)\zeta_n` exactly (claim ``s04``).
+    :math:`Y=0` gives logits :math:`w_n(s) = (M-1)h^*(s)\zeta_n` exactly (claim ``scansnap.s04-decoder-solution``).
     """
     M, eY = _common(M, eta_Y)
     S = V.integer(steps, "steps", minimum=0)
@@ -48,7 +51,7 @@ def zeta(n: int, M: int) -> np.ndarray:
 
 
 def h_closed(t, M: int, eta_Y: float) -> np.ndarray:
-    r"""Lemma 6 in closed form [C]: :math:`Mh = a - \omega(a - \ln(M-1)) = \ln\big((M-1)\,\omega(a-\ln(M-1))\big)`, :math:`a = (M\eta_Yt+1)/(M-1)`.
+    r"""Lemma 6 in closed form (classical): :math:`Mh = a - \omega(a - \ln(M-1)) = \ln\big((M-1)\,\omega(a-\ln(M-1))\big)`, :math:`a = (M\eta_Yt+1)/(M-1)`.
 
     Solves :math:`\dot h = \eta_Y/((M-1)+e^{Mh})`, :math:`h(0)=0`, i.e. the implicit
     :math:`e^{Mh}+(M-1)Mh = M\eta_Yt+1`; :math:`\omega` is ``scipy.special.wrightomega``
@@ -91,7 +94,7 @@ def gamma_speed(t, M: int, K: int, eta_Y: float, *, discrete: bool = False) -> n
     r"""Speed-control coefficient :math:`\gamma(t) = (M-1)^2 h/((M-1)+e^{Mh})`, :math:`h = h(t/K)`.
 
     ``discrete=True`` uses :math:`h^*(\lceil t/K\rceil)` (the paper's definition);
-    otherwise the continuous :math:`h(t/K)` of :func:`h_closed` (claim ``s05``).
+    otherwise the continuous :math:`h(t/K)` of :func:`h_closed` (claim ``scansnap.s05-gamma-two-stages``).
     """
     M, eY = _common(M, eta_Y)
     K = V.integer(K, "K", minimum=1)
@@ -114,14 +117,14 @@ def dlog_gamma_dlog_t(t, M: int, K: int, eta_Y: float) -> np.ndarray:
 
 
 def gamma_argmax(M: int, K: int, eta_Y: float) -> float:
-    r"""Time of the peak of :math:`\gamma` [C]: :math:`u = Mh = 1 + W_0((M-1)/e)`, :math:`t^* = K\,(e^u + (M-1)u - 1)/(M\eta_Y)`."""
+    r"""Time of the peak of :math:`\gamma` (classical): :math:`u = Mh = 1 + W_0((M-1)/e)`, :math:`t^* = K\,(e^u + (M-1)u - 1)/(M\eta_Y)`."""
     M, eY = _common(M, eta_Y)
     u = 1.0 + float(np.real(lambertw((M - 1) / np.e, 0)))
     return float(K * (np.exp(u) + (M - 1) * u - 1.0) / (M * eY))
 
 
 def omega1(M: int) -> float:
-    r"""Lemma 8/9 [C]: :math:`u^* = -W_{-1}(-1/(M-1))` solves :math:`e^u = (M-1)u`; :math:`\omega_1 = u^*/\ln M - 1`."""
+    r"""Lemmas 8-9 in closed form (classical): :math:`u^* = -W_{-1}(-1/(M-1))` solves :math:`e^u = (M-1)u`; :math:`\omega_1 = u^*/\ln M - 1`."""
     M = V.integer(M, "M", minimum=4)
     u = -float(np.real(lambertw(-1.0 / (M - 1), -1)))
     return u / np.log(M) - 1.0
@@ -134,22 +137,22 @@ def t0_scan(M: int, K: int, eta_Y: float) -> float:
 
 
 def t0_snap(M: int, K: int, eta_Y: float) -> float:
-    """Snap time, :math:`t_0 = 2K\\ln M/\\eta_Y` (dossier convention: :math:`(1+\\omega_1)` dropped)."""
+    """Snap time, :math:`t_0 = 2K\\ln M/\\eta_Y` (our convention: Lemma 9's :math:`(1+\\omega_1)` dropped)."""
     return 2.0 * t0_scan(M, K, eta_Y)
 
 
 def Gamma_closed(t, M: int, K: int, eta_Y: float, eta_Z: float) -> np.ndarray:
-    r""":math:`\Gamma(t) = \eta_Z\int_0^t\gamma = \frac{\eta_Z}{\eta_Y}\frac{K(M-1)^2}{2}h^2(t/K)` (exact for the continuous :math:`h` [C])."""
+    r""":math:`\Gamma(t) = \eta_Z\int_0^t\gamma = \frac{\eta_Z}{\eta_Y}\frac{K(M-1)^2}{2}h^2(t/K)` (exact for the continuous :math:`h`; derived here)."""
     M, eY = _common(M, eta_Y)
     eZ = V.real(eta_Z, "eta_Z", nonnegative=True)
     return eZ / eY * K * (M - 1) ** 2 / 2.0 * h_closed(_times(t) / K, M, eY) ** 2
 
 
 def B_snap(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarray:
-    r"""Theorem 4, corrected [C]: :math:`B_n(t) = \tfrac14\ln(1 + 4\Gamma(t)/C_0)`, so :math:`B_n(0) = 0`.
+    r"""Theorem 4, corrected (reconstructed here): :math:`B_n(t) = \tfrac14\ln(1 + 4\Gamma(t)/C_0)`, so :math:`B_n(0) = 0`.
 
     The paper prints :math:`\tfrac14\ln(C_0+4\Gamma)` (:func:`B_snap_printed`), off by
-    :math:`\tfrac14\ln C_0` (claim ``scansnap.snap-closed-form``).
+    :math:`\tfrac14\ln C_0` (claim ``scansnap.s10-snap-closed-form``).
     """
     c0 = V.real(C0, "C0", positive=True)
     return 0.25 * np.log1p(4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z) / c0)
@@ -181,7 +184,7 @@ def B_snap_branches(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float):
 
 
 def snap_ode(t_eval, M: int, K: int, eta_Y: float, eta_Z: float, C0: float, *, rtol: float = 1e-12):
-    r"""Reference ODE of §6: :math:`\dot z = -\eta_Z\gamma(t)e^{4z}/C_0`, :math:`\dot B = \eta_Z\gamma(t)e^{4z}/C_0`, :math:`z(0)=B(0)=0`.
+    r"""Reference ODE of the paper's §6: :math:`\dot z = -\eta_Z\gamma(t)e^{4z}/C_0`, :math:`\dot B = \eta_Z\gamma(t)e^{4z}/C_0`, :math:`z(0)=B(0)=0`.
 
     ``solve_ivp`` (DOP853) with :math:`\gamma` from :func:`gamma_speed`. Returns ``(z, B)`` at ``t_eval``.
     """
@@ -210,6 +213,6 @@ def chi(z, z0) -> np.ndarray:
 
 
 def attention_ratio_decay(r0, chi_l0) -> np.ndarray:
-    r""":math:`(c_l/c_{l_0})(t)/(c_l/c_{l_0})(0) = \sqrt{(1+r_0)/(1+r_0\chi_{l_0})}` with :math:`r_0 = r_{l_0/l}(0)` (claim ``s08``)."""
+    r""":math:`(c_l/c_{l_0})(t)/(c_l/c_{l_0})(0) = \sqrt{(1+r_0)/(1+r_0\chi_{l_0})}` with :math:`r_0 = r_{l_0/l}(0)` (claim ``scansnap.s08-frequency-bias``)."""
     r0 = np.asarray(r0, dtype=np.float64)
     return np.sqrt((1.0 + r0) / (1.0 + r0 * np.asarray(chi_l0, dtype=np.float64)))

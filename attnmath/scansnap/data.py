@@ -8,7 +8,7 @@ it (:math:`|\Omega(l)| = 1`) and *common* when several can.
 
 Shapes: ``K`` classes, vocabulary ``M``; ``probs`` is ``[K, M]``; a batch holds contextual
 tokens ``x: [B, T-1]`` (long), ``query: [B]``, ``next_token: [B]`` and ``cls: [B]``.
-Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s01-*``, ``scansnap.s08-*``).
+Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s01-long-sequence-limit``, ``scansnap.s08-frequency-bias``).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def syn_medium(
     unique_min: float = 0.1,
     unique_max: float = 1.0,
 ) -> SequenceClasses:
-    r"""The official ``Dataset2`` layout (dossier §1.1): Syn-Small is ``syn_medium(2, 1)``.
+    r"""The token layout of the official generator (``Dataset2`` in the paper's code): Syn-Small is ``syn_medium(2, 1)``.
 
     Token ids: common tokens ``[0, num_common)`` (weight ``common_weight`` each); then
     ``num_unique_per_next`` distinct tokens per next token with weights
@@ -198,7 +198,8 @@ def distinct_attention(c: torch.Tensor, data: SequenceClasses) -> torch.Tensor:
 def entropy_distinct(Z: torch.Tensor, data: SequenceClasses) -> torch.Tensor:
     r"""Shannon entropy (nats) of :math:`c_n` on class ``n``'s distinct tokens: ``[K]``.
 
-    The Fig. 6 metric as inferred in the dossier [R]: restrict :math:`c_n \propto
+    The Fig. 6 metric as reconstructed here (the authors' statistics script is not public; see the
+    book's Sources appendix): restrict :math:`c_n \propto
     \mathbb P(\cdot\mid n)\odot e^{z_m}` to the distinct tokens, renormalise, take
     :math:`-\sum p\ln p`. At :math:`Z = 0` it is 2.151 for the official layout (:math:`\ln 10 = 2.303`).
     """

@@ -5,10 +5,11 @@ r"""Training dynamics of the :math:`(Y, Z)` model, two ways that must not be con
   sampling. The theorems (fates, relative gain) are statements about this flow.
 - :func:`sgd_train`: the experiments' sampled SGD (finite ``T``, mini-batches, momentum, two
   learning-rate groups ``K1``/``K2`` as in the official code). Only aggregate forms of the
-  theorems hold here (dossier S6, S7).
+  theorems hold here (claims ``scansnap.s06-fates``, ``scansnap.s07-relative-gain``).
 
 Also :func:`reduced_distinct_flow`, the reduced ODE :math:`\dot z_l = s(t) f_l^2` of Theorem 3.
-Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s06``–``s09``, ``s11``, ``s12``).
+Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s03-invariants``, ``scansnap.s06-fates`` to
+``scansnap.s09-common-suppression``, ``scansnap.s11-lr-control``, ``scansnap.s12-fig4-contrast``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
 from .data import SequenceClasses, population_attention, sample_batch
 from .model import init_yz, lemma1_gradients, yz_loss
@@ -133,14 +135,14 @@ def sgd_train(
     :math:`\mathrm{buf} \leftarrow \mu\,\mathrm{buf} + g` (``buf = g`` at the first step),
     :math:`p \leftarrow p - \eta\,\mathrm{buf}`. One ``torch.Generator(seed)`` draws the init
     (``init="uniform"``) and then every batch (``batch`` sequences of length ``T``). ``grad``
-    selects Lemma 1's closed form (``"lemma1"``, equal to autograd: claim ``s02``) or
+    selects Lemma 1's closed form (``"lemma1"``, equal to autograd: claim ``scansnap.s02-lemma1-autograd``) or
     ``"autograd"``. ``record`` lists iterations whose :math:`Z` (before the update) is kept.
     """
     eY, eZ = _rate(eta_Y, "eta_Y"), _rate(eta_Z, "eta_Z")
     S = V.integer(steps, "steps", minimum=1)
     mu = V.real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
     V.choice(grad, "grad", ("lemma1", "autograd"))
-    gen = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    gen = torch_generator(seed)
     Y, Z = init_yz(data.M, init, gen)
     record = set(record)
     bufY = bufZ = None

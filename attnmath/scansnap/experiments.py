@@ -1,12 +1,13 @@
 r"""The paper's experiments as cached, seeded runs (shared by the claims and the notebook).
 
 - Fig. 6: learning-rate sweep on Syn-Medium, random init, 100 iterations (:func:`fig6_entropy`,
-  :func:`fig6_sweep`) and the paper's stored table (:data:`FIG6_STORED`, from the dossier).
+  :func:`fig6_sweep`) and the paper's stored table (:data:`FIG6_STORED`, from the official code's data).
 - Fig. 4: Syn-Small from zero init at :math:`\eta_Y/\eta_Z \in \{1, 10\}` (:func:`fig4_run`).
-- The population flow of claims ``s06``/``s07``/``s09`` (:func:`population_run`).
-- The standard-parameterisation substitute of claim ``s13`` (:func:`substitute_run`).
+- The population flow of claims ``scansnap.s06-fates`` to ``scansnap.s09-common-suppression``
+  (:func:`population_run`).
+- The standard-parameterisation substitute of claim ``scansnap.s13-standard-substitute`` (:func:`substitute_run`).
 
-Results are memoised per process (``functools.lru_cache``): a notebook that draws a figure
+Results are memoised per process (``functools.cache``): a notebook that draws a figure
 and then shows the claim pays once. Returned tensors are shared: do not modify them.
 """
 
@@ -16,9 +17,9 @@ from collections.abc import Iterable
 from functools import cache
 
 import numpy as np
-import torch
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from .data import SequenceClasses, entropy_distinct, sample_batch, syn_medium, syn_small
 from .dynamics import Flow, SGDRun, population_flow, sgd_train
 from .model import yz_loss
@@ -28,10 +29,11 @@ FIG6_PANELS = (1, 3, 5, 10)  # number of query tokens; next tokens = 2 x
 FIG6_ETA_Z = (0.5, 1.0, 2.0, 3.0)
 FIG6_RATIOS = (1, 2, 5, 10)  # eta_Y / eta_Z
 FIG6_SEEDS = tuple(range(1, 11))
-ZERO_INIT_ENTROPY = 2.151  # entropy of linspace(0.1, 1, 10) normalised (dossier §3)
+ZERO_INIT_ENTROPY = 2.151  # entropy of linspace(0.1, 1, 10) normalised: the Fig. 6 metric at zero init
 
-# Stored Fig. 6 data (official figure_6_data.pkl as transcribed in the dossier §3):
-# (num_last, eta_Z) -> ((mean, +-) at eta_Y/eta_Z = 1, 2, 5, 10). Rows the dossier does not list are absent.
+# Stored Fig. 6 data (scan_snap/figure_6_data.pkl of the official code, transcribed by hand; see the book's
+# Sources appendix): (num_last, eta_Z) -> ((mean, +-) at eta_Y/eta_Z = 1, 2, 5, 10). Only these nine rows
+# were transcribed; the others are absent.
 FIG6_STORED: dict[tuple[int, float], tuple[tuple[float, float], ...]] = {
     (1, 0.5): ((1.971, 0.028), (2.007, 0.032), (2.066, 0.017), (2.092, 0.016)),
     (1, 1.0): ((1.871, 0.052), (1.937, 0.052), (2.022, 0.036), (2.053, 0.030)),
@@ -46,7 +48,7 @@ FIG6_STORED: dict[tuple[int, float], tuple[tuple[float, float], ...]] = {
 
 
 def fig6_stored(num_last: int, eta_Z: float, ratio: int) -> tuple[float, float] | None:
-    """The stored (mean, +-) of one Fig. 6 cell, or ``None`` when the dossier does not list it."""
+    """The stored (mean, +-) of one Fig. 6 cell, or ``None`` when :data:`FIG6_STORED` does not list it."""
     row = FIG6_STORED.get((int(num_last), float(eta_Z)))
     if row is None or ratio not in FIG6_RATIOS:
         return None
@@ -122,7 +124,7 @@ def fig4_eval_loss(seed: int, ratio: float) -> float:
     """Cross-entropy of the final Fig. 4 model on a fresh batch (128 sequences, ``Generator(10000 + seed)``)."""
     run = fig4_run(seed, ratio)
     data = syn_small()
-    batch = sample_batch(data, 128, 128, torch.Generator().manual_seed(10_000 + seed))
+    batch = sample_batch(data, 128, 128, torch_generator(10_000 + seed))
     return float(yz_loss(run.Y, run.Z, batch))
 
 

@@ -9,8 +9,8 @@ free variables (§3.1). For a sequence with contextual tokens :math:`X` and quer
 
 The query's attention to itself is masked and there is no positional encoding. The official
 code stores ``K1.weight`` :math:`= Y^\top` and ``K2.weight`` :math:`= Z` (row = query token).
-Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s02-*``, ``scansnap.s03-*``,
-``scansnap.lemma1-symbolic``).
+Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s02-lemma1-autograd``,
+``scansnap.s02-lemma1-symbolic``, ``scansnap.s03-invariants``).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def lemma1_gradients(Y: torch.Tensor, Z: torch.Tensor, batch: Batch, *, return_l
     \frac{P^\perp_{v}}{\|v\|} Y(\mathbf x_{T+1}-\alpha)`, with :math:`X^\top\mathrm{diag}(b)X
     = \mathrm{diag}(v)` for one-hot rows. Returned as batch means (``[M, M]`` each), i.e.
     minus the gradient of :func:`yz_loss`; with ``return_loss=True`` also that loss (a 0-d
-    tensor) as a third element. Claim ``scansnap.s02-lemma1-gradients``.
+    tensor) as a third element. Claim ``scansnap.s02-lemma1-autograd``.
     """
     out = yz_forward(Y, Z, batch)
     B = out.v.shape[0]

@@ -11,8 +11,8 @@ the attention output is :math:`\ell_2`-normalised in embedding space (as an RMSN
 
 With near-orthonormal embeddings this is the paper's :math:`\tilde u_T = U^\top\mathrm{LN}(X^\top b_T)` and
 the model is :math:`Y = UW_V^\top U^\top`, :math:`Z = UW_QW_K^\top U^\top/\sqrt d`; here it is trained in the original coordinates with two learning-rate groups,
-:math:`\{W_Q, W_K\}` at :math:`\eta_Z` and :math:`\{U, W_V\}` at :math:`\eta_Y` (dossier §3,
-"Honest CPU substitutes"). It is a *substitute* for the paper's WikiText experiments (Figs. 7
+:math:`\{W_Q, W_K\}` at :math:`\eta_Z` and :math:`\{U, W_V\}` at :math:`\eta_Y` (reconstructed here;
+see the book's Sources appendix). It is a *substitute* for the paper's WikiText experiments (Figs. 7
 and 10), which need a download and have positional encodings; nothing here is WikiText.
 Book: ``notebooks/40_scan_and_snap`` (claim ``scansnap.s13-standard-substitute``).
 """
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
 from .data import Batch, SequenceClasses, sample_batch
 
@@ -44,10 +45,10 @@ class StandardParams:
 
 
 def init_standard(M: int, d: int, seed: int) -> StandardParams:
-    r"""All four matrices :math:`\mathcal N(0, 1/d)` from ``torch.Generator().manual_seed(seed)`` (order U, W_Q, W_K, W_V)."""
+    r"""All four matrices :math:`\mathcal N(0, 1/d)` from ``torch_generator(seed)`` (order U, W_Q, W_K, W_V)."""
     M = V.integer(M, "M", minimum=2)
     d = V.integer(d, "d", minimum=1)
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     shapes = [(M, d), (d, d), (d, d), (d, d)]
     return StandardParams(*(torch.randn(*s, generator=g, dtype=torch.float64) / math.sqrt(d) for s in shapes))
 
@@ -99,8 +100,8 @@ def standard_train(
     eZ = V.real(eta_Z, "eta_Z", nonnegative=True)
     S = V.integer(steps, "steps", minimum=1)
     p = init_standard(data.M, d, seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    ev = sample_batch(data, eval_batch, T, torch.Generator().manual_seed(eval_seed))
+    gen = torch_generator(seed + 1)
+    ev = sample_batch(data, eval_batch, T, torch_generator(eval_seed))
     eval_at = set(eval_at)
     out: dict[int, float] = {}
     rates = [eY, eZ, eZ, eY]

@@ -1,23 +1,27 @@
 r"""Stiffness and step size: residual networks as explicit Euler, attention as a step-size adaptor.
 
 After Huang, Liang, Qin, Zhong and Lin, "Understanding Self-attention Mechanism via Dynamical
-System Perspective" (ICCV 2023). The paper's body could not be obtained: what is here is rebuilt
-from its abstract, the authors' related public code and classical numerical analysis (dossier
-``stiffness.md``; tags [S] stated, [C] classical, [R] reconstructed, [M] measured). StepNet is
-*not* the paper's architecture: the two "StepNet-lite" gates are reconstructions.
+System Perspective" (huang2023understanding, ICCV 2023). The paper's body could not be obtained:
+what is here is rebuilt from its abstract, the authors' related public code and classical numerical
+analysis; each claim says whether it is classical or reconstructed (see the book's Sources
+appendix). StepNet is *not* the paper's architecture: the two "StepNet-lite" gates are
+reconstructions.
 
 Modules:
 
 - ``stability``   stability functions R(z) of Euler, RK2-4, backward Euler, trapezoid; real stability
                   boundaries; Euler's h_max; stiffness ratio; fixed-step RK solves
-- ``gates``       phi1 via expm1, the gated Euler block, Heun-Euler, SE gate, StepNet-lite (secant,
-                  recurrent), the scalar E4 gate and its runner
-- ``measures``    SAI, secant rho, rho^J by JVP power iteration, metrics M1-M4
+- ``gates``       the exact gate phi1 (from ``attnmath.base.numerics``), the gated Euler block,
+                  Heun-Euler, SE gate, StepNet-lite (secant, recurrent), the learned scalar gate and its
+                  runner
+- ``measures``    SAI, secant rho, rho^J by JVP power iteration, the stiffness-awareness score,
+                  stability-margin rate, oracle gap and SAI profile statistics
 - ``controller``  classical step update, error-optimal step, uniform and stiffness-aware Euler
 - ``networks``    residual MLP with plain / SE / secant / recurrent gates
-- ``experiments`` E1-E6 (solve_ivp references, E4 L-BFGS fits, E5 enumeration, E6 controller)
-- ``network_experiment``  E7 on scikit-learn's digits
-- ``claims_*``    the chapter's claims ``stiffness.*`` (T1-T15 and three classical extras)
+- ``experiments`` the seeded runs: reference solves (Van der Pol, Robertson), the stiff 2x2 threshold,
+                  the learned step-size adaptor, gate placement, the controller against uniform steps
+- ``network_experiment``  the smoke test on scikit-learn's digits
+- ``claims``      the chapter's claims ``stiffness.*``, one module per topic, and their run sizes
 
 Book chapter: ``notebooks/50_stiffness``.
 """

@@ -1,12 +1,12 @@
-r"""Step-size control: the classical controller and the stiffness-aware secant controller of E6.
+r"""Step-size control: the classical controller and the stiffness-aware secant controller.
 
 - :func:`classical_step_update`: :math:`h_{\rm new}=h\min(f_{\max},\max(f_{\min},\kappa(\mathrm{tol}/\mathrm{err})^{1/(q+1)}))`
-  (Hairer–Wanner I, II.4; dossier §2.3 [C]).
+  (classical: hairer1993solving, II.4).
 - :func:`error_optimal_step`: :math:`h^\star=\sqrt{2\,\mathrm{tol}/|x|}/|\lambda|` for Euler on :math:`\dot x=\lambda x`.
 - :func:`uniform_euler` and :func:`stiffness_aware_euler`: :math:`N` Euler steps on :math:`[0,T]`, uniform
   (:math:`h_t=\mathrm{rem}/(N-t)`) or :math:`h_t=\min(\mathrm{rem},c/\hat\rho_t)` with the secant
   :math:`\hat\rho_t=|f_t-f_{t-1}|/|x_t-x_{t-1}|`, :math:`\hat\rho_0` given, the last step taking the
-  remainder (dossier §3.2 E6; claim ``stiffness.controller-beats-uniform``, T13).
+  remainder (reconstructed, see the book's Sources appendix; claim ``stiffness.controller-beats-uniform``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def classical_step_update(
     r"""The standard controller: :math:`h\cdot\min(f_{\max},\max(f_{\min},\kappa(\mathrm{tol}/\mathrm{err})^{1/(q+1)}))`.
 
     ``q`` is the order of the lower method of the embedded pair (1 for Euler/Heun). ``err = 0``
-    gives the maximal growth ``fmax``. Dossier §2.3 [C].
+    gives the maximal growth ``fmax``. Classical (hairer1993solving, II.4).
     """
     h = V.real(h, "h", positive=True)
     err = V.real(err, "err", nonnegative=True)
@@ -41,7 +41,7 @@ def classical_step_update(
 def error_optimal_step(tol: float, x: float, lam: float) -> float:
     r"""Euler step meeting a local-error tolerance on :math:`\dot x=\lambda x`: :math:`h^\star=\sqrt{2\,\mathrm{tol}/|x|}/|\lambda|`.
 
-    From the local error :math:`\tfrac{h^2\lambda^2}{2}|x|` (dossier §2.3; claim ``stiffness.error-optimal-step``).
+    From the local error :math:`\tfrac{h^2\lambda^2}{2}|x|` (classical; claim ``stiffness.error-optimal-step``).
     """
     tol = V.real(tol, "tol", positive=True)
     x = V.real(x, "x")
@@ -87,7 +87,7 @@ def stiffness_aware_euler(
     ``x0 [B]``, ``f`` elementwise. :math:`\hat\rho_0=` ``rho0``; then
     :math:`\hat\rho_t=|f_t-f_{t-1}|/|x_t-x_{t-1}|` (kept from the previous step where
     :math:`x_t=x_{t-1}`); the last step takes the remainder, so every sample reaches :math:`T`.
-    Returns ``(xs [N+1, B], hs [N, B], rhos [N, B])``. Dossier §3.2 E6.
+    Returns ``(xs [N+1, B], hs [N, B], rhos [N, B])``. Claim ``stiffness.controller-beats-uniform``.
     """
     T, n = _check(f, x0, T, n_steps)
     c = V.real(c, "c", positive=True)

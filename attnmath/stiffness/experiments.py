@@ -1,16 +1,20 @@
-r"""The dossier's CPU experiments E1–E6 as seeded, memoised runs (shared by claims and notebook).
+r"""The chapter's seeded CPU experiments as memoised runs (shared by the claims and the notebook).
 
-- E1 :func:`vdp_run`: Van der Pol with ``solve_ivp`` (RK45 and the implicit Radau/BDF/LSODA);
-  accepted steps :math:`h_n` against :math:`\rho(J(y_n))`.
-- E2 :func:`robertson_run`: Robertson kinetics, explicit RK45 against implicit solvers.
-- E3 :func:`euler_2x2`: Euler on the classic stiff 2×2 system at :math:`h=0.0019` and :math:`0.0021`.
-- E4 :func:`e4_fit`: the learned step-size adaptor, SAM against StepNet-lite, trained with L-BFGS.
-- E5 :func:`lottery_errors`, :func:`lottery_enumeration`: where to place four exact gates among 20 blocks.
-- E6 :func:`e6_run`: the secant controller against uniform steps at equal budget.
+- Reference solves: :func:`vdp_run` (Van der Pol with ``solve_ivp``: RK45 and the implicit
+  Radau/BDF/LSODA; accepted steps :math:`h_n` against :math:`\rho(J(y_n))`) and :func:`robertson_run`
+  (Robertson kinetics, explicit RK45 against implicit solvers).
+- The stability threshold: :func:`stiff_2x2_euler`, explicit Euler on the classic stiff 2×2 system.
+- The learned step-size adaptor: :func:`fit_adaptor`, SAM against StepNet-lite trained with L-BFGS,
+  and the untrained references :func:`adaptor_baseline`.
+- Gate placement (the lottery ticket): :func:`placement_errors`, :func:`enumerate_placements`,
+  :func:`stiffest_first_errors`: where to put four exact gates among 20 blocks.
+- The step controller: :func:`controller_vs_uniform`, the secant controller against uniform steps at
+  an equal budget.
 
-E7 (the digits network) lives in :mod:`attnmath.stiffness.network_experiment`. Results are cached
-per process: a notebook that plots a run and then shows its claim pays once. Do not modify the
-returned tensors.
+The digits network lives in :mod:`attnmath.stiffness.network_experiment`. The recipes and the
+thresholds the claims use are reconstructed and measured here (see the book's Sources appendix).
+Results are cached per process: a notebook that plots a run and then shows its claim pays once.
+Do not modify the returned tensors.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from scipy.integrate import solve_ivp
 from scipy.stats import spearmanr
 
 from ..base import validation as V
+from ..base.numerics import phi1, torch_generator
 from ..base.runtime import single_thread
 from .controller import stiffness_aware_euler, uniform_euler
-from .gates import ScalarStepGate, phi1, run_scalar_adaptor
+from .gates import ScalarStepGate, run_scalar_adaptor
 
-# ---------------------------------------------------------------- E1, E2: reference solvers
+# ---------------------------------------------------------------- reference solves
 VDP_Y0 = (2.0, 0.0)
 
 
@@ -62,7 +67,7 @@ def vdp_jacobian_radius(mu: float, y: np.ndarray) -> np.ndarray:
 
 @cache
 def vdp_run(mu: float, rtol: float, method: str = "RK45") -> VdPRun:
-    r"""E1: :math:`\dot y_1=y_2,\ \dot y_2=\mu(1-y_1^2)y_2-y_1`, :math:`y(0)=(2,0)`, :math:`t\in[0,2\mu]`, atol = 1e-3 rtol.
+    r"""Van der Pol: :math:`\dot y_1=y_2,\ \dot y_2=\mu(1-y_1^2)y_2-y_1`, :math:`y(0)=(2,0)`, :math:`t\in[0,2\mu]`, atol = 1e-3 rtol.
 
     Spearman correlation of :math:`h_n=t_{n+1}-t_n` with :math:`\rho(J(y_n))` and :math:`h_{\max}/h_{\min}`.
     """
@@ -86,7 +91,7 @@ ROBERTSON_K = (0.04, 1e4, 3e7)
 
 @cache
 def robertson_run(method: str) -> tuple[int, int, np.ndarray]:
-    r"""E2: Robertson kinetics on :math:`[0,40]`, rtol 1e-4, atol 1e-8: ``(steps, nfev, y(40))``."""
+    r"""Robertson kinetics on :math:`[0,40]`, rtol 1e-4, atol 1e-8: ``(steps, nfev, y(40))``."""
     V.choice(method, "method", ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"))
     k1, k2, k3 = ROBERTSON_K
 
@@ -99,7 +104,7 @@ def robertson_run(method: str) -> tuple[int, int, np.ndarray]:
     return len(sol.t) - 1, int(sol.nfev), sol.y[:, -1].copy()
 
 
-# ---------------------------------------------------------------- E3: the 2x2 threshold
+# ---------------------------------------------------------------- the stability threshold
 STIFF_A = np.array([[998.0, 1998.0], [-999.0, -1999.0]])
 
 
@@ -109,8 +114,8 @@ def stiff_2x2_exact(t: np.ndarray) -> np.ndarray:
     return np.stack([2 * np.exp(-t) - np.exp(-1000 * t), -np.exp(-t) + np.exp(-1000 * t)], -1)
 
 
-def euler_2x2(h: float, t_end: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
-    r"""E3: explicit Euler on :math:`y'=Ay` from :math:`(1,0)` to :math:`t_n\approx` ``t_end``.
+def stiff_2x2_euler(h: float, t_end: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
+    r"""Explicit Euler on :math:`y'=Ay` from :math:`(1,0)` to :math:`t_n\approx` ``t_end``.
 
     Returns ``(t [n+1], y [n+1, 2], error)`` with the error :math:`\max_i|y_{n,i}-y_i(t_n)|` at the end
     (the transient's first steps are far off the exact curve even when the method is stable).
@@ -126,8 +131,8 @@ def euler_2x2(h: float, t_end: float = 1.0) -> tuple[np.ndarray, np.ndarray, flo
     return t, ys, float(np.abs(ys[-1] - stiff_2x2_exact(t[-1:])[0]).max())
 
 
-# ---------------------------------------------------------------- E4: learned adaptors
-E4_N, E4_H, E4_TRAIN, E4_TEST = 10, 0.1, 2048, 2048
+# ---------------------------------------------------------------- the learned step-size adaptor
+ADAPTOR_BLOCKS, ADAPTOR_H, ADAPTOR_TRAIN, ADAPTOR_TEST = 10, 0.1, 2048, 2048  # blocks, step, draws
 LBFGS = {
     "lr": 1.0,
     "max_iter": 300,
@@ -139,28 +144,28 @@ LBFGS = {
 
 
 @cache
-def e4_data() -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    r"""E4 data: :math:`\lambda=\exp U[\log1,\log100]`, :math:`y_0\sim U[0.5,2]`; 2048 train then 2048 test, seed 0."""
-    g = torch.Generator().manual_seed(0)
+def adaptor_data() -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    r"""The adaptor's data: :math:`\lambda=\exp U[\log1,\log100]`, :math:`y_0\sim U[0.5,2]`; 2048 train then 2048 test, seed 0."""
+    g = torch_generator(0)
 
     def draw(n):
         lam = torch.exp(torch.empty(n, dtype=torch.float64).uniform_(0.0, math.log(100.0), generator=g))
         return lam, torch.empty(n, dtype=torch.float64).uniform_(0.5, 2.0, generator=g)
 
-    return draw(E4_TRAIN), draw(E4_TEST)
+    return draw(ADAPTOR_TRAIN), draw(ADAPTOR_TEST)
 
 
-def e4_loss(gate: ScalarStepGate | None, lam: torch.Tensor, y0: torch.Tensor):
+def adaptor_loss(gate: ScalarStepGate | None, lam: torch.Tensor, y0: torch.Tensor):
     r"""Dense relative trajectory loss :math:`\mathrm{mean}_{i,k}((x_k-y_0e^{-\lambda t_k})/y_0)^2` and the gates ``[N, B]``."""
-    xs, gs = run_scalar_adaptor(gate, lambda x: -lam * x, y0, E4_H, E4_N)
-    tk = E4_H * torch.arange(1, E4_N + 1, dtype=torch.float64)
+    xs, gs = run_scalar_adaptor(gate, lambda x: -lam * x, y0, ADAPTOR_H, ADAPTOR_BLOCKS)
+    tk = ADAPTOR_H * torch.arange(1, ADAPTOR_BLOCKS + 1, dtype=torch.float64)
     exact = y0[None] * torch.exp(-lam[None] * tk[:, None])
     return (((xs[1:] - exact) / y0[None]) ** 2).mean(), gs
 
 
 @dataclass(frozen=True)
-class E4Result:
-    """Test RMSE, Spearman(a, λ) over blocks t ≥ 1, oracle gap M3, the test gates ``[N, B]`` and the fitted gate."""
+class AdaptorResult:
+    """Test RMSE, Spearman(a, λ) over blocks t ≥ 1, the oracle gap, the test gates ``[N, B]`` and the fitted gate."""
 
     rmse: float
     spearman: float
@@ -171,18 +176,18 @@ class E4Result:
 
 @cache
 @single_thread()
-def e4_fit(kind: str, seed: int, n_train: int = E4_TRAIN) -> E4Result:
-    r"""Train one E4 arm (``"sam"`` or ``"stepnet"``) with L-BFGS from ``torch.manual_seed(seed)`` init.
+def fit_adaptor(kind: str, seed: int, n_train: int = ADAPTOR_TRAIN) -> AdaptorResult:
+    r"""Train one adaptor arm (``"sam"`` or ``"stepnet"``) with L-BFGS from ``torch.manual_seed(seed)`` init.
 
     One ``LBFGS.step(closure)`` with lr 1, max_iter 300, history 50, strong Wolfe, tolerances
-    1e-12/1e-15 (Adam alone was unreliable, dossier §3.2), on the first ``n_train`` of the 2048
-    training draws (the dossier's recipe uses all 2048; the CI scale uses 1024 to halve the cost).
+    1e-12/1e-15 (Adam alone was unreliable in the runs measured here), on the first ``n_train`` of the
+    2048 training draws (the recipe uses all 2048; the ci tier uses 1024 to halve the cost).
     Tested on all 2048 test draws. About 4–9 s per 2048-sample fit on one core.
     """
     V.choice(kind, "kind", ("sam", "stepnet"))
     V.integer(seed, "seed", minimum=0)
-    n_train = V.integer(n_train, "n_train", minimum=1, maximum=E4_TRAIN)
-    (ltr, ytr), (lte, yte) = e4_data()
+    n_train = V.integer(n_train, "n_train", minimum=1, maximum=ADAPTOR_TRAIN)
+    (ltr, ytr), (lte, yte) = adaptor_data()
     ltr, ytr = ltr[:n_train], ytr[:n_train]
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -191,59 +196,59 @@ def e4_fit(kind: str, seed: int, n_train: int = E4_TRAIN) -> E4Result:
 
     def closure():
         opt.zero_grad()
-        loss, _ = e4_loss(gate, ltr, ytr)
+        loss, _ = adaptor_loss(gate, ltr, ytr)
         loss.backward()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
-        loss, gs = e4_loss(gate, lte, yte)
-    return _e4_result(loss, gs, lte, gate)
+        loss, gs = adaptor_loss(gate, lte, yte)
+    return _adaptor_result(loss, gs, lte, gate)
 
 
-def _e4_result(loss, gs, lam, gate) -> E4Result:
+def _adaptor_result(loss, gs, lam, gate) -> AdaptorResult:
     rho = lam[None].expand_as(gs)
     sp = float(spearmanr(gs[1:].flatten().numpy(), rho[1:].flatten().numpy()).statistic) if gate else math.nan
-    gap = float((gs - phi1(-E4_H * rho)).abs().mean())
-    return E4Result(float(loss.sqrt()), sp, gap, gs, gate)
+    gap = float((gs - phi1(-ADAPTOR_H * rho)).abs().mean())
+    return AdaptorResult(float(loss.sqrt()), sp, gap, gs, gate)
 
 
 @cache
-def e4_baseline(kind: str) -> E4Result:
+def adaptor_baseline(kind: str) -> AdaptorResult:
     r"""Untrained references on the test set: ``"none"`` (:math:`a=1`) and ``"oracle"`` (:math:`a=\varphi_1(-h\lambda)`)."""
     V.choice(kind, "kind", ("none", "oracle"))
-    _, (lam, y0) = e4_data()
+    _, (lam, y0) = adaptor_data()
     with torch.no_grad():
         if kind == "none":
-            loss, gs = e4_loss(None, lam, y0)
+            loss, gs = adaptor_loss(None, lam, y0)
         else:
-            a = phi1(-E4_H * lam)
-            k = torch.arange(E4_N + 1, dtype=torch.float64)[:, None]
-            xs = y0[None] * (1 - a * E4_H * lam)[None] ** k  # x_k = y0 (1 - a h lam)^k
-            tk = E4_H * k[1:]
+            a = phi1(-ADAPTOR_H * lam)
+            k = torch.arange(ADAPTOR_BLOCKS + 1, dtype=torch.float64)[:, None]
+            xs = y0[None] * (1 - a * ADAPTOR_H * lam)[None] ** k  # x_k = y0 (1 - a h lam)^k
+            tk = ADAPTOR_H * k[1:]
             loss = (((xs[1:] - y0[None] * torch.exp(-lam[None] * tk)) / y0[None]) ** 2).mean()
-            gs = a[None].expand(E4_N, -1)
-    return _e4_result(loss, gs, lam, None)
+            gs = a[None].expand(ADAPTOR_BLOCKS, -1)
+    return _adaptor_result(loss, gs, lam, None)
 
 
-# ---------------------------------------------------------------- E5: lottery-ticket placement
-E5_N, E5_H, E5_STIFF = 20, 0.05, (6, 7, 8, 9)
+# ---------------------------------------------------------------- gate placement (the lottery ticket)
+PLACEMENT_BLOCKS, PLACEMENT_H, PLACEMENT_STIFF_BLOCKS = 20, 0.05, (6, 7, 8, 9)
 
 
-def e5_rates() -> torch.Tensor:
+def placement_rates() -> torch.Tensor:
     r""":math:`\lambda_t=100` on blocks 6–9, 1 elsewhere (``[20]``)."""
-    lam = torch.ones(E5_N, dtype=torch.float64)
-    lam[list(E5_STIFF)] = 100.0
+    lam = torch.ones(PLACEMENT_BLOCKS, dtype=torch.float64)
+    lam[list(PLACEMENT_STIFF_BLOCKS)] = 100.0
     return lam
 
 
-def lottery_errors(masks: torch.Tensor, lam: torch.Tensor | None = None, h: float = E5_H) -> torch.Tensor:
+def placement_errors(masks: torch.Tensor, lam: torch.Tensor | None = None, h: float = PLACEMENT_H) -> torch.Tensor:
     r"""Relative error at :math:`T` of :math:`x_{t+1}=(1-a_t h\lambda_t)x_t`, :math:`a_t=\varphi_1(-h\lambda_t)` on the mask, 1 off it.
 
-    ``masks``: bool ``[M, N]``; ``lam``: ``[N]`` (default :func:`e5_rates`). Exact :math:`x_T=x_0e^{-h\sum\lambda_t}`;
-    returns ``[M]``. Dossier §2.5 [R], §3.2 E5.
+    ``masks``: bool ``[M, N]``; ``lam``: ``[N]`` (default :func:`placement_rates`). Exact
+    :math:`x_T=x_0e^{-h\sum\lambda_t}`; returns ``[M]``. Reconstructed (see the book's Sources appendix).
     """
-    lam = e5_rates() if lam is None else V.tensor(lam, "lam", ndim=1)
+    lam = placement_rates() if lam is None else V.tensor(lam, "lam", ndim=1)
     if not isinstance(masks, torch.Tensor) or masks.dtype != torch.bool:
         raise TypeError("masks must be a bool tensor [M, N]")
     if masks.ndim != 2 or masks.shape[1] != lam.shape[0]:
@@ -255,28 +260,28 @@ def lottery_errors(masks: torch.Tensor, lam: torch.Tensor | None = None, h: floa
 
 
 @cache
-def lottery_enumeration(k: int = 4) -> tuple[tuple[int, ...], torch.Tensor, list[tuple[int, ...]]]:
+def enumerate_placements(k: int = 4) -> tuple[tuple[int, ...], torch.Tensor, list[tuple[int, ...]]]:
     r"""All :math:`\binom{20}{k}` placements: ``(best mask, errors [M], masks)``."""
-    k = V.integer(k, "k", minimum=0, maximum=E5_N)
-    combos = list(itertools.combinations(range(E5_N), k))
-    masks = torch.zeros(len(combos), E5_N, dtype=torch.bool)
+    k = V.integer(k, "k", minimum=0, maximum=PLACEMENT_BLOCKS)
+    combos = list(itertools.combinations(range(PLACEMENT_BLOCKS), k))
+    masks = torch.zeros(len(combos), PLACEMENT_BLOCKS, dtype=torch.bool)
     for i, c in enumerate(combos):
         masks[i, list(c)] = True
-    err = lottery_errors(masks)
+    err = placement_errors(masks)
     return combos[int(err.argmin())], err, combos
 
 
-def lottery_topk(k_max: int = 5) -> torch.Tensor:
+def stiffest_first_errors(k_max: int = 5) -> torch.Tensor:
     r"""Errors when gating the top-:math:`k` blocks by :math:`h\lambda_t`, :math:`k=0..k_{\max}` (stable order)."""
-    order = torch.argsort(-e5_rates(), stable=True)
-    masks = torch.zeros(k_max + 1, E5_N, dtype=torch.bool)
+    order = torch.argsort(-placement_rates(), stable=True)
+    masks = torch.zeros(k_max + 1, PLACEMENT_BLOCKS, dtype=torch.bool)
     for k in range(k_max + 1):
         masks[k, order[:k]] = True
-    return lottery_errors(masks)
+    return placement_errors(masks)
 
 
-# ---------------------------------------------------------------- E6: controller vs uniform
-E6_N, E6_T, E6_SAMPLES = 12, 1.0, 4096
+# ---------------------------------------------------------------- the step controller against uniform steps
+CONTROLLER_STEPS, CONTROLLER_T, CONTROLLER_SAMPLES = 12, 1.0, 4096  # budget, horizon, draws
 
 
 def cubic_decay_exact(y0: torch.Tensor, lam: torch.Tensor, t) -> torch.Tensor:
@@ -287,7 +292,7 @@ def cubic_decay_exact(y0: torch.Tensor, lam: torch.Tensor, t) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class E6Result:
+class ControllerComparison:
     """End errors ``[B]`` of both arms, the draws, and the controller's steps ``[N, B]``."""
 
     lam: torch.Tensor
@@ -298,19 +303,22 @@ class E6Result:
 
 
 @cache
-def e6_run(seed: int, n_samples: int = E6_SAMPLES) -> E6Result:
-    r"""E6: :math:`\lambda=\exp U[0,\log30]` then :math:`y_0\sim U[0.5,2]` (``torch.Generator(seed)``), :math:`T=1`, :math:`N=12`."""
+def controller_vs_uniform(seed: int, n_samples: int = CONTROLLER_SAMPLES) -> ControllerComparison:
+    r"""Uniform steps and the secant controller on :math:`\dot y=-\lambda(y+y^3)`, :math:`T=1`, :math:`N=12` steps each.
+
+    Draws :math:`\lambda=\exp U[0,\log30]` then :math:`y_0\sim U[0.5,2]` from ``torch_generator(seed)``.
+    """
     V.integer(seed, "seed", minimum=0)
     n = V.integer(n_samples, "n_samples", minimum=1)
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     lam = torch.exp(torch.empty(n, dtype=torch.float64).uniform_(0.0, math.log(30.0), generator=g))
     y0 = torch.empty(n, dtype=torch.float64).uniform_(0.5, 2.0, generator=g)
 
     def f(y):
         return -lam * (y + y**3)
 
-    exact = cubic_decay_exact(y0, lam, E6_T)
-    xu, _ = uniform_euler(f, y0, E6_T, E6_N)
+    exact = cubic_decay_exact(y0, lam, CONTROLLER_T)
+    xu, _ = uniform_euler(f, y0, CONTROLLER_T, CONTROLLER_STEPS)
     err_u = (xu[-1] - exact).abs().nan_to_num(nan=math.inf)
-    xc, hc, _ = stiffness_aware_euler(f, y0, E6_T, E6_N, c=0.5, rho0=50.0)
-    return E6Result(lam, y0, err_u, (xc[-1] - exact).abs(), hc)
+    xc, hc, _ = stiffness_aware_euler(f, y0, CONTROLLER_T, CONTROLLER_STEPS, c=0.5, rho0=50.0)
+    return ControllerComparison(lam, y0, err_u, (xc[-1] - exact).abs(), hc)

@@ -1,13 +1,16 @@
 r"""Gates as step sizes: the exact gate, the gated Euler block, Heun–Euler, SE and StepNet-lite gates.
 
-- :func:`phi1`: :math:`\varphi_1(z)=(e^z-1)/z` via ``expm1`` (dossier §2.1; claim T5).
+- :func:`phi1`: :math:`\varphi_1(z)=(e^z-1)/z` via ``expm1``, re-exported from :mod:`attnmath.base.numerics`
+  (claim ``stiffness.exact-gate``).
 - :func:`gated_euler_step`: :math:`x_{t+1}=x_t+h\,a_t\odot f_t`, i.e. Euler with the diagonal step
-  :math:`h\,\mathrm{diag}(a_t)` (dossier §1.1 [R]; claim T7).
-- :func:`heun_euler`: the embedded pair; Heun − Euler :math:`=\frac h2(f(x^E_{n+1})-f(x_n))` (§2.4; T6).
-- :class:`SEGate`: squeeze-and-excitation {hu2018squeeze}, read from ``zhongshsh/ASR`` [S].
+  :math:`h\,\mathrm{diag}(a_t)` (reconstructed; claim ``stiffness.gated-block-is-diagonal-euler``).
+- :func:`heun_euler`: the embedded pair; Heun − Euler :math:`=\frac h2(f(x^E_{n+1})-f(x_n))` (classical;
+  claim ``stiffness.heun-euler-estimate``).
+- :class:`SEGate`: squeeze-and-excitation (hu2018squeeze), as in the SE module of the authors' ASR code.
 - :class:`SecantStepGate`, :class:`RecurrentStepGate`: the two *StepNet-lite reconstructions*
-  (dossier §2.6 [R]; the paper's StepNet architecture was not available).
-- :class:`ScalarStepGate` and :func:`run_scalar_adaptor`: the learned adaptor of experiment E4 (T11).
+  (the paper's StepNet architecture was not available; see the book's Sources appendix).
+- :class:`ScalarStepGate` and :func:`run_scalar_adaptor`: the learned step-size adaptor (claim
+  ``stiffness.learned-adaptor``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from ..base.numerics import phi1
 def exact_gate(h: float, mu: torch.Tensor) -> torch.Tensor:
     r"""The error-free gate :math:`a^\star=\varphi_1(-h\mu)\in(0,1)` for :math:`\dot x=-\mu x`, :math:`\mu\ge0`.
 
-    ``mu``: tensor of rates (any shape). Dossier §2.1, §3.2 E4/E5 (oracle arm); claims T5, T11, T12.
+    ``mu``: tensor of rates (any shape). The oracle arm of the learned adaptor and of the gate placement;
+    claims ``stiffness.exact-gate``, ``stiffness.learned-adaptor``, ``stiffness.lottery-ticket-placement``.
     """
     h = V.real(h, "h", nonnegative=True)
     mu = V.tensor(mu, "mu", nonempty=False)
@@ -37,7 +41,7 @@ def gated_euler_step(x: torch.Tensor, f: torch.Tensor, a: torch.Tensor, h: float
     r"""Gated residual block :math:`x_{t+1}=x_t+h\,a\odot f` = Euler with step matrix :math:`h\,\mathrm{diag}(a)`.
 
     ``x``, ``f``: ``[B, D]``; ``a``: broadcastable to ``[B, D]`` (``[B, D]``, ``[B, 1]``, ``[D]``);
-    ``h >= 0``. Dossier §1.1 [R]; claim ``stiffness.gated-block-is-diagonal-euler`` (T7).
+    ``h >= 0``. Reconstructed; claim ``stiffness.gated-block-is-diagonal-euler``.
     """
     V.tensor(x, "x", nonempty=False)
     V.tensor(f, "f", shape=tuple(x.shape), nonempty=False)
@@ -55,7 +59,7 @@ def heun_euler(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, h: fl
 
     :math:`x^E=x+hf(x)`, :math:`x^H=x+\tfrac h2(f(x)+f(x^E))`, and the error estimate
     :math:`x^H-x^E=\tfrac h2\,(f(x^E)-f(x))`: two consecutive residual outputs suffice
-    (dossier §2.4; claim ``stiffness.heun-euler-estimate``, T6). ``x``: ``[..., D]``.
+    (classical; claim ``stiffness.heun-euler-estimate``). ``x``: ``[..., D]``.
     """
     V.tensor(x, "x")
     h = V.real(h, "h", nonnegative=True)
@@ -81,7 +85,8 @@ class SEGate(nn.Module):
     script and in a notebook that sets a float64 default.
 
     ``forward(f)``: ``f`` of shape ``[B, C]`` or ``[B, C, H, W]``; returns ``[B, C]``. Hidden width
-    ``max(1, C // reduction)``. It sees one residual output only (dossier §2.4 [R]).
+    ``max(1, C // reduction)``. It sees one residual output only (the reconstruction's point: it cannot
+    estimate a local error, which needs two).
     """
 
     def __init__(self, channels: int, reduction: int = 16, bias: bool = True, dtype: torch.dtype | None = None):
@@ -97,7 +102,7 @@ class SEGate(nn.Module):
 
 
 class SecantStepGate(nn.Module):
-    r"""StepNet-lite, secant variant (a **reconstruction**, dossier §2.6 [R]).
+    r"""StepNet-lite, secant variant (a **reconstruction**; see the book's Sources appendix).
 
     :math:`a_t=\sigma(W_2\,\mathrm{ReLU}(W_1[\mathrm{GAP}(f_t);\mathrm{GAP}(f_t-f_{t-1});\mathrm{GAP}(x_t-x_{t-1})]))`.
     ``forward(f, f_prev, x=None, x_prev=None)``: all ``[B, C]`` (or ``[B, C, *S]``); the
@@ -133,7 +138,7 @@ class SecantStepGate(nn.Module):
 
 
 class RecurrentStepGate(nn.Module):
-    r"""StepNet-lite, recurrent variant (a **reconstruction**, §2.6 [R]) after DIANet's shared LSTM [S].
+    r"""StepNet-lite, recurrent variant (a **reconstruction**) after the shared LSTM of the authors' DIANet code.
 
     One cell shared by all blocks; input :math:`u_t=[\mathrm{GAP}(f_t);\mathrm{GAP}(f_t-f_{t-1})]`,
     bottlenecked projections :math:`W_u u_t+W_s s_{t-1}\to(i,\phi,g,o)`,
@@ -168,7 +173,7 @@ class RecurrentStepGate(nn.Module):
 
 
 def signed_log(u: torch.Tensor) -> torch.Tensor:
-    r""":math:`\mathrm{sl}(u)=\mathrm{sign}(u)\log(1+|u|)`, the E4 input squashing (any shape)."""
+    r""":math:`\mathrm{sl}(u)=\mathrm{sign}(u)\log(1+|u|)`, the learned adaptor's input squashing (any shape)."""
     V.tensor(u, "u", nonempty=False)
     return _sl(u)
 
@@ -178,11 +183,11 @@ def _sl(u: torch.Tensor) -> torch.Tensor:  # unvalidated, for the training loops
 
 
 class ScalarStepGate(nn.Module):
-    r"""E4's gate: MLP ``n_features -> 32 -> 32 -> 1``, tanh, sigmoid output; ``[B, F] -> [B]``.
+    r"""The learned adaptor's gate: MLP ``n_features -> 32 -> 32 -> 1``, tanh, sigmoid output; ``[B, F] -> [B]``.
 
     ``kind="sam"``: features :math:`[\mathrm{sl}(f_t)]`; ``kind="stepnet"`` (StepNet-lite,
     reconstruction): :math:`[\mathrm{sl}(f_t),\mathrm{sl}(q_t),1\{t=0\}]` with the secant
-    :math:`q_t=(f_t-f_{t-1})/(x_t-x_{t-1})` (dossier §3.2 E4; claim T11).
+    :math:`q_t=(f_t-f_{t-1})/(x_t-x_{t-1})` (claim ``stiffness.learned-adaptor``).
     """
 
     def __init__(self, kind: str, hidden: int = 32, dtype: torch.dtype | None = None):
@@ -223,7 +228,7 @@ def run_scalar_adaptor(
 
     ``x0``: ``[B]``; ``f``: elementwise field ``[B] -> [B]``. The StepNet-lite secant at :math:`t=0`
     uses the probe :math:`f(x_0+\epsilon h f_0)`; states are clamped to :math:`\pm` ``clamp``.
-    Returns ``(xs [N+1, B], gates [N, B])`` (dossier §3.2 E4).
+    Returns ``(xs [N+1, B], gates [N, B])`` (claim ``stiffness.learned-adaptor``).
     """
     V.tensor(x0, "x0", ndim=1)
     h = V.real(h, "h", nonnegative=True)

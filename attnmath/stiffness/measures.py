@@ -1,17 +1,19 @@
-r"""Feature-level stiffness measures (dossier §1.4 [R]) and the metrics M1–M4 (§1.5 [R]).
+r"""Feature-level stiffness measures and four metrics built on them (reconstructed; see the book's Sources appendix).
 
 For a trajectory :math:`x_0,\dots,x_L` of a residual stack with residual outputs :math:`f_t`:
 
 - :math:`\mathrm{SAI}_t=\lVert x_{t+1}-x_t\rVert/(h\lVert x_t\rVert)` (:func:`sai`), the relative speed, after
-  a public ``calc_sai`` [S, code]; that it is the ICCV paper's measure is **unverified**;
+  a ``calc_sai`` function found in public code; that it is the ICCV paper's measure is **unverified**;
 - :math:`\hat\rho_t=\lVert f_{t+1}-f_t\rVert/\lVert x_{t+1}-x_t\rVert` (:func:`secant_rho`), the secant
   (Rayleigh-type) estimate Hairer–Wanner use to detect stiffness in DOPRI5;
 - :math:`\rho^J_t`, the spectral radius of :math:`\partial f_t/\partial x` by power iteration on
   Jacobian-vector products (:func:`jacobian_spectral_radius`).
 
-Norms are over the last (feature) dimension. Metrics (reconstructions; the paper's own metrics,
-C5, are unknown): M1 :func:`stiffness_awareness_score`, M2 :func:`stability_margin_rate`, M3
-:func:`oracle_gap`, M4 :func:`sai_profile_stats`. Claims T8, T14, T15.
+Norms are over the last (feature) dimension. Metrics (reconstructions; the paper's own metrics are
+unknown): the stiffness-awareness score :func:`stiffness_awareness_score`, the stability-margin rate
+:func:`stability_margin_rate`, the oracle gap :func:`oracle_gap` and the SAI profile statistics
+:func:`sai_profile_stats`. Claims ``stiffness.secant-bound``, ``stiffness.jvp-power-iteration``,
+``stiffness.metrics-scale-invariant``, ``stiffness.network-smoke-test``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 from scipy.stats import spearmanr
 
 from ..base import validation as V
-from .gates import phi1
+from ..base.numerics import phi1, torch_generator
 from .stability import stiffness_ratio
 
 _TINY = 1e-300  # guards a 0/0 when two states coincide; the ratio is then reported as 0
@@ -38,7 +40,7 @@ def sai(x: torch.Tensor, x_next: torch.Tensor, h: float = 1.0) -> torch.Tensor:
     r"""Stiffness-aware index :math:`\lVert x_{t+1}-x_t\rVert_2/(h\lVert x_t\rVert_2)`.
 
     ``x``, ``x_next``: ``[..., D]`` (e.g. ``[B, D]`` or a trajectory ``[L, B, D]``); returns ``[...]``.
-    Dossier §1.3–1.4 (SAI after a public ``calc_sai``; identity with the paper's measure unverified).
+    Reconstructed (SAI after a public ``calc_sai``; identity with the paper's measure unverified).
     """
     _pair(x, x_next, "x", "x_next")
     h = V.real(h, "h", positive=True)
@@ -49,7 +51,7 @@ def secant_rho(x: torch.Tensor, x_next: torch.Tensor, f: torch.Tensor, f_next: t
     r"""Secant stiffness estimate :math:`\hat\rho=\lVert f_{t+1}-f_t\rVert/\lVert x_{t+1}-x_t\rVert`.
 
     All inputs ``[..., D]`` of one shape; returns ``[...]``. For symmetric :math:`J` and linear
-    :math:`f`, :math:`\min|\lambda|\le\hat\rho\le\max|\lambda|` (claim ``stiffness.secant-bound``, T8).
+    :math:`f`, :math:`\min|\lambda|\le\hat\rho\le\max|\lambda|` (claim ``stiffness.secant-bound``).
     """
     _pair(x, x_next, "x", "x_next")
     V.tensor(f, "f", shape=tuple(x.shape))
@@ -81,11 +83,11 @@ def jacobian_spectral_radius(
     ``func`` maps ``[B, D] -> [B, D]`` row by row (each sample's output depends on that sample
     only, e.g. an MLP with LayerNorm); ``x``: ``[B, D]``. Iterates :math:`v\leftarrow Jv/\lVert Jv\rVert`
     (``torch.func.jvp``) and returns :math:`\lVert Jv\rVert` for the last unit :math:`v`, ``[B]``. Exact in
-    the limit when the dominant eigenvalue is real and simple (dossier §1.4; 20 JVPs).
+    the limit when the dominant eigenvalue is real and simple (claim ``stiffness.jvp-power-iteration``).
     """
     V.tensor(x, "x", ndim=2)
     n_iter = V.integer(n_iter, "n_iter", minimum=1)
-    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    gen = generator if generator is not None else torch_generator(0)
     v = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
     v = v / v.norm(dim=-1, keepdim=True)
     x = x.detach()
@@ -105,7 +107,7 @@ def jacobian_stiffness_ratio(func: Callable[[torch.Tensor], torch.Tensor], x: to
 
 
 def spikiness(r: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    r"""Spikiness :math:`P=\max_t r_t/\mathrm{median}_t r_t` along ``dim`` (dossier §1.4)."""
+    r"""Spikiness :math:`P=\max_t r_t/\mathrm{median}_t r_t` along ``dim``."""
     V.tensor(r, "r")
     return r.amax(dim) / r.median(dim).values.clamp_min(_TINY)
 
@@ -127,13 +129,13 @@ def _matched(a, rho, na="a_bar", nr="rho"):
 
 
 def stiffness_awareness_score(a_bar, rho) -> float:
-    r"""M1: :math:`\mathrm{SAS}=-\mathrm{Spearman}_{(i,t)}(\bar a_t,\rho_t)\in[-1,1]`; higher = smaller steps where stiffer."""
+    r"""Stiffness-awareness score :math:`\mathrm{SAS}=-\mathrm{Spearman}_{(i,t)}(\bar a_t,\rho_t)\in[-1,1]`; higher = smaller steps where stiffer."""
     a, r = _matched(a_bar, rho)
     return float(-spearmanr(a, r).statistic)
 
 
 def stability_margin_rate(a_bar, rho, h: float = 1.0, beta: float = 2.0) -> float:
-    r"""M2: :math:`\mathrm{SMR}=\Pr_{(i,t)}[\bar a_t\,h\,\rho_t\le\beta]` (:math:`\beta=2` for Euler)."""
+    r"""Stability-margin rate :math:`\mathrm{SMR}=\Pr_{(i,t)}[\bar a_t\,h\,\rho_t\le\beta]` (:math:`\beta=2` for Euler)."""
     a, r = _matched(a_bar, rho)
     h = V.real(h, "h", positive=True)
     beta = V.real(beta, "beta", positive=True)
@@ -141,7 +143,7 @@ def stability_margin_rate(a_bar, rho, h: float = 1.0, beta: float = 2.0) -> floa
 
 
 def oracle_gap(a, rho, h: float = 1.0) -> float:
-    r"""M3: :math:`\mathbb E|a_t-\varphi_1(-h\rho_t)|` for linear(ised) problems with decay rate :math:`\rho_t\ge0`."""
+    r"""Oracle gap :math:`\mathbb E|a_t-\varphi_1(-h\rho_t)|` for linear(ised) problems with decay rate :math:`\rho_t\ge0`."""
     av, r = _matched(a, rho, "a", "rho")
     h = V.real(h, "h", positive=True)
     if np.any(r < 0):
@@ -150,7 +152,7 @@ def oracle_gap(a, rho, h: float = 1.0) -> float:
 
 
 def sai_profile_stats(sai_profile: torch.Tensor) -> dict[str, float]:
-    r"""M4: coefficient of variation and spikiness of the block-mean SAI profile ``[L, B] -> {cv, spikiness}``."""
+    r"""SAI profile statistics: coefficient of variation and spikiness of the block-mean SAI profile ``[L, B] -> {cv, spikiness}``."""
     V.tensor(sai_profile, "sai_profile", ndim=2)
     m = sai_profile.mean(1)
     return {"cv": float(m.std() / m.mean()), "spikiness": float(spikiness(m))}

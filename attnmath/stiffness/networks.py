@@ -1,7 +1,7 @@
 r"""A residual MLP read as explicit Euler, with plain, SE, secant or recurrent StepNet-lite gates.
 
 Block :math:`t`: :math:`f_t=W_2\,\mathrm{ReLU}(W_1\,\mathrm{LN}(x_t))`, :math:`x_{t+1}=x_t+h\,a_t\odot f_t`
-(pre-activation, no outer nonlinearity, so the stack is exactly Euler; dossier §1.1). Gates:
+(pre-activation, no outer nonlinearity, so the stack is exactly Euler). Gates:
 
 - ``plain``: :math:`a_t\equiv1`;
 - ``se``: :class:`~attnmath.stiffness.gates.SEGate` on :math:`f_t` (one module per block);
@@ -11,7 +11,8 @@ Block :math:`t`: :math:`f_t=W_2\,\mathrm{ReLU}(W_1\,\mathrm{LN}(x_t))`, :math:`x
   (StepNet-lite, reconstruction, DIA-style).
 
 With ``norm=False, bias=False`` the field is positively homogeneous, :math:`f(cx)=cf(x)` for
-:math:`c>0`, which claim ``stiffness.metrics-scale-invariant`` (T14) uses. Experiment E7 (T15).
+:math:`c>0`, which claim ``stiffness.metrics-scale-invariant`` uses. The digits network of
+:mod:`attnmath.stiffness.network_experiment` (claim ``stiffness.network-smoke-test``) is one of these.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class ResidualMLP(nn.Module):
 
     ``forward(x [B, d_in]) -> logits [B, n_classes]``; :meth:`trajectory` runs the blocks from a
     state ``[B, width]`` and returns a :class:`Trace`. ``dtype`` is the parameters' dtype (the seeded
-    initialisation draws in it, independent of the global default). Dossier §1.1, §3.2 E7.
+    initialisation draws in it, independent of the global default).
     """
 
     def __init__(

@@ -14,8 +14,8 @@ method             :math:`R(z)`                             real interval
 ``trapezoid``      :math:`(1+z/2)/(1-z/2)`                  :math:`(-\infty,0]`
 =================  =======================================  ====================
 
-Claims: ``stiffness.euler-stability`` (T1), ``stiffness.rk-real-boundaries`` (T2),
-``stiffness.local-error-order`` (T3), ``stiffness.stiff-2x2-threshold`` (T4). Book:
+Claims: ``stiffness.euler-stability``, ``stiffness.rk-real-boundaries``,
+``stiffness.local-error-order``, ``stiffness.stiff-2x2-threshold``. Book:
 ``notebooks/50_stiffness``.
 """
 
@@ -40,7 +40,8 @@ def stability_function_sympy(method: str, z: sp.Symbol | None = None) -> sp.Expr
     r"""The stability function :math:`R(z)` of ``method`` as a sympy expression in ``z``.
 
     Explicit RK of order :math:`p\le4` with :math:`p` stages: :math:`R=\sum_{k\le p}z^k/k!`;
-    backward Euler :math:`1/(1-z)`; trapezoid :math:`(1+z/2)/(1-z/2)`. Claims T1–T3.
+    backward Euler :math:`1/(1-z)`; trapezoid :math:`(1+z/2)/(1-z/2)`. Claims ``stiffness.euler-stability``,
+    ``stiffness.rk-real-boundaries``, ``stiffness.local-error-order``.
     """
     V.choice(method, "method", METHODS)
     z = sp.Symbol("z") if z is None else z
@@ -54,7 +55,8 @@ def stability_function_sympy(method: str, z: sp.Symbol | None = None) -> sp.Expr
 def stability_function(method: str, z) -> np.ndarray:
     r""":math:`R(z)` evaluated on a real or complex array ``z`` (numpy, any shape; returns complex128).
 
-    Same formulas as :func:`stability_function_sympy`. Claims T1, T2.
+    Same formulas as :func:`stability_function_sympy`. Claims ``stiffness.euler-stability``,
+    ``stiffness.rk-real-boundaries``.
     """
     V.choice(method, "method", METHODS)
     z = np.asarray(z)
@@ -77,7 +79,7 @@ def real_stability_boundary(method: str, zmax: float = 10.0) -> float:
     with ``scipy.optimize.brentq`` (xtol 1e-15), on a shorter interval when the grid's first point
     is already outside (``zmax`` far larger than the interval). A-stable methods return ``-inf``, and so
     does an explicit method whose interval reaches past ``-zmax``. Values:
-    :math:`-2,-2,-2.5127453266,-2.7852935634` for Euler, RK2, RK3, RK4 (claim T2).
+    :math:`-2,-2,-2.5127453266,-2.7852935634` for Euler, RK2, RK3, RK4 (claim ``stiffness.rk-real-boundaries``).
     """
     V.choice(method, "method", METHODS)
     zmax = V.real(zmax, "zmax", positive=True)
@@ -103,7 +105,8 @@ def euler_max_step(lam) -> np.ndarray:
     r"""Largest stable explicit-Euler step for :math:`\dot y=\lambda y`, :math:`\mathrm{Re}\,\lambda<0`.
 
     :math:`|1+h\lambda|\le1 \iff h\le h_{\max}=-2\,\mathrm{Re}\,\lambda/|\lambda|^2` (for real
-    :math:`\lambda<0`: :math:`2/|\lambda|`). ``lam``: real or complex array of any shape. Claim T1.
+    :math:`\lambda<0`: :math:`2/|\lambda|`). ``lam``: real or complex array of any shape. Claim
+    ``stiffness.euler-stability``.
     """
     lam = np.asarray(lam)
     if lam.dtype.kind not in "fciu" or lam.size == 0:
@@ -136,7 +139,8 @@ def stiffness_ratio(A) -> float:
     r"""Lambert's stiffness ratio :math:`S=\max_i|\mathrm{Re}\,\lambda_i|/\min_i|\mathrm{Re}\,\lambda_i|`.
 
     ``A``: real square matrix ``[d, d]`` (numpy or torch). Defined when every eigenvalue has
-    negative real part; otherwise ``ValueError``. Example: the E3 matrix gives 1000 (claim T4).
+    negative real part; otherwise ``ValueError``. Example: the stiff 2×2 matrix of
+    :data:`attnmath.stiffness.experiments.STIFF_A` gives 1000 (claim ``stiffness.stiff-2x2-threshold``).
     """
     ev = eigenvalues(A)
     if np.any(ev.real >= 0):
@@ -154,7 +158,7 @@ def rk_step(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: float, meth
     r"""One explicit step: Euler, Heun (``rk2``), Kutta's third order (``rk3``) or classical RK4.
 
     ``f`` maps a state array to its derivative (autonomous). Their stability functions are those
-    of :func:`stability_function` (claim T3).
+    of :func:`stability_function` (claim ``stiffness.local-error-order``).
     """
     V.choice(method, "method", EXPLICIT)
     h = V.real(h, "h", nonnegative=True)

@@ -1,8 +1,8 @@
 r"""Synthesis: the four views of attention as one picture, with the cross-view claims executed.
 
-The connections are this book's reconstruction (dossiers ``dsf.md`` §5, ``pavlov.md`` §2.6, §4,
-``stiffness.md`` §2), built on the chapters' own functions; no paper states them. This package holds only
-the glue the chapters do not have.
+The connections are this book's reconstruction (see the book's Sources appendix), built on the chapters' own
+functions; no paper states them. This package holds only the glue the chapters do not have, and it is the one
+package that may combine several chapters (the chapters never import each other).
 
 Modules:
 
@@ -14,7 +14,8 @@ Modules:
                      the linear-attention (elu+1) variant and its trainer
 - ``experiments``    memoised runs shared by the claims and the notebook
 - ``viewmap``        the one-screen map of the views (:func:`draw_view_map`)
-- ``claims_*``       the chapter's claims ``synthesis.*``
+- ``claims``         the claims that need more than one chapter, by topic (:mod:`attnmath.synthesis.claims`):
+                     the chapter's ``synthesis.*`` claims and chapter claims that moved here
 
 Book chapter: ``notebooks/90_synthesis``.
 """

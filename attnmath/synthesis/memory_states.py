@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from ..dsf import DSF, deltanet_dsf, mamba2_ssd_dsf, retnet_dsf
 from ..memory import decay_snr_theory, largest_true, random_keys, random_values, ratio_of_means, softmax_recall
 
@@ -129,7 +130,7 @@ def state_recall_relmse(
     Unit keys and :math:`\mathcal N(0,I/d_v)` values from :func:`attnmath.memory.random_keys` /
     :func:`~attnmath.memory.random_values` (seeded). Claim ``synthesis.three-states-one-task``.
     """
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     K = random_keys(n, d_k, batch=(trials,), generator=g)
     Vv = random_values(n, d_v, batch=(trials,), generator=g)
@@ -140,7 +141,7 @@ def state_recall_relmse(
 def effective_load(gamma: float, T: int) -> float:
     r"""Effective number of stored items of a decayed memory after T writes, :math:`\sum_{a<T}\gamma^{2a}=(1-\gamma^{2T})/(1-\gamma^2)`.
 
-    Tends to :math:`1/(1-\gamma^2)` (dossier ``pavlov.md`` §4). Claim ``synthesis.decay-is-forgetting``.
+    Tends to :math:`1/(1-\gamma^2)` (classical). Claim ``synthesis.decay-is-forgetting``.
     """
     g = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True, high_open=True)
     T = V.integer(T, "T", minimum=1)
@@ -160,7 +161,7 @@ def decayed_relmse_theory(gamma: float, d_k: int, n: int) -> float:
 def _softmax_pool(d_k: int, n_max: int, beta: float, trials: int, seed: int, d_v: int):
     d_k = V.integer(d_k, "d_k", minimum=1)
     b = V.real(beta, "beta", positive=True)
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     K = random_keys(n_max, d_k, batch=(trials,), generator=g)
     Vv = random_values(n_max, V.integer(d_v, "d_v", minimum=1), batch=(trials,), generator=g)

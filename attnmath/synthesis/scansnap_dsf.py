@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
 from ..dsf import DSF, elu_plus_one, separable_attention_dsf
 from ..scansnap import Batch, Flow, Forward, SequenceClasses, entropy_distinct, init_yz, sample_batch
@@ -189,7 +190,7 @@ def feature_sgd_train(
     """
     V.choice(kind, "kind", FEATURES)
     steps = V.integer(steps, "steps", minimum=1)
-    gen = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    gen = torch_generator(seed)
     Y, Z = init_yz(data.M, init, gen)
     Y.requires_grad_(True)
     Z.requires_grad_(True)

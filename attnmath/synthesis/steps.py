@@ -9,7 +9,8 @@ step sizes). Book: ``notebooks/90_synthesis``; claims ``synthesis.s4d-stiffness-
 - :func:`held_input_ode_states`: the exact solution of :math:`\dot h=Ah+b_iu_i` with input *held* for
   :math:`\Delta_i` (``scipy.integrate.solve_ivp``), the reference for the warped-time reading.
 - :func:`relaxation_task` and :func:`fit_selective_toy`: a toy selective SSM whose tokens relax the state at
-  known stiffness :math:`\lambda_i` (the stiffness chapter's E4 draws), trained with the chapter's L-BFGS settings.
+  known stiffness :math:`\lambda_i` (the draws of the stiffness chapter's step-size adaptor), trained with the chapter's
+  L-BFGS settings.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from scipy.integrate import solve_ivp
 from scipy.stats import spearmanr
 
 from ..base import validation as V
+from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
 from ..dsf import DSF, s6_dsf
-from ..stiffness.experiments import E4_H, LBFGS, e4_data
+from ..stiffness.experiments import ADAPTOR_H, LBFGS, adaptor_data
 
 TRANSITIONS = ("zoh", "euler")
 F64 = torch.float64
@@ -99,7 +101,7 @@ def held_input_ode_states(a, b, u, delta, *, rtol: float = 1e-12, atol: float = 
     return out
 
 
-def relaxation_task(lam: torch.Tensor, seed: int, h: float = E4_H) -> tuple[torch.Tensor, torch.Tensor]:
+def relaxation_task(lam: torch.Tensor, seed: int, h: float = ADAPTOR_H) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Token :math:`i` relaxes the state toward :math:`u_i` at stiffness :math:`\lambda_i` for a hold time :math:`h`.
 
     :math:`y_i=e^{-h\lambda_i}y_{i-1}+(1-e^{-h\lambda_i})u_i`, the exact flow of :math:`\dot y=-\lambda_i(y-u_i)`
@@ -111,7 +113,7 @@ def relaxation_task(lam: torch.Tensor, seed: int, h: float = E4_H) -> tuple[torc
     if bool((lam <= 0).any()):
         raise ValueError("lam must be positive (a decay rate)")
     h = V.real(h, "h", positive=True)
-    g = torch.Generator().manual_seed(V.integer(seed, "seed", minimum=0))
+    g = torch_generator(seed)
     u = torch.randn(*lam.shape, generator=g, dtype=F64)
     ones = torch.ones(*lam.shape, 1, dtype=F64)
     dsf = s6_dsf(u[..., None], h * lam[..., None], -torch.ones(1, 1, dtype=F64), ones, ones, discretization="zoh")
@@ -156,7 +158,7 @@ class ToyFit:
         return self.delta * abs(self.a)
 
 
-TOY_SHAPE = (32, 32)  # [B, L]: the first 1024 E4 draws (train) and test draws
+TOY_SHAPE = (32, 32)  # [B, L]: the first 1024 of the adaptor's train draws and of its test draws
 
 
 @cache
@@ -164,18 +166,18 @@ TOY_SHAPE = (32, 32)  # [B, L]: the first 1024 E4 draws (train) and test draws
 def fit_selective_toy(transition: str, seed: int) -> ToyFit:
     r"""Fit :func:`toy_forward` by one L-BFGS step (the stiffness chapter's ``LBFGS`` settings) from a seeded init.
 
-    Data: :math:`\lambda` = the stiffness chapter's E4 draws (:func:`attnmath.stiffness.experiments.e4_data`,
+    Data: :math:`\lambda` = the stiffness chapter's adaptor draws (:func:`attnmath.stiffness.experiments.adaptor_data`,
     log-uniform on [1, 100]) reshaped to ``[32, 32]``, targets :func:`relaxation_task` (seeds 1 train, 2 test),
     loss the mean squared error. Init :math:`0.5\,\mathcal N(0,I_4)` from ``Generator(100 + seed)``.
     Claim ``synthesis.selective-step-vs-stiffness``.
     """
     V.choice(transition, "transition", TRANSITIONS)
     V.integer(seed, "seed", minimum=0)
-    (ltr, _), (lte, _) = e4_data()
+    (ltr, _), (lte, _) = adaptor_data()
     n = TOY_SHAPE[0] * TOY_SHAPE[1]
     ltr, lte = ltr[:n].reshape(TOY_SHAPE), lte[:n].reshape(TOY_SHAPE)
     (utr, ytr), (ute, yte) = relaxation_task(ltr, 1), relaxation_task(lte, 2)
-    g = torch.Generator().manual_seed(100 + seed)
+    g = torch_generator(100 + seed)
     p = (0.5 * torch.randn(4, generator=g, dtype=F64)).requires_grad_(True)
     opt = torch.optim.LBFGS([p], **LBFGS)
 
@@ -193,7 +195,7 @@ def fit_selective_toy(transition: str, seed: int) -> ToyFit:
     return ToyFit(p.detach(), lte, delta, float(a), rmse, rho)
 
 
-def implied_euler_gate(fit: ToyFit, h: float = E4_H) -> torch.Tensor:
+def implied_euler_gate(fit: ToyFit, h: float = ADAPTOR_H) -> torch.Tensor:
     r"""The gate of the stiffness chapter's gated Euler block that the ZOH update implements.
 
     :math:`h_i=h_{i-1}+g_i\,h\,f_i` with the token's field :math:`f_i=-\lambda_i(h_{i-1}-u_i)`:

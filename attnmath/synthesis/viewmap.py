@@ -3,7 +3,7 @@ r"""A one-screen map of the book's four views and the synthesis claims that conn
 :data:`VIEWS` holds the four views (with the chapter that develops each), :data:`EDGES` the connections,
 each labelled with the ``synthesis.*`` claim that backs it; :func:`draw_view_map` draws them with
 matplotlib. The data structure is the single source: the synthesis chapter and the book's intro page
-draw the same figure, and ``tests/test_synthesis_viewmap.py`` checks that every claim named here is
+draw the same figure, and ``tests/synthesis/test_viewmap.py`` checks that every claim named here is
 registered. Book: ``notebooks/90_synthesis``.
 """
 

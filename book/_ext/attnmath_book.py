@@ -1,6 +1,6 @@
 """Sphinx extension: generated book pages from the claims registry.
 
-Two placeholders are replaced at ``source-read`` time with generated MyST markdown:
+Three placeholders are replaced at ``source-read`` time with generated MyST markdown:
 
 - ```` ```{attnmath-ledger} ```` (``book/ledger.md``): every registered claim with its source
   (citations resolved against ``references.bib``), the status of that source, its kinds, its
@@ -8,6 +8,10 @@ Two placeholders are replaced at ``source-read`` time with generated MyST markdo
   ``claim-<id with dots as dashes>`` so chapters can ``{ref}`` it.
 - ```` ```{attnmath-status} ```` (``book/status.md``): each notebook's execution time, read
   from ``metadata.attnmath`` of the stored ``.ipynb`` (``tools/execute_notebooks.py``).
+- ```` ```{attnmath-sources} PAPER ```` (``book/sources/PAPER.md``, PAPER one of :data:`PAPERS`):
+  the table from each claim that rests on that paper to the place in the paper it cites, built
+  from the claims' ``source`` strings (a claim belongs to the paper by its chapter, i.e. its id
+  prefix, or by the paper's bib key in its source).
 
 At ``builder-inited`` the map of the four views is drawn by
 :func:`attnmath.synthesis.draw_view_map` into ``book/_generated/view_map.png`` (not tracked), which the
@@ -30,7 +34,14 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-GENERATED_DOCS = ("book/ledger", "book/status")
+PAPERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # page slug -> (bib key of the paper, id prefixes of the chapter built on it)
+    "dsf": ("sieber2024understanding", ("dsf",)),
+    "pavlov": ("qiao2025pavlovian", ("memory",)),
+    "scansnap": ("tian2023scan", ("scansnap",)),
+    "stiffness": ("huang2023understanding", ("stiffness",)),
+}
+GENERATED_DOCS = ("book/ledger", "book/status", *(f"book/sources/{p}" for p in PAPERS))
 _SHOW_RE = re.compile(r"""claims\.show\(\s*["']([a-z0-9_.\-]+)["']""")
 
 
@@ -48,6 +59,14 @@ def _cite(source: str, keys: set[str]) -> str:
         return source
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True)) + r")\b")
     return pattern.sub(lambda m: "{cite:p}`" + m.group(1) + "`", source)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|$])")
+
+
+def _md_text(text: str) -> str:
+    """Plain text for a MyST table cell: markdown, math and table syntax escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def notebooks() -> list[pathlib.Path]:
@@ -146,10 +165,30 @@ def ledger_markdown(app: Sphinx) -> str:
             reasons = sorted({ch["reason"] for ch in res["checks"] if ch.get("reason")})
             if reasons:
                 lines.append("- *tolerances:* " + "; ".join(reasons))
+        lines += _controls_lines(c, res)
         if cid in where:
             lines.append(f"- *shown in:* {{doc}}`/{where[cid]}`")
         lines.append("")
     return "\n".join(lines)
+
+
+def _controls_lines(c, res: dict | None) -> list[str]:
+    """The claim's negative controls: each wrong world, and the check and error by which it was caught."""
+    names = [ctl.name for ctl in c.controls]
+    if not names:
+        return ["- *negative controls:* none declared"]
+    ran = {ctl["name"]: ctl for ctl in (res or {}).get("controls") or []}
+    lines = ["- *negative controls* (wrong worlds in which the checks must fail):"]
+    for name in names:
+        ctl = ran.get(name)
+        if ctl is None:
+            how = "not run in the last verification"
+        elif ctl["caught"]:
+            how = f"caught by '{ctl['failing_check']}': {ctl['error']}"
+        else:
+            how = f"**NOT CAUGHT** ({ctl['error']})"
+        lines.append(f"  - {_md_text(name)}: {_md_text(how)}")
+    return lines
 
 
 def status_markdown(app: Sphinx) -> str:
@@ -184,7 +223,53 @@ def status_markdown(app: Sphinx) -> str:
     return "\n".join(lines)
 
 
-_PLACEHOLDER = re.compile(r"```\{(attnmath-ledger|attnmath-status)\}\s*\n```")
+def sources_markdown(paper: str) -> str:
+    """The claims that rest on ``paper`` and the place in the paper each one cites."""
+    from attnmath import claims
+
+    if paper not in PAPERS:
+        logger.warning(f"attnmath: unknown paper {paper!r} in attnmath-sources; known: {', '.join(PAPERS)}")
+        return ""
+    key, prefixes = PAPERS[paper]
+    keys = _bib_keys()
+    own, cited = [], []
+    for cid, c in claims.registry().items():
+        if cid.split(".")[0] in prefixes:
+            own.append(c)
+        elif re.search(r"\b" + re.escape(key) + r"\b", c.source):
+            cited.append(c)
+
+    def table(rows: list) -> list[str]:
+        lines = [
+            "| claim | what is checked | status of the source | source, with the place in it |",
+            "|---|---|---|---|",
+        ]
+        for c in rows:
+            lines.append(
+                f"| {{ref}}`{c.id} <{claim_label(c.id)}>` | {_md_text(c.title)} | {c.status_of_source} "
+                f"| {_cite(_md_text(c.source), keys)} |"
+            )
+        return [*lines, ""]
+
+    by_status = {s: sum(c.status_of_source == s for c in own) for s in claims.STATUSES}
+    lines = [
+        f"The chapter built on {{cite:t}}`{key}` registers **{len(own)} claims** ("
+        + ", ".join(f"{v} {k}" for k, v in by_status.items() if v)
+        + "). Each row links to the claim's entry in the {ref}`ledger <ledger>`, which has its statement, "
+        "its checks and its last result.",
+        "",
+        *table(own),
+    ]
+    if cited:
+        lines += [
+            f"{len(cited)} claims of other chapters also rest on {{cite:t}}`{key}`:",
+            "",
+            *table(cited),
+        ]
+    return "\n".join(lines)
+
+
+_PLACEHOLDER = re.compile(r"```\{(attnmath-ledger|attnmath-status|attnmath-sources)\}[ \t]*([\w-]*)[ \t]*\n```")
 
 
 def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -192,7 +277,11 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
         return
 
     def repl(m: re.Match) -> str:
-        return ledger_markdown(app) if m.group(1) == "attnmath-ledger" else status_markdown(app)
+        if m.group(1) == "attnmath-ledger":
+            return ledger_markdown(app)
+        if m.group(1) == "attnmath-status":
+            return status_markdown(app)
+        return sources_markdown(m.group(2))
 
     source[0] = _PLACEHOLDER.sub(repl, source[0])
 
@@ -219,7 +308,7 @@ def draw_view_map(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     import torch
 
-    if not torch.cuda.is_available():  # the registry imports kernels (TOOLING.md §7)
+    if not torch.cuda.is_available():  # the registry imports the kernels; without CUDA, Triton interprets
         os.environ.setdefault("TRITON_INTERPRET", "1")
     app.add_config_value("attnmath_ledger_json", "book/_build/ledger.json", "env")
     app.connect("builder-inited", draw_view_map)

@@ -27,19 +27,22 @@ from __future__ import annotations
 
 import torch
 
+from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
+
 from .._common import (
     causal_mask,
-    check_chunk,
     check_qkv,
     check_state,
     compute_dtype,
     from_chunks,
+    group_len,
     resolve_scale,
     to_chunks,
 )
 from .reference import check_g
 
 NEG_INF = float("-inf")
+SUB_CHUNK = 16  # default sub-chunk of the per-key intra-chunk scores (a [c, c, K] pairwise-decay tensor)
 
 
 def _cumulative_log_decay(g: torch.Tensor) -> torch.Tensor:
@@ -84,9 +87,6 @@ def _intra_per_key(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, c: int) ->
     return A.reshape(*lead, C, C)
 
 
-GROUP_TOKENS = 512  # stream over groups of chunks so that every intermediate stays in cache
-
-
 def _forward_group(q, k, v, g, h0, scale, C, c, scalar):
     """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``."""
     dt = compute_dtype(q.dtype)
@@ -110,8 +110,8 @@ def chunk_diag_scan(
     *,
     scale: float | None = None,
     initial_state: torch.Tensor | None = None,
-    chunk_size: int = 64,
-    sub_chunk: int = 16,
+    chunk_size: int = CHUNK_SIZE,
+    sub_chunk: int = SUB_CHUNK,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Chunked :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t` (PyTorch, log space).
 
@@ -124,11 +124,10 @@ def chunk_diag_scan(
     scalar = check_g(g, q)
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, Vd), q)
-    C = check_chunk(chunk_size)
-    c = min(check_chunk(sub_chunk, "sub_chunk"), C)
-    dt = compute_dtype(q.dtype)
-    G = max(C, (GROUP_TOKENS // C) * C)
-    h = None if h0 is None else h0.to(dt)
+    C = check_chunk_size(chunk_size, power_of_two=True)
+    c = min(check_chunk_size(sub_chunk, "sub_chunk", power_of_two=True), C)
+    G = group_len(C)
+    h = None if h0 is None else h0.to(compute_dtype(q.dtype))
     outs = []
     for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
         sl = slice(start, start + G)

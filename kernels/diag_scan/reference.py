@@ -6,14 +6,15 @@ scalar per head and step), scale :math:`s`:
 .. math::  S_t = \mathrm{diag}(e^{g_t})\,S_{t-1} + k_t v_t^\top,\qquad o_t = s\,S_t^\top q_t,\qquad S_0 = h_0 .
 
 This is the diagonal DSF :math:`h_t = \Lambda_t h_{t-1} + B_t u_t`, :math:`y_t = C_t h_t` with
-:math:`\Lambda_t = I_V \otimes \mathrm{diag}(e^{g_t})` (DSF dossier §1.1, §2.2–2.5): S6 (one head per
-channel, ``V = 1``), Mamba-2/SSD and RetNet (scalar ``g``), GLA (per-key ``g``); see
-:mod:`attnmath.kernels.diag_scan.adapters`.  Unrolled, with :math:`G_t = \sum_{l\le t} g_l`,
+:math:`\Lambda_t = I_V \otimes \mathrm{diag}(e^{g_t})` (the DSF is eq. (11) of Sieber et al. 2024): S6
+(one head per channel, ``V = 1``), Mamba-2/SSD and RetNet (scalar ``g``), GLA (per-key ``g``); the
+kernels chapter maps them onto this scan (:mod:`attnmath.fastforms.instances`).  Unrolled, with :math:`G_t = \sum_{l\le t} g_l`,
 
 .. math::  o_i = s\sum_{j\le i} \big(q_i \odot e^{G_i - G_j}\big)^\top k_j\; v_j + s\,(q_i\odot e^{G_i})^\top h_0 ,
 
 whose decays :math:`e^{G_i-G_j}` (:math:`j\le i`) are products of :math:`e^{g_l}` over
-:math:`l = j+1..i` (the input enters after the transition of its own step; dossier §1.2).
+:math:`l = j+1..i` (the input of step :math:`j` enters after the transition of its own step, as the
+recurrence says).
 Layout ``[B, T, H, D]``; ``g``: ``[B, T, H, K]`` or ``[B, T, H]``.
 """
 

@@ -15,18 +15,37 @@ Per chunk (rows :math:`i,j`), :math:`b = \mathrm{cumsum}(g)` from the chunk star
   :math:`dg_t = \sum_{u\ge t}\big(q_u\odot dq_u - k_u\odot dk_u\big) + S_T\,dS_T^\top\mathbf 1`.
 
 Scalar ``g`` (``[B, T, H]``) uses a ``[BT, BT]`` decay matrix and ``tl.dot``; per-key ``g`` forms the
-exact pairwise decays as a ``[BT, BT, BK]`` block (so on a GPU use ``chunk_size=16``; the interpreter
-is fastest with one large chunk).  Kernels are built on first launch (:mod:`attnmath.kernels._triton`).
+exact pairwise decays as a ``[BT, BT, BK]`` block (so on a GPU the default chunk is
+:data:`PER_KEY_GPU_CHUNK_SIZE`; the interpreter is fastest with one large chunk).  Kernels are built on
+first launch (:mod:`attnmath.kernels._triton`); indices, masks, tiles and the chunk's decays are the
+device helpers of :mod:`attnmath.kernels._tiles`.
 """
 
 from __future__ import annotations
 
 import torch
 
+from attnmath.base.chunks import CHUNK_SIZE
+
 from .. import _triton
-from .._common import check_chunk, check_qkv, check_state, resolve_scale
+from .._common import check_qkv, check_state, resolve_scale
+from .._tiles import (
+    causal_block,
+    chunk_decays,
+    chunk_rows,
+    decayed_columns,
+    decayed_rows,
+    decayed_scores,
+    head_block,
+    load_state,
+    load_tile,
+    masked_scores,
+    store_tile,
+)
 from .._triton import lazy_jit, tl
 from .reference import check_g
+
+PER_KEY_GPU_CHUNK_SIZE = 16  # per-key g on a GPU: the [BT, BT, BK] pairwise-decay block must fit in registers
 
 
 @lazy_jit
@@ -35,47 +54,19 @@ def _ds_fwd_kernel(
     BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
     SCALAR_G: tl.constexpr, USE_H0: tl.constexpr, PREC: tl.constexpr,
 ):  # fmt: skip
-    i_v, i_bh = tl.program_id(0), tl.program_id(1)
-    i_b, i_h = i_bh // H, i_bh % H
-    rt, rk = tl.arange(0, BT), tl.arange(0, BK)
-    rv = i_v * BV + tl.arange(0, BV)
-    mk, mv = rk < DK, rv < DV
-    row = (i_b * T * H + i_h).to(tl.int64)
-    s_off = i_bh.to(tl.int64) * DK * DV + rk[:, None] * DV + rv[None, :]
-    s_mask = mk[:, None] & mv[None, :]
-    S = tl.zeros([BK, BV], dtype=tl.float32)
-    if USE_H0:
-        S += tl.load(H0 + s_off, mask=s_mask, other=0.0).to(tl.float32)
-    causal = rt[:, None] >= rt[None, :]
+    _i_v, row, rk, rv, mk, mv, s_off, s_mask = head_block(T, H, DK, DV, BK, BV)
+    S = load_state(H0, s_off, s_mask, BK, BV, USE_H0)
+    causal = causal_block(BT)
     for n in range(0, tl.cdiv(T, BT)):
-        t = n * BT + rt
-        mt = t < T
-        qk_off = row * DK + t[:, None].to(tl.int64) * H * DK + rk[None, :]
-        v_off = row * DV + t[:, None].to(tl.int64) * H * DV + rv[None, :]
-        q = tl.load(Q + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        k = tl.load(K + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        v = tl.load(V + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        if SCALAR_G:
-            g = tl.load(G + row + t.to(tl.int64) * H, mask=mt, other=0.0).to(tl.float32)
-            b = tl.cumsum(g, 0)
-            beta = tl.sum(g, 0)
-            L = tl.exp(tl.where(causal, b[:, None] - b[None, :], float("-inf")))
-            A = tl.dot(q, tl.trans(k), input_precision=PREC) * L
-            qd = q * tl.exp(b)[:, None]
-            kd = k * tl.exp(beta - b)[:, None]
-            decay = tl.exp(beta)
-        else:
-            g = tl.load(G + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-            b = tl.cumsum(g, 0)
-            beta = tl.sum(g, 0)
-            E = tl.exp(tl.where(causal[:, :, None], b[:, None, :] - b[None, :, :], float("-inf")))
-            A = tl.sum(q[:, None, :] * k[None, :, :] * E, 2)
-            qd = q * tl.exp(b)
-            kd = k * tl.exp(beta[None, :] - b)
-            decay = tl.exp(beta)[:, None]
-        o = (tl.dot(qd, S, input_precision=PREC) + tl.dot(A, v, input_precision=PREC)) * scale
-        tl.store(O + v_off, o.to(O.dtype.element_ty), mask=mt[:, None] & mv[None, :])
-        S = S * decay + tl.dot(tl.trans(kd), v, input_precision=PREC)
+        t, mt, qk_off, v_off = chunk_rows(n, T, H, DK, DV, row, rk, rv, BT)
+        q = load_tile(Q, qk_off, mt, mk)
+        k = load_tile(K, qk_off, mt, mk)
+        v = load_tile(V, v_off, mt, mv)
+        D, e_b, e_tail, decay = chunk_decays(G, row, t, mt, qk_off, mk, causal, H, SCALAR_G)
+        A = decayed_scores(q, k, D, SCALAR_G, PREC)
+        o = (tl.dot(q * e_b, S, input_precision=PREC) + tl.dot(A, v, input_precision=PREC)) * scale
+        store_tile(O, v_off, o, mt, mv)
+        S = S * decay + tl.dot(tl.trans(k * e_tail), v, input_precision=PREC)
     tl.store(HT + s_off, S, mask=s_mask)
 
 
@@ -85,104 +76,49 @@ def _ds_bwd_kernel(
     BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
     SCALAR_G: tl.constexpr, USE_H0: tl.constexpr, USE_DHT: tl.constexpr, PREC: tl.constexpr,
 ):  # fmt: skip
-    i_v, i_bh = tl.program_id(0), tl.program_id(1)
-    i_b, i_h = i_bh // H, i_bh % H
-    rt, rk = tl.arange(0, BT), tl.arange(0, BK)
-    rv = i_v * BV + tl.arange(0, BV)
-    mk, mv = rk < DK, rv < DV
-    row = (i_b * T * H + i_h).to(tl.int64)
-    s_off = i_bh.to(tl.int64) * DK * DV + rk[:, None] * DV + rv[None, :]
-    s_mask = mk[:, None] & mv[None, :]
-    part = i_v.to(tl.int64) * T * H * DK
-    causal = rt[:, None] >= rt[None, :]
+    i_v, row, rk, rv, mk, mv, s_off, s_mask = head_block(T, H, DK, DV, BK, BV)
+    part = i_v.to(tl.int64) * T * H * DK  # dq, dk: one partial sum per value block
+    causal = causal_block(BT)
     NT = tl.cdiv(T, BT)
     # pass 1: forward order, recompute the entering state and form dq
-    S = tl.zeros([BK, BV], dtype=tl.float32)
-    if USE_H0:
-        S += tl.load(H0 + s_off, mask=s_mask, other=0.0).to(tl.float32)
+    S = load_state(H0, s_off, s_mask, BK, BV, USE_H0)
     for n in range(0, NT):
-        t = n * BT + rt
-        mt = t < T
-        qk_off = row * DK + t[:, None].to(tl.int64) * H * DK + rk[None, :]
-        v_off = row * DV + t[:, None].to(tl.int64) * H * DV + rv[None, :]
-        k = tl.load(K + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        v = tl.load(V + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        do = tl.load(DO + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        dA = tl.where(causal, tl.dot(do, tl.trans(v), input_precision=PREC), 0.0)
+        t, mt, qk_off, v_off = chunk_rows(n, T, H, DK, DV, row, rk, rv, BT)
+        k = load_tile(K, qk_off, mt, mk)
+        v = load_tile(V, v_off, mt, mv)
+        do = load_tile(DO, v_off, mt, mv)
+        dA = masked_scores(do, v, causal, PREC)
         dSq = tl.dot(do, tl.trans(S), input_precision=PREC)  # [BT, BK]: (S do_i)_k
-        if SCALAR_G:
-            g = tl.load(G + row + t.to(tl.int64) * H, mask=mt, other=0.0).to(tl.float32)
-            b = tl.cumsum(g, 0)
-            beta = tl.sum(g, 0)
-            L = tl.exp(tl.where(causal, b[:, None] - b[None, :], float("-inf")))
-            dq = dSq * tl.exp(b)[:, None] + tl.dot(dA * L, k, input_precision=PREC)
-            kd = k * tl.exp(beta - b)[:, None]
-            decay = tl.exp(beta)
-        else:
-            g = tl.load(G + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-            b = tl.cumsum(g, 0)
-            beta = tl.sum(g, 0)
-            E = tl.exp(tl.where(causal[:, :, None], b[:, None, :] - b[None, :, :], float("-inf")))
-            dq = dSq * tl.exp(b) + tl.sum(dA[:, :, None] * k[None, :, :] * E, 1)
-            kd = k * tl.exp(beta[None, :] - b)
-            decay = tl.exp(beta)[:, None]
-        tl.store(DQ + part + qk_off, dq * scale, mask=mt[:, None] & mk[None, :])
-        S = S * decay + tl.dot(tl.trans(kd), v, input_precision=PREC)
-    # pass 2: reverse order, carry dS
-    dS = tl.zeros([BK, BV], dtype=tl.float32)
-    if USE_DHT:
-        dS += tl.load(DHT + s_off, mask=s_mask, other=0.0).to(tl.float32)
+        D, e_b, e_tail, decay = chunk_decays(G, row, t, mt, qk_off, mk, causal, H, SCALAR_G)
+        dq = dSq * e_b + decayed_rows(dA, k, D, SCALAR_G, PREC)
+        store_tile(DQ + part, qk_off, dq * scale, mt, mk)
+        S = S * decay + tl.dot(tl.trans(k * e_tail), v, input_precision=PREC)
+    # pass 2: reverse order, carry dS (gradient of the state leaving the chunk)
+    dS = load_state(DHT, s_off, s_mask, BK, BV, USE_DHT)
     for i in range(0, NT):
-        n = NT - 1 - i
-        t = n * BT + rt
-        mt = t < T
-        qk_off = row * DK + t[:, None].to(tl.int64) * H * DK + rk[None, :]
-        v_off = row * DV + t[:, None].to(tl.int64) * H * DV + rv[None, :]
-        q = tl.load(Q + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        k = tl.load(K + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        v = tl.load(V + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        do = tl.load(DO + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        dA = tl.where(causal, tl.dot(do, tl.trans(v), input_precision=PREC), 0.0) * scale
+        t, mt, qk_off, v_off = chunk_rows(NT - 1 - i, T, H, DK, DV, row, rk, rv, BT)
+        q = load_tile(Q, qk_off, mt, mk)
+        k = load_tile(K, qk_off, mt, mk)
+        v = load_tile(V, v_off, mt, mv)
+        do = load_tile(DO, v_off, mt, mv)
+        dA = masked_scores(do, v, causal, PREC) * scale
         dSv = tl.dot(v, tl.trans(dS), input_precision=PREC)  # [BT, BK]: (dS v_j)_k
-        if SCALAR_G:
-            g = tl.load(G + row + t.to(tl.int64) * H, mask=mt, other=0.0).to(tl.float32)
-            b = tl.cumsum(g, 0)
-            beta = tl.sum(g, 0)
-            L = tl.exp(tl.where(causal, b[:, None] - b[None, :], float("-inf")))
-            A = tl.dot(q, tl.trans(k), input_precision=PREC) * L * scale
-            dk = tl.dot(tl.trans(dA * L), q, input_precision=PREC) + dSv * tl.exp(beta - b)[:, None]
-            qd = q * tl.exp(b)[:, None]
-            kd = k * tl.exp(beta - b)[:, None]
-            decay = tl.exp(beta)
-        else:
-            g = tl.load(G + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-            b = tl.cumsum(g, 0)
-            beta = tl.sum(g, 0)
-            E = tl.exp(tl.where(causal[:, :, None], b[:, None, :] - b[None, :, :], float("-inf")))
-            A = tl.sum(q[:, None, :] * k[None, :, :] * E, 2) * scale
-            dk = tl.sum(dA[:, :, None] * q[:, None, :] * E, 0) + dSv * tl.exp(beta[None, :] - b)
-            qd = q * tl.exp(b)
-            kd = k * tl.exp(beta[None, :] - b)
-            decay = tl.exp(beta)[:, None]
-        dv = tl.dot(tl.trans(A), do, input_precision=PREC) + tl.dot(kd, dS, input_precision=PREC)
-        tl.store(DK_ + part + qk_off, dk, mask=mt[:, None] & mk[None, :])
-        tl.store(DV_ + v_off, dv.to(DV_.dtype.element_ty), mask=mt[:, None] & mv[None, :])
-        dS = dS * decay + tl.dot(tl.trans(qd), do, input_precision=PREC) * scale
+        D, e_b, e_tail, decay = chunk_decays(G, row, t, mt, qk_off, mk, causal, H, SCALAR_G)
+        A = decayed_scores(q, k, D, SCALAR_G, PREC) * scale
+        dk = decayed_columns(dA, q, D, SCALAR_G, PREC) + dSv * e_tail
+        dv = tl.dot(tl.trans(A), do, input_precision=PREC) + tl.dot(k * e_tail, dS, input_precision=PREC)
+        store_tile(DK_ + part, qk_off, dk, mt, mk)
+        store_tile(DV_, v_off, dv, mt, mv)
+        dS = dS * decay + tl.dot(tl.trans(q * e_b), do, input_precision=PREC) * scale
     if USE_H0:
         tl.store(DH0 + s_off, dS, mask=s_mask)
 
 
-def _blocks(K: int, V: int, chunk_size: int | None, scalar: bool):
-    BK = _triton.next_pow2(K)
-    if BK > 256:
-        raise ValueError(f"the Triton kernels keep the whole key width in one block: K must be <= 256, got {K}")
-    interp = _triton.interpreting()
-    BV = _triton.next_pow2(V) if interp else min(64, _triton.next_pow2(V))
-    default = 64 if (interp or scalar) else 16  # per-key on a GPU: a [BT, BT, BK] block must fit in registers
-    BT = check_chunk(chunk_size) if chunk_size is not None else default
-    if BT < 16:
-        raise ValueError(f"chunk_size must be >= 16 for the Triton kernels (tl.dot block sides), got {BT}")
-    return BT, BK, BV
+def _chunk_size(chunk_size: int | None, scalar: bool) -> int:
+    """``None``: :data:`~attnmath.base.chunks.CHUNK_SIZE`, or :data:`PER_KEY_GPU_CHUNK_SIZE` for per-key ``g`` on a GPU."""
+    if chunk_size is not None:
+        return chunk_size
+    return CHUNK_SIZE if (scalar or _triton.interpreting()) else PER_KEY_GPU_CHUNK_SIZE
 
 
 def gate_gradient(q, k, dq, dk, ht, dht, scalar: bool) -> torch.Tensor:
@@ -204,7 +140,7 @@ class TritonChunkDiagScanFunction(torch.autograd.Function):
         B, T, H, K = q.shape
         V = v.shape[-1]
         scalar = g.ndim == 3
-        BT, BK, BV = _blocks(K, V, chunk_size, scalar)
+        BT, BK, BV = _triton.chunk_blocks(K, V, _chunk_size(chunk_size, scalar))
         NV = -(-V // BV)
         o = torch.empty_like(v)
         ht = torch.empty(B, H, K, V, dtype=torch.float32, device=q.device)
@@ -253,13 +189,13 @@ def triton_chunk_diag_scan(
 
     q, k: ``[B, T, H, K]`` (``K <= 256``), v: ``[B, T, H, V]``, g (``<= 0``): ``[B, T, H, K]`` or
     ``[B, T, H]``; fp16/bf16/fp32 on a CUDA device or on the CPU under ``TRITON_INTERPRET=1``.
-    ``initial_state``: ``[B, H, K, V]``.  Returns ``(o`` in q's dtype, ``S_T`` fp32``)``;
+    ``initial_state``: ``[B, H, K, V]``; ``chunk_size``: power of two >= 16, ``None`` for
+    :data:`~attnmath.base.chunks.CHUNK_SIZE` (per-key ``g`` on a GPU: :data:`PER_KEY_GPU_CHUNK_SIZE`).  Returns ``(o`` in q's dtype, ``S_T`` fp32``)``;
     differentiable in q, k, v, g and the initial state.  Claim ``kernels.diag-scan-chunked-form``.
     """
     B, _T, H, K, Vd = check_qkv(q, k, v)
     check_g(g, q)
-    if q.dtype == torch.float64:
-        raise TypeError("the Triton kernels compute in fp32: q must be fp16, bf16 or fp32, got float64")
+    _triton.check_dtype(q)
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, Vd), q)
     return TritonChunkDiagScanFunction.apply(q, k, v, g, h0, s, chunk_size)

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import torch
 
+from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
+
 from .._common import (
     causal_mask,
-    check_chunk,
     check_qkv,
     check_state,
     compute_dtype,
     from_chunks,
+    group_len,
     resolve_scale,
     to_chunks,
 )
@@ -49,13 +51,6 @@ def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Ten
         states = states + h0[:, :, None]
         final = final + h0
     return states, final
-
-
-GROUP_TOKENS = 512  # stream over groups of chunks: keeps the working set in cache (linear scaling in T)
-
-
-def _group_len(C: int) -> int:
-    return max(C, (GROUP_TOKENS // C) * C)
 
 
 def _forward_group(q, k, v, h0, scale, C):
@@ -96,7 +91,7 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, h0, scale, chunk_size):
         dt = compute_dtype(q.dtype)
-        G, T = _group_len(chunk_size), q.shape[1]
+        G, T = group_len(chunk_size), q.shape[1]
         h = None if h0 is None else h0.to(dt)
         outs, entering = [], []
         for start in range(0, T, G):
@@ -113,7 +108,7 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, do, dht):
         q, k, v, h0 = ctx.saved_tensors
-        G, T, C = _group_len(ctx.C), q.shape[1], ctx.C
+        G, T, C = group_len(ctx.C), q.shape[1], ctx.C
         dt = compute_dtype(q.dtype)
         B, _, H, K = q.shape
         dS = torch.zeros(B, H, K, v.shape[-1], dtype=dt, device=q.device) if dht is None else dht.to(dt)
@@ -133,7 +128,7 @@ def chunk_linear_attention(
     *,
     scale: float | None = None,
     initial_state: torch.Tensor | None = None,
-    chunk_size: int = 64,
+    chunk_size: int = CHUNK_SIZE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Chunked causal linear attention :math:`o_t = s\,(h_0 + \sum_{j\le t} k_j v_j^\top)^\top q_t` (PyTorch).
 
@@ -145,5 +140,5 @@ def chunk_linear_attention(
     B, _T, H, K, V = check_qkv(q, k, v)
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, V), q)
-    C = check_chunk(chunk_size)
+    C = check_chunk_size(chunk_size, power_of_two=True)
     return ChunkLinearAttentionFunction.apply(q, k, v, h0, s, C)

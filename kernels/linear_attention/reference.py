@@ -7,8 +7,8 @@ Recurrence (one head; :math:`q_t, k_t \in \mathbb R^K`, :math:`v_t \in \mathbb R
 
 With ``normalize=True`` a normaliser state :math:`z_t = z_{t-1} + k_t` (:math:`z_0` given) divides
 the output, :math:`o_t = S_t^\top q_t / (q_t^\top z_t)` (the scale cancels; use positive feature
-maps so that the denominator is positive).  This is the DSF realisation of linear attention with
-:math:`\Lambda_t = I` (DSF dossier §2.1, Katharopoulos et al. 2020).
+maps so that the denominator is positive).  Without the normaliser this is linear attention
+(Katharopoulos et al. 2020) as a DSF with :math:`\Lambda_t = I` (Sieber et al. 2024, eqs. (15)-(16)).
 
 Layout ``[B, T, H, D]``.  These loops are the references the chunked and Triton forms are tested
 against (claims ``kernels.linear-attention-chunked-form``, ``kernels.normalizer-is-a-value-column``).

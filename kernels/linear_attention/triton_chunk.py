@@ -12,7 +12,8 @@ walks the chunks in order, keeping the state :math:`S \in \mathbb R^{K\times B_V
 
 With the value dimension split in blocks, ``dq`` and ``dk`` are partial sums per value block, added
 up on the host.  Loads are masked (rows ``t >= T`` and columns past ``K``/``V`` read 0), so ``T``
-need not be a multiple of the chunk.  Kernels are built on first launch (:mod:`attnmath.kernels._triton`).
+need not be a multiple of the chunk.  Kernels are built on first launch (:mod:`attnmath.kernels._triton`);
+indices, masks and tile loads are the device helpers of :mod:`attnmath.kernels._tiles`.
 Claim ``kernels.linear-attention-chunked-form`` (kind ``kernel``).
 """
 
@@ -20,8 +21,11 @@ from __future__ import annotations
 
 import torch
 
+from attnmath.base.chunks import CHUNK_SIZE
+
 from .. import _triton
-from .._common import check_chunk, check_qkv, check_state, resolve_scale
+from .._common import check_qkv, check_state, resolve_scale
+from .._tiles import causal_block, chunk_rows, head_block, load_state, load_tile, masked_scores, store_tile
 from .._triton import lazy_jit, tl
 
 
@@ -31,31 +35,17 @@ def _la_fwd_kernel(
     BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
     USE_H0: tl.constexpr, PREC: tl.constexpr,
 ):  # fmt: skip
-    i_v, i_bh = tl.program_id(0), tl.program_id(1)
-    i_b, i_h = i_bh // H, i_bh % H
-    rt, rk = tl.arange(0, BT), tl.arange(0, BK)
-    rv = i_v * BV + tl.arange(0, BV)
-    mk, mv = rk < DK, rv < DV
-    row_q = (i_b * T * H + i_h).to(tl.int64)  # element (b, t, h, :) sits at ((b*T + t)*H + h)*D
-    q_base, v_base = Q + row_q * DK, V + row_q * DV
-    o_base = O + row_q * DV
-    s_off = i_bh.to(tl.int64) * DK * DV + rk[:, None] * DV + rv[None, :]
-    s_mask = mk[:, None] & mv[None, :]
-    S = tl.zeros([BK, BV], dtype=tl.float32)
-    if USE_H0:
-        S += tl.load(H0 + s_off, mask=s_mask, other=0.0).to(tl.float32)
-    causal = rt[:, None] >= rt[None, :]
+    _i_v, row, rk, rv, mk, mv, s_off, s_mask = head_block(T, H, DK, DV, BK, BV)
+    S = load_state(H0, s_off, s_mask, BK, BV, USE_H0)
+    causal = causal_block(BT)
     for n in range(0, tl.cdiv(T, BT)):
-        t = n * BT + rt
-        mt = t < T
-        qk_off = t[:, None].to(tl.int64) * H * DK + rk[None, :]
-        v_off = t[:, None].to(tl.int64) * H * DV + rv[None, :]
-        q = tl.load(q_base + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        k = tl.load(K + row_q * DK + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        v = tl.load(v_base + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        A = tl.where(causal, tl.dot(q, tl.trans(k), input_precision=PREC), 0.0)
+        _t, mt, qk_off, v_off = chunk_rows(n, T, H, DK, DV, row, rk, rv, BT)
+        q = load_tile(Q, qk_off, mt, mk)
+        k = load_tile(K, qk_off, mt, mk)
+        v = load_tile(V, v_off, mt, mv)
+        A = masked_scores(q, k, causal, PREC)
         o = (tl.dot(q, S, input_precision=PREC) + tl.dot(A, v, input_precision=PREC)) * scale
-        tl.store(o_base + v_off, o.to(O.dtype.element_ty), mask=mt[:, None] & mv[None, :])
+        store_tile(O, v_off, o, mt, mv)
         S += tl.dot(tl.trans(k), v, input_precision=PREC)
     tl.store(HT + s_off, S, mask=s_mask)
 
@@ -66,68 +56,38 @@ def _la_bwd_kernel(
     BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
     USE_H0: tl.constexpr, USE_DHT: tl.constexpr, PREC: tl.constexpr,
 ):  # fmt: skip
-    i_v, i_bh = tl.program_id(0), tl.program_id(1)
-    i_b, i_h = i_bh // H, i_bh % H
-    rt, rk = tl.arange(0, BT), tl.arange(0, BK)
-    rv = i_v * BV + tl.arange(0, BV)
-    mk, mv = rk < DK, rv < DV
-    row = (i_b * T * H + i_h).to(tl.int64)
-    s_off = i_bh.to(tl.int64) * DK * DV + rk[:, None] * DV + rv[None, :]
-    s_mask = mk[:, None] & mv[None, :]
+    i_v, row, rk, rv, mk, mv, s_off, s_mask = head_block(T, H, DK, DV, BK, BV)
     part = i_v.to(tl.int64) * T * H * DK  # dq, dk: one partial sum per value block
-    causal = rt[:, None] >= rt[None, :]
+    causal = causal_block(BT)
     NT = tl.cdiv(T, BT)
     # pass 1: forward order, recompute the entering state and form dq
-    S = tl.zeros([BK, BV], dtype=tl.float32)
-    if USE_H0:
-        S += tl.load(H0 + s_off, mask=s_mask, other=0.0).to(tl.float32)
+    S = load_state(H0, s_off, s_mask, BK, BV, USE_H0)
     for n in range(0, NT):
-        t = n * BT + rt
-        mt = t < T
-        qk_off = row * DK + t[:, None].to(tl.int64) * H * DK + rk[None, :]
-        v_off = row * DV + t[:, None].to(tl.int64) * H * DV + rv[None, :]
-        k = tl.load(K + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        v = tl.load(V + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        do = tl.load(DO + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        dA = tl.where(causal, tl.dot(do, tl.trans(v), input_precision=PREC), 0.0)
+        _t, mt, qk_off, v_off = chunk_rows(n, T, H, DK, DV, row, rk, rv, BT)
+        k = load_tile(K, qk_off, mt, mk)
+        v = load_tile(V, v_off, mt, mv)
+        do = load_tile(DO, v_off, mt, mv)
+        dA = masked_scores(do, v, causal, PREC)
         dq = (tl.dot(do, tl.trans(S), input_precision=PREC) + tl.dot(dA, k, input_precision=PREC)) * scale
-        tl.store(DQ + part + qk_off, dq, mask=mt[:, None] & mk[None, :])
+        store_tile(DQ + part, qk_off, dq, mt, mk)
         S += tl.dot(tl.trans(k), v, input_precision=PREC)
     # pass 2: reverse order, carry dS (gradient of the state leaving the chunk)
-    dS = tl.zeros([BK, BV], dtype=tl.float32)
-    if USE_DHT:
-        dS += tl.load(DHT + s_off, mask=s_mask, other=0.0).to(tl.float32)
+    dS = load_state(DHT, s_off, s_mask, BK, BV, USE_DHT)
     for i in range(0, NT):
-        n = NT - 1 - i
-        t = n * BT + rt
-        mt = t < T
-        qk_off = row * DK + t[:, None].to(tl.int64) * H * DK + rk[None, :]
-        v_off = row * DV + t[:, None].to(tl.int64) * H * DV + rv[None, :]
-        q = tl.load(Q + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        k = tl.load(K + qk_off, mask=mt[:, None] & mk[None, :], other=0.0).to(tl.float32)
-        v = tl.load(V + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        do = tl.load(DO + v_off, mask=mt[:, None] & mv[None, :], other=0.0).to(tl.float32)
-        dA = tl.where(causal, tl.dot(do, tl.trans(v), input_precision=PREC), 0.0) * scale
-        A = tl.where(causal, tl.dot(q, tl.trans(k), input_precision=PREC), 0.0) * scale
+        _t, mt, qk_off, v_off = chunk_rows(NT - 1 - i, T, H, DK, DV, row, rk, rv, BT)
+        q = load_tile(Q, qk_off, mt, mk)
+        k = load_tile(K, qk_off, mt, mk)
+        v = load_tile(V, v_off, mt, mv)
+        do = load_tile(DO, v_off, mt, mv)
+        dA = masked_scores(do, v, causal, PREC) * scale
+        A = masked_scores(q, k, causal, PREC) * scale
         dk = tl.dot(tl.trans(dA), q, input_precision=PREC) + tl.dot(v, tl.trans(dS), input_precision=PREC)
         dv = tl.dot(tl.trans(A), do, input_precision=PREC) + tl.dot(k, dS, input_precision=PREC)
-        tl.store(DK_ + part + qk_off, dk, mask=mt[:, None] & mk[None, :])
-        tl.store(DV_ + v_off, dv.to(DV_.dtype.element_ty), mask=mt[:, None] & mv[None, :])
+        store_tile(DK_ + part, qk_off, dk, mt, mk)
+        store_tile(DV_, v_off, dv, mt, mv)
         dS += tl.dot(tl.trans(q), do, input_precision=PREC) * scale
     if USE_H0:
         tl.store(DH0 + s_off, dS, mask=s_mask)
-
-
-def _blocks(K: int, V: int, chunk_size: int | None):
-    BK = _triton.next_pow2(K)
-    if BK > 256:
-        raise ValueError(f"the Triton kernels keep the whole key width in one block: K must be <= 256, got {K}")
-    interp = _triton.interpreting()
-    BV = _triton.next_pow2(V) if interp else min(64, _triton.next_pow2(V))  # interpreter: one big block is fastest
-    BT = check_chunk(chunk_size) if chunk_size is not None else 64
-    if BT < 16:
-        raise ValueError(f"chunk_size must be >= 16 for the Triton kernels (tl.dot block sides), got {BT}")
-    return BT, BK, BV
 
 
 class TritonChunkLinearAttentionFunction(torch.autograd.Function):
@@ -138,7 +98,7 @@ class TritonChunkLinearAttentionFunction(torch.autograd.Function):
         q, k, v = (x.contiguous() for x in (q, k, v))
         B, T, H, K = q.shape
         V = v.shape[-1]
-        BT, BK, BV = _blocks(K, V, chunk_size)
+        BT, BK, BV = _triton.chunk_blocks(K, V, chunk_size)
         NV = -(-V // BV)
         o = torch.empty_like(v)
         ht = torch.empty(B, H, K, V, dtype=torch.float32, device=q.device)
@@ -179,18 +139,17 @@ def triton_chunk_linear_attention(
     *,
     scale: float | None = None,
     initial_state: torch.Tensor | None = None,
-    chunk_size: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Triton chunked causal linear attention :math:`o_t = s\,(h_0 + \sum_{j\le t} k_j v_j^\top)^\top q_t`.
 
     q, k: ``[B, T, H, K]`` (``K <= 256``), v: ``[B, T, H, V]``, fp16/bf16/fp32 on a CUDA device, or
     on the CPU under ``TRITON_INTERPRET=1``; ``initial_state``: ``[B, H, K, V]`` or ``None``;
-    ``chunk_size``: power of two >= 16 (default 64).  Returns ``(o`` in q's dtype, ``S_T`` fp32``)``;
+    ``chunk_size``: power of two >= 16 (default :data:`~attnmath.base.chunks.CHUNK_SIZE`).  Returns ``(o`` in q's dtype, ``S_T`` fp32``)``;
     differentiable in q, k, v and the initial state.
     """
     B, _T, H, K, V = check_qkv(q, k, v)
-    if q.dtype == torch.float64:
-        raise TypeError("the Triton kernels compute in fp32: q must be fp16, bf16 or fp32, got float64")
+    _triton.check_dtype(q)
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, V), q)
     return TritonChunkLinearAttentionFunction.apply(q, k, v, h0, s, chunk_size)

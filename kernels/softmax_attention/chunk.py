@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import torch
 
-from .._common import check_chunk, check_qkv, compute_dtype, resolve_scale
+from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
+
+from .._common import check_qkv, compute_dtype, resolve_scale
 
 
 def blockwise_softmax_attention(
@@ -28,17 +30,18 @@ def blockwise_softmax_attention(
     *,
     scale: float | None = None,
     causal: bool = True,
-    block_size: int = 64,
+    block_size: int = CHUNK_SIZE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Softmax attention by the online-softmax recursion over key blocks (all query rows at once).
 
-    q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``; ``block_size`` a power of two.  Returns
+    q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``; ``block_size`` (keys per block) a power of two,
+    default :data:`~attnmath.base.chunks.CHUNK_SIZE`.  Returns
     ``(o [B, T, H, V]`` in q's dtype, ``lse [B, T, H]`` fp32/fp64``)``, the row log-sum-exp
     :math:`\log\sum_{j} e^{s\,q_i^\top k_j}`.  Memory ``O(B H T (block + V))``; differentiable by autograd.
     """
     B, T, H, K, V = check_qkv(q, k, v)
     s = resolve_scale(scale, K)
-    C = check_chunk(block_size, "block_size")
+    C = check_chunk_size(block_size, "block_size", power_of_two=True)
     dt = compute_dtype(q.dtype)
     qf, kf, vf = (x.to(dt).transpose(1, 2) for x in (q, k, v))  # [B, H, T, D]
     m = torch.full((B, H, T, 1), float("-inf"), dtype=dt, device=q.device)

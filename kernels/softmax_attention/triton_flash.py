@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import torch
 
+from attnmath.base.chunks import CHUNK_SIZE
+
 from .. import _triton
-from .._common import check_chunk, check_qkv, resolve_scale
+from .._common import check_qkv, resolve_scale
+from .._tiles import load_tile, store_tile
 from .._triton import lazy_jit, tl
 
 
@@ -31,10 +34,7 @@ def _flash_fwd_kernel(
     rn, rk, rv = tl.arange(0, BN), tl.arange(0, BK), tl.arange(0, BV)
     mm, mk, mv = rm < T, rk < DK, rv < DV
     row = (i_b * T * H + i_h).to(tl.int64)
-    q = tl.load(
-        Q + row * DK + rm[:, None].to(tl.int64) * H * DK + rk[None, :], mask=mm[:, None] & mk[None, :], other=0.0
-    )
-    q = q.to(tl.float32)
+    q = load_tile(Q, row * DK + rm[:, None].to(tl.int64) * H * DK + rk[None, :], mm, mk)
     m_i = tl.full([BM], float("-inf"), dtype=tl.float32)
     l_i = tl.zeros([BM], dtype=tl.float32)
     acc = tl.zeros([BM, BV], dtype=tl.float32)
@@ -44,13 +44,9 @@ def _flash_fwd_kernel(
     for start in range(0, hi, BN):
         cn = start + rn
         mn = cn < T
-        k = tl.load(
-            K + row * DK + cn[:, None].to(tl.int64) * H * DK + rk[None, :], mask=mn[:, None] & mk[None, :], other=0.0
-        )
-        v = tl.load(
-            V + row * DV + cn[:, None].to(tl.int64) * H * DV + rv[None, :], mask=mn[:, None] & mv[None, :], other=0.0
-        )
-        x = tl.dot(q, tl.trans(k.to(tl.float32)), input_precision=PREC) * scale
+        k = load_tile(K, row * DK + cn[:, None].to(tl.int64) * H * DK + rk[None, :], mn, mk)
+        v = load_tile(V, row * DV + cn[:, None].to(tl.int64) * H * DV + rv[None, :], mn, mv)
+        x = tl.dot(q, tl.trans(k), input_precision=PREC) * scale
         valid = mn[None, :] & (rm[:, None] >= 0)
         if CAUSAL:
             valid = valid & (cn[None, :] <= rm[:, None])
@@ -60,14 +56,10 @@ def _flash_fwd_kernel(
         alpha = tl.exp(m_i - m_safe)
         p = tl.exp(x - m_safe[:, None])
         l_i = l_i * alpha + tl.sum(p, 1)
-        acc = acc * alpha[:, None] + tl.dot(p, v.to(tl.float32), input_precision=PREC)
+        acc = acc * alpha[:, None] + tl.dot(p, v, input_precision=PREC)
         m_i = m_new
     o = acc / l_i[:, None]
-    tl.store(
-        O + row * DV + rm[:, None].to(tl.int64) * H * DV + rv[None, :],
-        o.to(O.dtype.element_ty),
-        mask=mm[:, None] & mv[None, :],
-    )
+    store_tile(O, row * DV + rm[:, None].to(tl.int64) * H * DV + rv[None, :], o, mm, mv)
     tl.store(LSE + row + rm.to(tl.int64) * H, m_i + tl.log(l_i), mask=mm)
 
 
@@ -80,13 +72,12 @@ class TritonFlashAttentionFunction(torch.autograd.Function):
         B, T, H, K = q.shape
         V = v.shape[-1]
         BK, BV = _triton.next_pow2(K), _triton.next_pow2(V)
-        if max(BK, BV) > 256:
+        if max(BK, BV) > _triton.MAX_BLOCK_WIDTH:
             raise ValueError(
-                f"the Triton flash kernel keeps whole head widths in one block: K, V must be <= 256, got {K}, {V}"
+                "the Triton flash kernel keeps whole head widths in one block: "
+                f"K, V must be <= {_triton.MAX_BLOCK_WIDTH}, got {K}, {V}"
             )
-        BM = check_chunk(block_size, "block_size") if block_size is not None else 64
-        if BM < 16:
-            raise ValueError(f"block_size must be >= 16 for the Triton kernels (tl.dot block sides), got {BM}")
+        BM = _triton.check_block(block_size, "block_size")
         o = torch.empty_like(v)
         lse = torch.empty(B, T, H, dtype=torch.float32, device=q.device)
         grid = (-(-T // BM), B * H)
@@ -120,16 +111,15 @@ def triton_flash_attention(
     *,
     scale: float | None = None,
     causal: bool = True,
-    block_size: int | None = None,
+    block_size: int = CHUNK_SIZE,
 ) -> torch.Tensor:
     r"""Softmax attention :math:`o_i = \sum_j e^{s\,q_i^\top k_j - \mathrm{lse}_i} v_j` by a Triton online-softmax kernel.
 
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]`` (``K, V <= 256``), fp16/bf16/fp32 on a CUDA device or
     on the CPU under ``TRITON_INTERPRET=1``; ``block_size`` (query and key block, power of two >= 16,
-    default 64).  Returns ``o [B, T, H, V]`` in q's dtype; differentiable (PyTorch backward).
+    default :data:`~attnmath.base.chunks.CHUNK_SIZE`).  Returns ``o [B, T, H, V]`` in q's dtype; differentiable (PyTorch backward).
     """
     _B, _T, _H, K, _V = check_qkv(q, k, v)
-    if q.dtype == torch.float64:
-        raise TypeError("the Triton kernels compute in fp32: q must be fp16, bf16 or fp32, got float64")
+    _triton.check_dtype(q)
     s = resolve_scale(scale, K)
     return TritonFlashAttentionFunction.apply(q, k, v, s, bool(causal), block_size)

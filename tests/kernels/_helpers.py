@@ -1,4 +1,4 @@
-"""Shared pieces of the kernel tests: named comparisons, seeded inputs, shape grids with readable ids."""
+"""Shared pieces of the kernel tests: named comparisons, seeded inputs, shape grids with readable ids, the GPU tier."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import strategies as st
 
 from attnmath.base.tolerances import tolerance
 
 DTYPE_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16", torch.float64: "fp64"}
+
+# GPU tier (``pytest -m gpu``, needs CUDA): bf16 and fp16, large shapes, Triton kernels against the fp64
+# references run on the GPU (loops of T steps; the softmax one materialises T x T).  Deselected on CPU
+# (``make test`` runs ``-m "not gpu"``); skipped with a reason when run without CUDA.
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU tier: needs CUDA")
+GPU_SHAPES = [(2, 1024, 4, 64, 64), (1, 4100, 4, 128, 64)]  # 4100: not a multiple of any chunk size
+GPU_DTYPES = [torch.bfloat16, torch.float16]
 
 
 def errors(ref: torch.Tensor, out: torch.Tensor, scale: float = 0.0) -> tuple[float, float, float]:
@@ -56,6 +64,11 @@ def grid(shapes, dtypes, *, extra=()) -> list:
                     args = ((B, T, H, K, V), dtype, h0) + (() if e is None else (e,))
                     out.append(pytest.param(*args, id=case_id(B, T, H, K, V, dtype, h0, "" if e is None else str(e))))
     return out
+
+
+def gpu_params(shapes, extra=("",), h0=True) -> list:
+    """``pytest.param(shape, dtype, extra)`` over :data:`GPU_DTYPES` for the GPU tier."""
+    return [pytest.param(s, dt, e, id=case_id(*s, dt, h0, e)) for s in shapes for dt in GPU_DTYPES for e in extra]
 
 
 def make_inputs(seed, shape, dtype, *, h0: bool, gate: str | None = None, positive: bool = False, device="cpu"):
@@ -131,3 +144,33 @@ def softmax_gradient_scale(ref_inputs: dict, do: torch.Tensor, causal: bool) -> 
     W = P * (do.double().transpose(1, 2) @ v.transpose(-1, -2)).abs()
     rms = lambda x: float(x.pow(2).mean().sqrt())  # noqa: E731
     return {"dq": rms(s * W @ k.abs()), "dk": rms(s * W.transpose(-1, -2) @ q.abs())}
+
+
+# Property tests (hypothesis): random shapes and chunk sizes, chunked == recurrent == masked in float64.
+PROPERTY_ATOL = 1e-10  # float64: eps 2.2e-16 x (T <= 40 terms of size <= ~1e2 and their reordering) with a wide margin
+property_shapes = st.tuples(
+    st.integers(1, 2), st.integers(1, 40), st.integers(1, 3), st.integers(1, 9), st.integers(1, 7)
+)  # B, T, H, K, V
+pow2_sizes = st.sampled_from([1, 2, 4, 8, 16, 32, 64])
+
+
+def float64_inputs(seed, B, T, H, K, V, gate=None):
+    """Seeded float64 ``q, k, v, h0`` and a log-decay ``logsigmoid(3 x)`` (strong and weak decays) for the property tests."""
+    g = torch.Generator().manual_seed(seed)
+    q, k = (torch.randn(B, T, H, K, generator=g, dtype=torch.float64) for _ in range(2))
+    v = torch.randn(B, T, H, V, generator=g, dtype=torch.float64)
+    h0 = torch.randn(B, H, K, V, generator=g, dtype=torch.float64)
+    gshape = {None: None, "scalar": (B, T, H), "key": (B, T, H, K)}[gate]
+    lg = None if gshape is None else F.logsigmoid(3 * torch.randn(*gshape, generator=g, dtype=torch.float64))
+    return q, k, v, h0, lg
+
+
+def chunk_by_chunk(fn, x: dict, names: str, *, chunk: int):
+    """Run each chunk of ``chunk`` steps on its own from the initial state (a planted bug: the inter-chunk
+    term is missing); ``names``: the inputs passed positionally, ``"qkv"`` or ``"qkvg"``."""
+    outs = []
+    for start in range(0, x["q"].shape[1], chunk):
+        sl = {n: x[n][:, start : start + chunk] for n in names}
+        o, _ = fn(*(sl[n] for n in names), initial_state=x["h0"], chunk_size=chunk)
+        outs.append(o)
+    return torch.cat(outs, dim=1)

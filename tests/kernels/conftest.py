@@ -1,4 +1,4 @@
-"""Kernel-test setup: every fresh allocation is poisoned with NaN (DESIGN.md §5, fla's tests/conftest.py idea).
+"""Kernel-test setup: every fresh allocation is poisoned with NaN (an idea from fla's tests/conftest.py).
 
 ``torch.empty``, ``torch.empty_like`` and ``Tensor.new_empty`` return NaN-filled floating tensors
 while a kernel test runs, so an output element a kernel forgets to write reads as NaN and fails

@@ -1,16 +1,38 @@
-"""Diagonal scan (GLA form): chunked PyTorch and Triton forms against the fp64 recurrence.
+"""Diagonal scan, GLA form (``kernels/diag_scan``): chunked PyTorch and Triton forms against the fp64 recurrence.
 
 Both gate kinds: scalar ``g [B, T, H]`` (Mamba-2, RetNet) and per-key ``g [B, T, H, K]`` (GLA, S6).
-Outputs, final states and every gradient (q, k, v, g, initial state) are compared by name.
+Outputs, final states and every gradient (q, k, v, g, initial state) are compared by name.  Also:
+property tests (hypothesis, float64), planted bugs that the same comparisons must catch (the decay
+applied one step late, a missing chunk-boundary term), and the GPU tier (``-m gpu``).
 """
 
 from __future__ import annotations
 
+import attnmath.kernels.diag_scan.chunk as ds_chunk
 import pytest
 import torch
+import torch.nn.functional as F
 from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_quadratic, diag_scan_recurrent, triton_chunk_diag_scan
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ._helpers import as_reference, assert_close, gate_gradient_scale, grid, make_inputs, outputs_and_grads, upstream
+from ._helpers import (
+    GPU_SHAPES,
+    PROPERTY_ATOL,
+    as_reference,
+    assert_close,
+    chunk_by_chunk,
+    float64_inputs,
+    gate_gradient_scale,
+    gpu_params,
+    grid,
+    make_inputs,
+    needs_cuda,
+    outputs_and_grads,
+    pow2_sizes,
+    property_shapes,
+    upstream,
+)
 
 SHAPES = [(1, 1, 1, 16, 16), (2, 64, 2, 16, 16), (1, 100, 2, 32, 16), (2, 130, 1, 16, 32)]
 CHUNK = 32
@@ -94,3 +116,127 @@ def test_long_sequences_stream_over_groups_of_chunks(gate):
     want = outputs_and_grads(o_r, S_r, x, do, dS)
     for name in want:
         torch.testing.assert_close(got[name], want[name], rtol=1e-9, atol=1e-8, msg=name)  # float64, 1100-term sums
+
+
+# ---- property tests (hypothesis): for random shapes, chunk sizes and gates, chunked == recurrent == masked
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=property_shapes,
+    C=pow2_sizes,
+    c=pow2_sizes,
+    seed=st.integers(0, 2**16),
+    gate=st.sampled_from(["scalar", "key"]),
+)
+def test_diag_scan_chunked_equals_recurrent_and_masked(shape, C, c, seed, gate):
+    q, k, v, h0, lg = float64_inputs(seed, *shape, gate=gate)
+    o, S = chunk_diag_scan(q, k, v, lg, initial_state=h0, chunk_size=C, sub_chunk=c)
+    o_r, S_r = diag_scan_recurrent(q, k, v, lg, initial_state=h0, dtype=torch.float64)
+    torch.testing.assert_close(o, o_r, rtol=0, atol=PROPERTY_ATOL)
+    torch.testing.assert_close(S, S_r, rtol=0, atol=PROPERTY_ATOL)
+    torch.testing.assert_close(
+        diag_scan_quadratic(q, k, v, lg, initial_state=h0, dtype=torch.float64), o_r, rtol=0, atol=PROPERTY_ATOL
+    )
+
+
+# ---- planted bugs: the decay applied one step late (S_t = diag(e^{g_{t-1}}) S_{t-1} + k_t v_t^T) and a missing
+# chunk-boundary term must fail the comparisons the real forms pass.  In the PyTorch form the bug is planted by
+# replacing one helper; in the Triton kernel (whose source cannot be patched from a test) by feeding the kernel
+# exactly the inputs that make it compute the buggy recurrence.
+
+BUG_SHAPE = (1, 100, 2, 16, 16)  # T = 100: three full chunks of 32 and a partial one
+BUG_CHUNK = 32
+F32 = torch.float32
+
+
+def _bug_inputs(gate):
+    x = {n: t.detach() for n, t in make_inputs(40, BUG_SHAPE, F32, h0=True, gate=gate).items()}
+    x["g"] = F.logsigmoid(torch.randn(x["g"].shape, generator=torch.Generator().manual_seed(41)) + 4)  # slow decays
+    return x
+
+
+def _bug_reference(x):
+    return diag_scan_recurrent(*(x[n].double() for n in "qkvg"), initial_state=x["h0"].double(), dtype=torch.float64)
+
+
+def _one_step_late(g: torch.Tensor) -> torch.Tensor:
+    """g'_t = g_{t-1} (g'_0 = 0): the decay of step t is applied at step t+1."""
+    return torch.cat([torch.zeros_like(g[:, :1]), g[:, :-1]], dim=1)
+
+
+@pytest.mark.parametrize("gate", ["scalar", "key"])
+def test_decay_one_step_late_is_caught_in_the_pytorch_form(gate, monkeypatch):
+    x = _bug_inputs(gate)
+    o_ref, S_ref = _bug_reference(x)
+    o, S = chunk_diag_scan(*(x[n] for n in "qkvg"), initial_state=x["h0"], chunk_size=BUG_CHUNK)
+    assert_close("o (correct)", o_ref, o, F32)
+    assert_close("ht (correct)", S_ref, S, F32)
+    # planted: exclusive instead of inclusive cumulative log-decay inside each chunk
+    monkeypatch.setattr(ds_chunk, "_cumulative_log_decay", lambda g: g.cumsum(-2) - g)
+    o_bug, S_bug = chunk_diag_scan(*(x[n] for n in "qkvg"), initial_state=x["h0"], chunk_size=BUG_CHUNK)
+    with pytest.raises(AssertionError, match="relative RMSE"):
+        assert_close("o (decay one step late)", o_ref, o_bug, F32)
+    with pytest.raises(AssertionError, match="relative RMSE"):
+        assert_close("ht (decay one step late)", S_ref, S_bug, F32)
+
+
+@pytest.mark.parametrize("gate", ["scalar", "key"])
+def test_decay_one_step_late_is_caught_in_the_triton_kernel(gate):
+    x = _bug_inputs(gate)
+    o_ref, _ = _bug_reference(x)
+    o, _ = triton_chunk_diag_scan(*(x[n] for n in "qkvg"), initial_state=x["h0"], chunk_size=BUG_CHUNK)
+    assert_close("o (correct)", o_ref, o, F32)
+    o_bug, _ = triton_chunk_diag_scan(
+        x["q"], x["k"], x["v"], _one_step_late(x["g"]), initial_state=x["h0"], chunk_size=BUG_CHUNK
+    )
+    with pytest.raises(AssertionError, match="relative RMSE"):
+        assert_close("o (decay one step late)", o_ref, o_bug, F32)
+
+
+def test_missing_chunk_boundary_term_is_caught_in_the_pytorch_form(monkeypatch):
+    x = _bug_inputs("key")
+    o_ref, _ = _bug_reference(x)
+
+    def no_carry(kv, decay, h0):  # every chunk enters with h0 only
+        states = h0[:, :, None].expand_as(kv).clone()
+        return states, h0 + kv.sum(2)
+
+    monkeypatch.setattr(ds_chunk, "_state_passing", no_carry)
+    o_bug, _ = chunk_diag_scan(*(x[n] for n in "qkvg"), initial_state=x["h0"], chunk_size=BUG_CHUNK)
+    with pytest.raises(AssertionError, match="relative RMSE"):
+        assert_close("o (diag scan, no chunk carry)", o_ref, o_bug, F32)
+
+
+def test_missing_chunk_boundary_term_is_caught_in_the_triton_kernel():
+    x = _bug_inputs("key")
+    o_ref, _ = _bug_reference(x)
+    with pytest.raises(AssertionError, match="relative RMSE"):
+        assert_close(
+            "o (diag scan, no chunk carry)",
+            o_ref,
+            chunk_by_chunk(triton_chunk_diag_scan, x, "qkvg", chunk=BUG_CHUNK),
+            F32,
+        )
+
+
+# ---- GPU tier
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize(
+    ("shape", "dtype", "gate"),
+    gpu_params([GPU_SHAPES[0]], ("scalar", "key")) + gpu_params([GPU_SHAPES[1]], ("scalar",)),
+)
+def test_diag_scan_large(shape, dtype, gate):
+    x = make_inputs(61, shape, dtype, h0=True, gate=gate, device="cuda")
+    o, S = triton_chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"])
+    do, dS = upstream(61, o, S)
+    got = outputs_and_grads(o, S, x, do, dS)
+    r = as_reference(x)
+    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r["h0"], dtype=torch.float64)
+    want = outputs_and_grads(o_r, S_r, r, do, dS)
+    for name in want:
+        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0  # dg: a running difference of q*dq, k*dk
+        assert_close(name, want[name], got[name], dtype, scale=scale)

@@ -1,0 +1,332 @@
+"""Claims of the attention family: linear attention, recurrent normalisation, Taylor truncations of softmax,
+normalized attention, the recurrent-norm eigenvalues, Flowformer."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+
+from attnmath.base.numerics import F64_EPS, torch_generator
+from attnmath.claims import at_least, at_most, claim, close, holds, rel_close, symbolic, symbolic_true
+
+from .. import native_attention as NA
+from .. import symbolic as S
+from ..analysis import normalized_output_bound, softmax_log_normalizers, taylor_ratio_bound, taylor_remainder_bound
+from ..architectures_attention import (
+    flowformer_causal_dsf,
+    linear_attention_dsf,
+    normalized_attention_dsf,
+    recurrent_norm_eigenvalues,
+    softmax_taylor_dsf,
+)
+from ..features import elu_plus_one, taylor_feature_dim, taylor_features
+from ..sampling import randn
+from .sizes import SIZES
+from .tolerances import REASON_IDENTITY, TOL_IDENTITY
+
+_SRC = "sieber2024understanding"
+_SOURCES = "see the book's Sources appendix"
+
+
+def _three_forms(name, dsf, u, y_ref, chunk_size=5):
+    return [
+        rel_close(f"{name}: loop vs native", dsf.recurrent(u), y_ref, rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
+        rel_close(f"{name}: Φu vs native", dsf.parallel(u), y_ref, rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
+        rel_close(
+            f"{name}: chunked({chunk_size}) vs native",
+            dsf.chunked(u, chunk_size),
+            y_ref,
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
+    ]
+
+
+def _weights(g, d, m, dv):
+    return randn(g, m, d) / math.sqrt(d), randn(g, m, d) / math.sqrt(d), randn(g, dv, d) / math.sqrt(d)
+
+
+@claim(
+    "dsf.linear-attention-three-ways",
+    title="DSF == native: linear attention (Katharopoulos, elu+1) equals its output-norm and recurrent-norm DSFs",
+    statement=r"\frac{\sum_{j\le i}\phi(q_i)^\top\phi(k_j)v_j}{\sum_{j\le i}\phi(q_i)^\top\phi(k_j)}=\text{DSF}_{\Lambda=I,\,C_i\propto\eta_i^{-1}}(u)_i=\text{DSF}_{\Lambda_i=\eta_{i-1}/\eta_i,\,B_i\propto\eta_i^{-1}}(u)_i",
+    source=f"{_SRC} eqs. (15)-(16) (attention in the DSF, linear attention); katharopoulos2020transformers; "
+    f"that both realizations give the same outputs is reconstructed ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _linear_attention_three_ways(tier: str):
+    B, L, d, m, dv = SIZES[tier].linear_attention_shape
+    g = torch_generator(50)
+    u = randn(g, B, L, d)
+    WQ, WK, WV = _weights(g, d, m, dv)
+    y = NA.katharopoulos_attention(u @ WQ.T, u @ WK.T, u @ WV.T)
+    checks = []
+    for real in ("output", "recurrent"):
+        dsf = linear_attention_dsf(u, WQ, WK, WV, realization=real)
+        checks += _three_forms(f"{real}-norm", dsf, u, y)
+        checks.append(holds(f"{real}-norm state size N = m d_v = {m * dv}", dsf.N == m * dv))
+    return checks
+
+
+@claim(
+    "dsf.recurrent-norm-telescoping",
+    title="Output and recurrent normalisation give the same Φ (telescoping Λ_i = η_{i-1}/η_i)",
+    statement=r"\Lambda_i\cdots\Lambda_{j+1}\frac{\psi_j}{\eta_j}=\frac{\eta_j}{\eta_i}\frac{\psi_j}{\eta_j}=\frac{\psi_j}{\eta_i},\quad"
+    r"\Phi_{ij}=\frac{\phi(q_i)^\top\psi(k_j)}{\eta_i}W_V\ \text{in both realizations}",
+    source=f"{_SRC} eq. (15) and App. B (recurrent normalisation, the telescoping product); eigenvalues as in "
+    f"the authors' follow-up code (eval_eig.py); the output-norm comparison is reconstructed ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("symbolic", "numeric"),
+)
+def _realizations_share_phi(tier: str):
+    L, d, m, dv = SIZES[tier].telescoping_shape
+    g = torch_generator(51)
+    u = 0.5 * randn(g, L, d)
+    WQ, WK, WV = _weights(g, d, m, dv)
+    out = softmax_taylor_dsf(u, WQ, WK, WV, 2, realization="output")
+    rec = softmax_taylor_dsf(u, WQ, WK, WV, 2, realization="recurrent")
+    fq, fk = taylor_features(u @ WQ.T, 2), taylor_features(u @ WK.T, 2)
+    eta = (fq * fk.cumsum(0)).sum(-1)
+    ratio = (eta[None, :] / eta[:, None]) * torch.ones(L, L, dtype=torch.float64).tril()
+    lin = linear_attention_dsf(u, WQ, WK, WV)
+    return [
+        symbolic("Λ_3 Λ_2 B_1 - ψ/η_3 with Λ_i = η_{i-1}/η_i, B_1 = ψ/η_1", S.telescoping_difference()),
+        rel_close(
+            "Φ blocks: output-norm vs recurrent-norm (Taylor P=2 features)",
+            rec.blocks(),
+            out.blocks(),
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
+        rel_close(
+            "Λ_(i:j) of the recurrent realization vs η_j/η_i",
+            rec.transition_products(),
+            ratio,
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
+        holds(
+            "linear attention: some Λ_i = η_{i-1}/η_i exceeds 1 (η depends on q_i, so no contraction)",
+            bool((lin.lam > 1).any()),
+            details=f"max Λ_i {lin.lam.max().item():.3f}",
+        ),
+    ]
+
+
+@claim(
+    "dsf.taylor-features",
+    title="Finite Taylor features approximate softmax with an explicit error bound",
+    statement=r"\phi_P(q)^\top\phi_P(k)=T_P(s),\ |e^s-T_P(s)|\le\frac{R^{P+1}e^R}{(P+1)!},\ "
+    r"\lVert\tilde y_i-y_i\rVert\le\frac{2\delta}{1-\delta}\max_j\lVert v_j\rVert,\ \delta=\frac{R^{P+1}e^{2R}}{(P+1)!}",
+    source=f"{_SRC} Lemma 1 (§3.2.1) and App. C (Taylor series with monomial features, eq. (24)); the error "
+    f"bounds are reconstructed from the classical Lagrange remainder ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("symbolic", "numeric"),
+)
+def _taylor_truncation_bounds(tier: str):
+    corner, s1, s2 = S.normalized_weight_corner()
+    checks = [
+        symbolic("φ_3(q)ᵀφ_3(k) - T_3(qᵀk/√2), m=2, and T_3 vs series(exp)", S.taylor_feature_difference(2, 3)),
+        symbolic("∫_0^s (s-t)^3/3! e^t dt - (e^s - T_3(s)) (Lagrange remainder)", S.taylor_remainder_difference(3)),
+        symbolic("worst-case weight change at ε=δ, ε̄=-δ minus 2δ/(1-δ)", corner),
+        symbolic_true("d/dε of the relative weight change > 0", s1),
+        symbolic_true("d/dε̄ of the relative weight change < 0", s2),
+    ]
+    L, m, dv = SIZES[tier].taylor_shape
+    g = torch_generator(52)
+    q, k, v = 0.5 * randn(g, L, m), 0.5 * randn(g, L, m), randn(g, L, dv)
+    s = q @ k.T / math.sqrt(m)
+    R = float(s.abs().max())
+    checks.append(holds("feature dim n_P = Σ m^p (P=3)", taylor_features(q, 3).shape[-1] == taylor_feature_dim(m, 3)))
+    exact = NA.softmax_attention_causal(q, k, v)
+    errs = []
+    for P in (1, 2, 3, 4, 6):
+        TP = sum(s**p / math.factorial(p) for p in range(P + 1))
+        feat = taylor_features(q, P) @ taylor_features(k, P).T
+        checks.append(rel_close(f"P={P}: φ_P(q)ᵀφ_P(k) vs T_P(s)", feat, TP, rtol=TOL_IDENTITY, reason=REASON_IDENTITY))
+        checks.append(
+            at_most(
+                f"P={P}: max |e^s - T_P(s)| vs Lagrange bound (R={R:.2f})",
+                (torch.exp(s) - TP).abs().max(),
+                taylor_remainder_bound(R, P),
+                reason="Lagrange remainder bound",
+            )
+        )
+        delta = taylor_ratio_bound(R, P)
+        y = NA.taylor_attention_causal(q, k, v, P)
+        err = float((y - exact).abs().max())
+        errs.append(err)
+        if delta < 1:
+            checks.append(
+                at_most(
+                    f"P={P}: max |y_P - y_softmax| vs 2δ/(1-δ) max|v|",
+                    err,
+                    normalized_output_bound(delta, float(v.abs().max())),
+                    reason="normalized-output bound 2δ/(1-δ) (δ<1)",
+                )
+            )
+    checks.append(
+        holds(
+            "output error decreases with P = 1, 2, 3, 4, 6",
+            all(a > b for a, b in itertools.pairwise(errs)),
+            details=", ".join(f"{e:.1e}" for e in errs),
+        )
+    )
+    return checks
+
+
+@claim(
+    "dsf.native.softmax-taylor",
+    title="DSF == native: order-P truncations of softmax attention (finite state n_P) equal Taylor-kernel attention",
+    statement=r"\text{DSF}[\phi_P]_i=\sum_{j\le i}\frac{T_P(q_i^\top k_j/\sqrt m)}{\sum_{l\le i}T_P(q_i^\top k_l/\sqrt m)}W_Vu_j,\quad N=n_Pd_v",
+    source=f"{_SRC} Lemma 1 (§3.2.1, eq. (18): softmax attention has N = ∞; its finite truncations are "
+    f"reconstructed, {_SOURCES}); vaswani2017attention",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _softmax_truncations_equal_native(tier: str):
+    B, L, d, m, dv = SIZES[tier].softmax_taylor_shape
+    g = torch_generator(53)
+    u = randn(g, B, L, d)
+    WQ, WK, WV = _weights(g, d, m, dv)
+    q, k, v = u @ WQ.T, u @ WK.T, u @ WV.T
+    checks = []
+    for P in (2, 4):
+        y = NA.taylor_attention_causal(q, k, v, P)
+        for real in ("output", "recurrent"):
+            dsf = softmax_taylor_dsf(u, WQ, WK, WV, P, realization=real)
+            checks += _three_forms(f"P={P}, {real}-norm", dsf, u, y, chunk_size=6)
+        checks.append(
+            holds(
+                f"P={P}: state size N = n_P d_v = {taylor_feature_dim(m, P) * dv}",
+                dsf.N == taylor_feature_dim(m, P) * dv,
+            )
+        )
+    return checks
+
+
+@claim(
+    "dsf.normalized-attention-eq21",
+    title="DSF == native: normalized attention (the paper's eq. 22) in both realizations; its Λ_i is not a contraction",
+    statement=r"y_i=\frac{1}{\eta(u_i)}\sum_{j\le i}(q_i^\top k_j)v_j\ \text{equals both DSFs};\ \Lambda_i=e^{w_\eta^\top(u_{i-1}-u_i)}\ \text{and}\ \Lambda_i>1\ \text{occurs}",
+    source=f"{_SRC} eq. (22) (normalized attention; official SelfNormAttention)",
+    status_of_source="stated",
+    kinds=("numeric",),
+)
+def _normalized_attention_equals_native(tier: str):
+    B, L, d, m, dv = SIZES[tier].normalized_shape
+    g = torch_generator(54)
+    u = randn(g, B, L, d)
+    WQ, WK, WV = _weights(g, d, m, dv)
+    bQ, bK, w, b0 = randn(g, m), randn(g, m), 0.5 * randn(g, d), 0.2
+    y = NA.normalized_attention(u, WQ, bQ, WK, bK, WV, w, b0)
+    checks = []
+    for real in ("output", "recurrent"):
+        checks += _three_forms(
+            f"{real}-norm", normalized_attention_dsf(u, WQ, bQ, WK, bK, WV, w, b0, realization=real), u, y
+        )
+    lam = normalized_attention_dsf(u, WQ, bQ, WK, bK, WV, w, b0).lam
+    expect = torch.exp((u[..., :-1, :] - u[..., 1:, :]) @ w)
+    checks.append(
+        close(
+            "Λ_i vs exp(w_ηᵀ(u_{i-1}-u_i)), i ≥ 2",
+            lam[..., 1:],
+            expect,
+            atol=64 * F64_EPS * float(expect.max()),
+            reason="float64 exp of a difference: 64 eps relative",
+        )
+    )
+    checks.append(
+        at_least(
+            "max Λ_i (eq. 22 does not contract)",
+            float(lam.max()),
+            1.0,
+            reason="the recurrent-norm eigenvalue e^{w_ηᵀ(u_{i-1}-u_i)} is unbounded",
+        )
+    )
+    return checks
+
+
+@claim(
+    "dsf.recurrent-norm-eigenvalues",
+    title="The DSF eigenvalues η_{i-1}/η_i match the follow-up's nu[:-1]/nu[1:] recipe, overflow-free in log space",
+    statement=r"\Lambda_i=\frac{\eta_{i-1}}{\eta_i}=\exp(\log\eta_{i-1}-\log\eta_i),\quad\eta_i=\textstyle\sum_{j\le i}\phi(q_i)^\top\psi(k_j)",
+    source=f"{_SRC} eq. (15) and §6 (attention needs normalization for stability); the nu[:-1]/nu[1:] recipe "
+    "of the authors' follow-up code (eval_eig.py)",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _recurrent_norm_eigenvalues(tier: str):
+    L, d, m, dv = SIZES[tier].eigenvalues_shape
+    g = torch_generator(55)
+    u = randn(g, L, d)
+    WQ, WK, WV = _weights(g, d, m, dv)
+    fq, fk = elu_plus_one(u @ WQ.T), elu_plus_one(u @ WK.T)
+    nu = ((fq @ fk.T) * torch.ones(L, L, dtype=torch.float64).tril()).sum(-1)  # row sums of the masked scores
+    lam = linear_attention_dsf(u, WQ, WK, WV).eigenvalues()[1:, 0]
+    q, k = randn(g, L, m), randn(g, L, m)
+    nu_sm = (torch.exp(q @ k.T / math.sqrt(m)) * torch.ones(L, L, dtype=torch.float64).tril()).sum(-1)
+    lse = softmax_log_normalizers(q, k)
+    big = 1000.0  # logits ~ 1e3: exp overflows float64
+    logits = big * q @ k.T
+    causal = torch.ones(L, L, dtype=torch.bool).tril()
+    nu_big = (torch.exp(logits) * causal).sum(-1)
+    lse_big = softmax_log_normalizers(q, k, scale=big)
+    mx = logits.masked_fill(~causal, float("-inf")).amax(-1)  # max-shift recipe: ν̃_i = Σ_j e^{s_ij - m_i} ∈ [1, i]
+    nu_shift = torch.exp((logits - mx[:, None]).masked_fill(~causal, float("-inf"))).sum(-1)
+    log_lam_shift = (mx[:-1] - mx[1:]) + torch.log(nu_shift[:-1]) - torch.log(nu_shift[1:])
+    return [
+        rel_close(
+            "linear attention: DSF eigenvalues vs nu[:-1]/nu[1:]",
+            lam,
+            nu[:-1] / nu[1:],
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
+        rel_close(
+            "softmax: exp(lse_{i-1} - lse_i) vs naive ratio of row sums",
+            recurrent_norm_eigenvalues(lse),
+            nu_sm[:-1] / nu_sm[1:],
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
+        holds(
+            "softmax, logits x1000: the naive ratio is not finite",
+            not bool(torch.isfinite(nu_big[:-1] / nu_big[1:]).all()),
+        ),
+        holds(
+            "softmax, logits x1000: log Λ_i = lse_{i-1} - lse_i is finite",
+            bool(torch.isfinite(lse_big[:-1] - lse_big[1:]).all()),
+        ),
+        rel_close(
+            "max-shift recipe log Λ_i vs lse_{i-1} - lse_i (logits x1000)",
+            log_lam_shift,
+            lse_big[:-1] - lse_big[1:],
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
+        holds(
+            "softmax and linear attention: some Λ_i > 1",
+            bool((lam > 1).any()) and bool((recurrent_norm_eigenvalues(lse) > 1).any()),
+        ),
+    ]
+
+
+@claim(
+    "dsf.native.flowformer",
+    title="DSF == native: causal Flowformer is linear attention with scalar gain c_i and normaliser I_i/α_i (Λ = I)",
+    statement=r"\Lambda_i=I,\ B_i=c_i(I\otimes\sigma(k_i)),\ C_i=\frac{\alpha_i}{I_i}(I\otimes\sigma(q_i)^\top)",
+    source=f"wu2022flowformer (official Flow_Attention_Causal); the DSF mapping is reconstructed ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _flowformer_equals_native(tier: str):
+    B, H, L, m, dv = SIZES[tier].flowformer_shape
+    g = torch_generator(56)
+    q, k, v = randn(g, B, H, L, m), randn(g, B, H, L, m), randn(g, B, H, L, dv)
+    dsf = flowformer_causal_dsf(q, k, v)
+    y = NA.flowformer_causal(q, k, v)
+    return [*_three_forms("Flowformer", dsf, v, y), holds("Λ_i = I for every i", bool((dsf.lam == 1).all()))]

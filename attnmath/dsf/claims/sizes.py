@@ -1,0 +1,75 @@
+"""Run sizes of the DSF chapter: each entry is a ``(ci, paper)`` pair; claims read ``SIZES[tier]``.
+
+Shapes are tuples in the order the comment gives. ``ci`` runs in seconds on 2 CPU cores (the MQAR claims
+in about a minute); ``paper`` uses longer sequences, larger states, more trials and seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from attnmath.claims import Sizes
+
+from ..mqar import MQARConfig
+
+_MQAR_ATTENTION_CI = MQARConfig(
+    seq_len=32, num_kv=8, vocab=64, d=32, batch=32, train=1024, epochs=12, lr=1e-2, layers=1, shift=True
+)
+_MQAR_ATTENTION_PAPER = MQARConfig(
+    seq_len=64, num_kv=8, vocab=64, d=32, batch=32, train=8192, epochs=24, lr=1e-2, layers=2, shift=False
+)
+
+SIZES = Sizes(
+    # --- framework
+    convolutional_form_length=(16, 128),  # dsf.convolutional-form: sequence length L of the random DSFs
+    chunked_length=(40, 256),  # dsf.chunked-equals-recurrent: sequence length L
+    hankel_length=(12, 32),  # dsf.hankel-rank-bound: sequence length L of the random DSFs
+    hankel_softmax=((64, 2, 16), (128, 2, 32)),  # the same claim, softmax block: (L, m, N)
+    warped_length=(32, 256),  # dsf.warped-time: sequence length L
+    # --- attention
+    linear_attention_shape=((2, 24, 6, 4, 3), (2, 128, 16, 8, 8)),  # dsf.linear-attention-three-ways: (B, L, d, m, d_v)
+    telescoping_shape=((16, 4, 2, 2), (64, 8, 3, 4)),  # dsf.recurrent-norm-telescoping: (L, d, m, d_v)
+    taylor_shape=((32, 3, 2), (128, 3, 4)),  # dsf.taylor-features: (L, m, d_v)
+    softmax_taylor_shape=((2, 20, 4, 2, 2), (2, 96, 8, 3, 4)),  # dsf.native.softmax-taylor: (B, L, d, m, d_v)
+    normalized_shape=((2, 24, 5, 4, 3), (2, 128, 16, 8, 8)),  # dsf.normalized-attention-eq21: (B, L, d, m, d_v)
+    eigenvalues_shape=((32, 4, 3, 2), (256, 8, 4, 4)),  # dsf.recurrent-norm-eigenvalues: (L, d, m, d_v)
+    flowformer_shape=((2, 2, 24, 4, 3), (2, 4, 128, 8, 8)),  # dsf.native.flowformer: (B, H, L, m, d_v)
+    # --- ssm
+    s6_shape=((2, 24, 4, 3), (2, 128, 16, 16)),  # dsf.native.s6, dsf.s6-is-d-head-attention: (B, L, d, n)
+    ssd_attention_shape=((2, 24, 3, 4), (2, 128, 8, 8)),  # dsf.ssd-is-normalized-attention: (B, L, d, n)
+    ssd_duality_shape=((2, 32, 2, 3, 4), (2, 128, 4, 8, 16)),  # dsf.ssd-duality: (B, L, H, P, n)
+    ssd_paper_shape=((2, 24, 4, 3), (2, 128, 16, 16)),  # dsf.native.ssd-paper: (B, L, d, n)
+    retnet_shape=((2, 3, 24, 4, 3), (2, 4, 128, 16, 16)),  # dsf.native.retnet: (B, H, L, K, V)
+    gla_shape=((2, 2, 24, 4, 3), (2, 4, 128, 16, 16)),  # dsf.native.gla: (B, H, L, K, V)
+    # --- gates and steps
+    qlstm_shape=((2, 32, 5), (2, 256, 32)),  # dsf.reversed-sigmoid, dsf.native.qlstm: (B, L, d)
+    theorem1_length=(64, 512),  # dsf.mamba-theorem-1: sequence length L
+    zoh_euler_length=(200, 2000),  # dsf.zoh-vs-euler: sequence length L of the ZOH state bound
+    stiffness_states=(16, 64),  # dsf.stiffness-euler-unstable: n of A = -diag(1..n)
+    rglru_shape=((2, 32, 6), (2, 256, 32)),  # dsf.native.rg-lru: (B, L, d)
+    rglru_variance=((20000, 100), (200000, 200)),  # the same claim, variance Monte Carlo: (trials, steps T)
+    # --- extensions
+    deltanet_shape=((2, 2, 16, 4, 3), (2, 2, 64, 8, 4)),  # dsf.native.deltanet: (B, H, L, K, V)
+    titans_shape=((2, 16, 3, 2), (2, 64, 8, 4)),  # dsf.native.titans: (B, L, K, V)
+    mlstm_shape=((2, 2, 24, 4, 3), (2, 4, 128, 16, 16)),  # dsf.native.mlstm: (B, H, L, K, V)
+    # dsf.hebbian-capacity (in attnmath.synthesis.claims.dsf_memory): Monte-Carlo trials of the crosstalk variance
+    hebbian_trials=(4000, 40000),
+    # --- MQAR (dsf.mqar-*): training configurations and seeds per cell
+    mqar_attention=(_MQAR_ATTENTION_CI, _MQAR_ATTENTION_PAPER),  # softmax / linear / normalized attention
+    # 512 AdamW steps of batch 64 (dsf.mqar-normalized-vs-linear)
+    mqar_attention_long=(
+        replace(_MQAR_ATTENTION_CI, batch=64, train=2048, epochs=16),
+        replace(_MQAR_ATTENTION_PAPER, batch=64),
+    ),
+    mqar_qlstm=(  # qLSTM vs qLSTM-rev (dsf.mqar-qlstm-reversed)
+        MQARConfig(
+            seq_len=64, num_kv=4, vocab=32, d=16, batch=32, train=1024, epochs=12, lr=1e-2, layers=1, shift=True
+        ),
+        MQARConfig(
+            seq_len=128, num_kv=8, vocab=64, d=32, batch=32, train=8192, epochs=16, lr=1e-2, layers=2, shift=False
+        ),
+    ),
+    mqar_seeds=((0, 1, 2), (0, 1, 2, 3, 4)),
+    # notebooks/11_dsf_attention_vs_ssm, figure "Hankel rank vs L": sequence lengths
+    notebook_hankel_lengths=((8, 16, 24, 32, 48, 64), (8, 16, 32, 64, 96, 128)),
+)

@@ -1,0 +1,295 @@
+"""Claims of the SSM family: S6, S6 as d-head attention, SSD as normalized attention, the SSD duality, the paper's SSD,
+RetNet, GLA."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from attnmath.base.numerics import F64_EPS, torch_generator
+from attnmath.claims import at_least, claim, close, holds, rel_close
+
+from .. import native_ssm as NS
+from ..analysis import s6_masked_attention, ssd_masked_attention
+from ..architectures_attention import separable_attention_dsf
+from ..architectures_ssm import gla_dsf, mamba2_ssd_dsf, retnet_dsf, s6_dsf, ssd_paper_dsf
+from ..sampling import rand, randn
+from .sizes import SIZES
+from .tolerances import REASON_DUALITY, REASON_IDENTITY, TOL_DUALITY, TOL_IDENTITY
+
+_SRC = "sieber2024understanding"
+_SOURCES = "see the book's Sources appendix"
+
+
+def _s6_inputs(tier: str, seed: int):
+    B, L, d, n = SIZES[tier].s6_shape
+    g = torch_generator(seed)
+    u = randn(g, B, L, d)
+    delta_raw = randn(g, B, L, d)
+    A = -torch.arange(1, n + 1, dtype=torch.float64).expand(d, n).clone()  # S4D-real init a_r = -r
+    Bm, Cm, D = randn(g, B, L, n), randn(g, B, L, n), randn(g, d)
+    bias = torch.log(torch.expm1(0.001 + 0.1 * rand(g, d)))  # softplus(bias) in [1e-3, 0.1]
+    return u, delta_raw, A, Bm, Cm, D, bias
+
+
+@claim(
+    "dsf.native.s6",
+    title="DSF == native: S6 (Mamba selective scan) with the implemented Euler input and with exact ZOH",
+    statement=r"\Lambda_i=\mathrm{diag}_k(e^{\Delta^{(k)}_ia^{(k)}}),\ B_i=\mathrm{diag}(\Delta_i)\otimes b_i\ (\text{Euler})\ \text{or}\ \varphi_1(\Delta A)\Delta b\ (\text{ZOH}),\ C_i=I\otimes c_i^\top",
+    source=f"{_SRC} eq. (19) (S6 in the DSF); gu2023mamba (selective_scan_ref, eq. 4)",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _s6_equals_native(tier: str):
+    u, dr, A, Bm, Cm, D, bias = _s6_inputs(tier, 60)
+    checks = []
+    for disc, native in (("euler", NS.selective_scan_ref), ("zoh", NS.selective_scan_zoh)):
+        y = native(u, dr, A, Bm, Cm, D, delta_bias=bias, delta_softplus=True)
+        dsf = s6_dsf(u, dr, A, Bm, Cm, D, bias, True, discretization=disc)
+        checks.append(
+            rel_close(f"{disc}: DSF loop vs native", dsf.recurrent(u), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY)
+        )
+        checks.append(
+            rel_close(
+                f"{disc}: DSF chunked(8) vs native", dsf.chunked(u, 8), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY
+            )
+        )
+    checks.append(holds("state size N = n d", dsf.N == A.numel()))
+    return checks
+
+
+@claim(
+    "dsf.s6-is-d-head-attention",
+    title="S6 never mixes channels: every Φ_ij is diagonal, and S6 is d-head masked linear attention",
+    statement=r"y^{(k)}_i=\sum_{j\le i}c_i^\top\mathrm{diag}\big(e^{a^{(k)}(t^{(k)}_i-t^{(k)}_j)}\big)b_j\,\Delta^{(k)}_ju^{(k)}_j+D_ku^{(k)}_i",
+    source=f"{_SRC} §4.2 (S6's b_i, c_i play keys and queries; its Λ_i has d parameters); the d-head masked "
+    f"form is reconstructed ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _s6_is_d_head_attention(tier: str):
+    u, dr, A, Bm, Cm, D, bias = _s6_inputs(tier, 61)
+    dsf = s6_dsf(u, dr, A, Bm, Cm, D, bias, True)
+    Phi = dsf.blocks()
+    eye = torch.eye(u.shape[-1], dtype=torch.bool)
+    off = Phi[..., ~eye].abs().max()
+    delta = F.softplus(dr + bias)
+    y = s6_masked_attention(u, delta, A, Bm, Cm, D)
+    return [
+        close(
+            "max |off-diagonal entries of every Φ_ij|",
+            off,
+            torch.zeros(()),
+            atol=0.0,
+            reason="exact zeros: no term couples two channels",
+        ),
+        rel_close("masked d-head form vs DSF loop", y, dsf.recurrent(u), rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
+    ]
+
+
+def _ssd_setup(tier: str, seed: int, positive: bool = False):
+    B, L, d, n = SIZES[tier].ssd_attention_shape
+    g = torch_generator(seed)
+    u = randn(g, B, L, d)
+    a = -0.8
+    delta = 0.05 + 0.5 * rand(g, B, L)  # shared step: keeps |a t_L| < 30
+    Bm, Cm = randn(g, B, L, n), randn(g, B, L, n)
+    if positive:
+        Bm, Cm = F.softplus(Bm), F.softplus(Cm)
+    return u, a, delta, Bm, Cm
+
+
+@claim(
+    "dsf.ssd-is-normalized-attention",
+    title="SSD equals separable attention with a cumulative, query-independent normaliser η_i = e^{-a t_i}",
+    statement=r"\text{SSD}=\sum_{j\le i}\frac{c_i^\top(\delta_je^{-at_j}b_j)}{e^{-at_i}}u_j,\quad\Lambda_i=\frac{\eta_{i-1}}{\eta_i}=e^{a\delta_i}\le1",
+    source=f"{_SRC} §4.2 (attention's η cancels between Λ and B, S6's Δ does not; SSD reduces Λ_i to one "
+    f"parameter); the identity is reconstructed ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _ssd_is_normalized_attention(tier: str):
+    u, a, delta, Bm, Cm = _ssd_setup(tier, 62, positive=True)
+    d = u.shape[-1]
+    t = delta.cumsum(-1)
+    ssd = s6_dsf(u, delta[..., None].expand_as(u), torch.full((d, Bm.shape[-1]), a, dtype=torch.float64), Bm, Cm)
+    y = ssd.recurrent(u)
+    psi = (delta * torch.exp(-a * t))[..., None] * Bm
+    eta = torch.exp(-a * t)
+    att = separable_attention_dsf(Cm, psi, torch.eye(d, dtype=torch.float64), eta, realization="recurrent")
+    kath = separable_attention_dsf(Cm, psi, torch.eye(d, dtype=torch.float64), (Cm * psi.cumsum(-2)).sum(-1))
+    return [
+        holds(f"|a t_L| = {abs(a) * float(t.max()):.1f} < 30", abs(a) * float(t.max()) < 30),
+        rel_close(
+            "SSD vs normalized separable attention (recurrent norm)",
+            att.recurrent(u),
+            y,
+            rtol=TOL_DUALITY,
+            reason=REASON_DUALITY,
+        ),
+        rel_close(
+            "Λ_i = η_{i-1}/η_i vs e^{a δ_i} (i ≥ 2)",
+            att.lam[..., 1:],
+            torch.exp(a * delta[..., 1:]),
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
+        holds("SSD's Λ_i ≤ 1 (cumulative normaliser)", bool((att.lam <= 1).all())),
+        at_least(
+            "counter-test: same φ, ψ with the Katharopoulos normaliser differ from SSD by",
+            float((kath.recurrent(u) - y).abs().max()),
+            1e-3,
+            reason="counter-test: a gap far above the 1e-10 duality tolerance",
+        ),
+    ]
+
+
+@claim(
+    "dsf.ssd-duality",
+    title="DSF == native: Mamba-2 SSD recurrence = 1-semiseparable masked attention = chunked ssd_minimal_discrete",
+    statement=r"h_i=e^{\Delta_ia}h_{i-1}+\Delta_ib_ix_i^\top\ \Longleftrightarrow\ Y=(L\circ CB^\top)(\Delta\odot X),\ L_{ij}=e^{a\sum_{l=j+1}^i\Delta_l}",
+    source=f"dao2024transformers (SSD, Listing 1); {_SRC} §4.2 (SSD)",
+    status_of_source="stated",
+    kinds=("numeric",),
+)
+def _ssd_duality(tier: str):
+    B, L, H, P, n = SIZES[tier].ssd_duality_shape
+    g = torch_generator(63)
+    x, dt_raw = randn(g, B, L, H, P), randn(g, B, L, H) - 1.0
+    A, Bm, Cm, D = -(0.5 + rand(g, H)), randn(g, B, L, n), randn(g, B, L, n), randn(g, H)
+    dt = F.softplus(dt_raw)
+    y_rec = NS.mamba2_recurrent(x, dt_raw, A, Bm, Cm, D, dt_softplus=True)
+    y0 = y_rec - D[:, None] * x
+    dsf = mamba2_ssd_dsf(x, dt_raw, A, Bm, Cm, D, dt_softplus=True)
+    xh = x.movedim(-2, -3)
+    checks = [
+        rel_close(
+            "DSF loop vs Mamba-2 recurrence",
+            dsf.recurrent(xh).movedim(-3, -2),
+            y_rec,
+            rtol=TOL_DUALITY,
+            reason=REASON_DUALITY,
+        ),
+        rel_close(
+            "DSF chunked(8) vs Mamba-2 recurrence",
+            dsf.chunked(xh, 8).movedim(-3, -2),
+            y_rec,
+            rtol=TOL_DUALITY,
+            reason=REASON_DUALITY,
+        ),
+        rel_close(
+            "masked attention (L∘CBᵀ)(Δ⊙X) vs recurrence",
+            ssd_masked_attention(x, dt, A, Bm, Cm),
+            y0,
+            rtol=TOL_DUALITY,
+            reason=REASON_DUALITY,
+        ),
+    ]
+    Bh, Ch = (t[:, :, None, :].expand(B, L, H, n) for t in (Bm, Cm))
+    for block in (4, 8, 16):
+        y_ssd, _ = NS.ssd_minimal_discrete(x * dt[..., None], A * dt, Bh, Ch, block)
+        checks.append(
+            rel_close(
+                f"ssd_minimal_discrete(block={block}) vs recurrence", y_ssd, y0, rtol=TOL_DUALITY, reason=REASON_DUALITY
+            )
+        )
+    return checks
+
+
+@claim(
+    "dsf.native.ssd-paper",
+    title="DSF == native: the paper's SSD (scalar A, rank-1 step) and its reversed-sigmoid transition",
+    statement=r"\Delta^{(k)}_i=\mathrm{softplus}(z^{(k)}_i),\ z^{(k)}_i=\omega_kw^\top u_i+\beta_k,\ A=-e^{A_{\log}}\Rightarrow\Lambda_i=\sigma(-z_i)^{e^{A_{\log}}}",
+    source=f"{_SRC} §4.2 and eq. (23) (official zoology/mixers/mamba.py::S6_2)",
+    status_of_source="stated",
+    kinds=("numeric",),
+)
+def _paper_ssd_equals_native(tier: str):
+    B, L, d, n = SIZES[tier].ssd_paper_shape
+    g = torch_generator(64)
+    u, w, om, beta, Bm, Cm, D = (
+        randn(g, B, L, d),
+        randn(g, d),
+        randn(g, d),
+        randn(g, d),
+        randn(g, B, L, n),
+        randn(g, B, L, n),
+        randn(g, d),
+    )
+    checks = []
+    for A_log in (0.0, 0.4):
+        Al = torch.tensor(A_log, dtype=torch.float64)
+        dsf = ssd_paper_dsf(u, w, om, beta, Al, Bm, Cm, D)
+        y = NS.s6_2_ref(u, w, om, beta, Al, Bm, Cm, D)
+        checks.append(
+            rel_close(
+                f"A_log={A_log}: DSF vs S6_2 scan", dsf.recurrent(u), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY
+            )
+        )
+        z = (u @ w)[..., None] * om + beta
+        rev = torch.sigmoid(-z) ** torch.exp(Al)
+        checks.append(
+            close(
+                f"A_log={A_log}: Λ_i vs σ(-z_i)^(e^A_log) (reversed sigmoid)",
+                dsf.lam.reshape(B, L, d, n),
+                rev[..., None].expand(B, L, d, n),
+                atol=16 * F64_EPS,
+                reason="float64 exp/log1p roundoff, 16 eps",
+            )
+        )
+    return checks
+
+
+@claim(
+    "dsf.native.retnet",
+    title="DSF == native: RetNet retention is a DSF with constant scalar Λ = γ_h per head",
+    statement=r"O=(sQK^\top\odot D)V,\ D_{ij}=\gamma_h^{i-j}\ \Longleftrightarrow\ \Lambda_i=\gamma_hI,\ B_i=I\otimes k_i,\ C_i=s(I\otimes q_i^\top)",
+    source=f"sun2023retentive (parallel retention); the DSF form is reconstructed ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _retnet_equals_native(tier: str):
+    B, H, L, K, Vd = SIZES[tier].retnet_shape
+    g = torch_generator(65)
+    q, k, v = randn(g, B, H, L, K), randn(g, B, H, L, K), randn(g, B, H, L, Vd)
+    gamma = 1 - 2.0 ** (-5.0 - torch.arange(H, dtype=torch.float64))
+    dsf = retnet_dsf(q, k, v, gamma)
+    y = NS.retention_parallel(q, k, v, gamma)
+    return [
+        rel_close("DSF loop vs parallel retention", dsf.recurrent(v), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
+        rel_close(
+            "DSF chunked(8) vs parallel retention", dsf.chunked(v, 8), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY
+        ),
+    ]
+
+
+@claim(
+    "dsf.native.gla",
+    title="DSF == native: gated linear attention (key-wise gate) and its scalar-gate special case",
+    statement=r"S_i=\mathrm{diag}(\alpha_i)S_{i-1}+k_iv_i^\top,\ o_i=sS_i^\top q_i\ \Longleftrightarrow\ \Lambda_i=I_V\otimes\mathrm{diag}(\alpha_i)",
+    source=f"yang2024gated (GLA); the DSF form is reconstructed ({_SOURCES})",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _gla_equals_native(tier: str):
+    B, H, L, K, Vd = SIZES[tier].gla_shape
+    g = torch_generator(66)
+    q, k, v = randn(g, B, H, L, K), randn(g, B, H, L, K), randn(g, B, H, L, Vd)
+    lg = F.logsigmoid(randn(g, B, H, L, K) + 2.0)
+    ls = F.logsigmoid(randn(g, B, H, L) + 2.0)
+    checks = []
+    for name, gate, full in (
+        ("key-wise gate (GLA)", lg, lg),
+        ("scalar gate (simple GLA)", ls, ls[..., None].expand(B, H, L, K)),
+    ):
+        dsf = gla_dsf(q, k, v, gate)
+        y = NS.gla_recurrent(q, k, v, full)
+        checks.append(
+            rel_close(f"{name}: DSF loop vs native", dsf.recurrent(v), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY)
+        )
+        checks.append(
+            rel_close(
+                f"{name}: DSF chunked(8) vs native", dsf.chunked(v, 8), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY
+            )
+        )
+    return checks

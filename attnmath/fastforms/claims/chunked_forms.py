@@ -1,0 +1,90 @@
+r"""Claims on the chunked forms: intra-chunk masked products plus inter-chunk state passing equal the recurrences.
+
+Book: ``notebooks/20_kernels``, section "From the recurrence to chunks".  Each claim checks the identity
+symbolically (sympy, small sizes, :mod:`attnmath.fastforms.derivation`), numerically (the PyTorch forms in
+float64 against the step-by-step references) and runs the Triton kernel (kind ``kernel``).
+"""
+
+from __future__ import annotations
+
+from attnmath.claims import claim, rel_close, symbolic
+from attnmath.kernels import dispatch
+from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_recurrent
+from attnmath.kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent
+
+from .. import derivation as der
+from .inputs import F64, R32, R32_REASON, R64, R64_REASON, seeded_inputs, triton_run
+from .sizes import SIZES
+
+
+def _symbolic_checks(gate: str | None) -> list:
+    """Recurrent minus chunked, outputs and final state, for T = 4 and 5 (a partial last chunk), C = 2."""
+    label = {None: "no gate", "scalar": "scalar gate", "key": "per-key gate"}[gate]
+    out = []
+    for T, C in ((4, 2), (5, 2)):
+        seq = der.sequence(T, 2, 1, gate=gate)
+        O_rec, S_rec = der.recurrent(seq)
+        O_chk, S_chk = der.chunked(seq, C)
+        out.append(symbolic(f"{label}: outputs, recurrent - chunked, T={T}, C={C}, K=2, V=1", O_rec - O_chk))
+        out.append(symbolic(f"{label}: final state, recurrent - chunked, T={T}, C={C}", S_rec - S_chk))
+    return out
+
+
+@claim(
+    "kernels.linear-attention-chunked-form",
+    title="Chunked linear attention: intra-chunk masked product plus inter-chunk state passing equals the recurrence",
+    statement=r"O_n = s\,(Q_nS_n + [(Q_nK_n^\top)\odot M]V_n),\quad S_{n+1} = S_n + K_n^\top V_n"
+    r"\ \Longleftrightarrow\ S_t = S_{t-1} + k_tv_t^\top,\ o_t = s\,S_t^\top q_t",
+    source="katharopoulos2020transformers, eqs. (16)-(20) (recurrent form); chunkwise form: yang2024gated, sec. 2",
+    status_of_source="classical",
+    kinds=("symbolic", "numeric", "kernel"),
+)
+def _linear_attention_chunked_equals_recurrence(tier: str):
+    checks = _symbolic_checks(None)
+    T = SIZES[tier].chunked_length
+    x = seeded_inputs(0, 2, T, 2, 16, 8)
+    o_r, S_r = linear_attention_recurrent(x["q"], x["k"], x["v"], initial_state=x["h0"], dtype=F64)
+    for C in (1, 16, 64):
+        o, S = chunk_linear_attention(x["q"], x["k"], x["v"], initial_state=x["h0"], chunk_size=C)
+        checks.append(
+            rel_close(f"PyTorch chunked (C={C}) output vs recurrence, T={T}", o, o_r, rtol=R64, reason=R64_REASON)
+        )
+        checks.append(rel_close(f"PyTorch chunked (C={C}) final state", S, S_r, rtol=R64, reason=R64_REASON))
+    o, S = triton_run(dispatch.linear_attention, x, "qkv", chunk_size=32)
+    checks.append(
+        rel_close("Triton output vs fp64 recurrence", o.cpu(), o_r, rtol=R32, reason=R32_REASON, kind="kernel")
+    )
+    checks.append(rel_close("Triton final state", S.cpu(), S_r, rtol=R32, reason=R32_REASON, kind="kernel"))
+    return checks
+
+
+@claim(
+    "kernels.diag-scan-chunked-form",
+    title="Chunked diagonal scan with cumulative log-decays equals the time-varying diagonal recurrence",
+    statement=r"o_i = s\Big[(q_i\odot e^{b_i})^\top S_n + \sum_{j\le i}(q_i\odot e^{b_i-b_j})^\top k_j\,v_j\Big],\ "
+    r"S_{n+1} = \mathrm{diag}(e^{\beta})S_n + \sum_j\mathrm{diag}(e^{\beta-b_j})k_jv_j^\top,\ b_i = \sum_{l\le i} g_l",
+    source="yang2024gated, sec. 3 (chunkwise GLA); dao2024transformers, SSD chunked algorithm; "
+    "sieber2024understanding, eqs. (11)-(12) (the DSF recurrence and its convolution kernel)",
+    status_of_source="classical",
+    kinds=("symbolic", "numeric", "kernel"),
+)
+def _diag_scan_chunked_equals_recurrence(tier: str):
+    checks = _symbolic_checks("scalar") + _symbolic_checks("key")
+    T = SIZES[tier].chunked_length
+    for gate in ("scalar", "key"):
+        x = seeded_inputs(1, 2, T, 2, 16, 8, gate)
+        o_r, S_r = diag_scan_recurrent(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], dtype=F64)
+        for C, c in ((1, 1), (16, 4), (64, 16)):
+            o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=C, sub_chunk=c)
+            checks.append(
+                rel_close(f"{gate} g: PyTorch chunked (C={C}, c={c}) output", o, o_r, rtol=R64, reason=R64_REASON)
+            )
+            checks.append(
+                rel_close(f"{gate} g: PyTorch chunked (C={C}, c={c}) final state", S, S_r, rtol=R64, reason=R64_REASON)
+            )
+        o, S = triton_run(dispatch.diag_scan, x, "qkvg", chunk_size=32)
+        checks.append(rel_close(f"{gate} g: Triton output", o.cpu(), o_r, rtol=R32, reason=R32_REASON, kind="kernel"))
+        checks.append(
+            rel_close(f"{gate} g: Triton final state", S.cpu(), S_r, rtol=R32, reason=R32_REASON, kind="kernel")
+        )
+    return checks

@@ -1,0 +1,52 @@
+r"""Seeded inputs, the Triton run and the tolerances shared by the kernels chapter's claim topics.
+
+Kernel checks (kind ``kernel``) run the Triton kernel in fp32 (compiled on a GPU, through Triton's
+interpreter on a CPU) against the float64 reference, with the fp32 max-norm bound of the one kernel
+tolerance table :mod:`attnmath.base.tolerances` (:data:`R32`).  Numeric checks compare the PyTorch forms
+run in float64 with the float64 step-by-step references (:data:`R64`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from attnmath.base.numerics import torch_generator
+from attnmath.base.tolerances import tolerance
+
+F64 = torch.float64
+
+_FP32 = tolerance(torch.float32)
+R32 = _FP32.max_abs  # rel_close is max|a - e| / max|e|: the table's max-abs bound in units of max|ref|
+R32_REASON = (
+    "fp32 max-abs bound of attnmath.base.tolerances (units of max|ref|); "
+    "expected u32 sqrt(T K) <= 6e-8 x 130 = 8e-6 at T K <= 16000"
+)
+_FP64 = tolerance(torch.float64)
+R64 = _FP64.max_abs
+R64_REASON = _FP64.reason
+
+
+def device() -> str:
+    """Where the Triton kernels run: the GPU when there is one, else the CPU (Triton's interpreter)."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def seeded_inputs(seed: int, B: int, T: int, H: int, K: int, V: int, gate: str | None = None, dtype=F64) -> dict:
+    """``q, k [B, T, H, K]``, ``v [B, T, H, V]``, ``h0 [B, H, K, V]`` and the log-decay ``g`` (``None``,
+    ``"scalar"`` ``[B, T, H]`` or ``"key"`` ``[B, T, H, K]``; ``logsigmoid(x + 2)``), drawn in float64."""
+    g = torch_generator(seed)
+    q, k = (torch.randn(B, T, H, K, generator=g, dtype=F64) for _ in range(2))
+    v = torch.randn(B, T, H, V, generator=g, dtype=F64)
+    h0 = torch.randn(B, H, K, V, generator=g, dtype=F64)
+    shape = {None: None, "scalar": (B, T, H), "key": (B, T, H, K)}[gate]
+    lg = None if shape is None else F.logsigmoid(torch.randn(*shape, generator=g, dtype=F64) + 2)
+    return {n: (None if x is None else x.to(dtype)) for n, x in {"q": q, "k": k, "v": v, "h0": h0, "g": lg}.items()}
+
+
+def triton_run(fn, x: dict, names: str, **kw):
+    """``fn(*x[names], initial_state=x["h0"], backend="triton", **kw)`` with the inputs in fp32 on :func:`device`."""
+    dev = device()
+    args = [x[n].to(device=dev, dtype=torch.float32) for n in names]
+    h0 = x["h0"].to(device=dev, dtype=torch.float32)
+    return fn(*args, initial_state=h0, backend="triton", **kw)

@@ -1,0 +1,55 @@
+r"""Claim on the normaliser of linear attention: it is one more value column of ones.
+
+Book: ``notebooks/20_kernels``, section "The normaliser is one more value column".
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from attnmath.base.numerics import torch_generator
+from attnmath.claims import claim, rel_close, symbolic
+from attnmath.kernels import dispatch
+from attnmath.kernels.linear_attention import linear_attention_recurrent
+
+from .. import derivation as der
+from .inputs import F64, R32, R32_REASON, R64, R64_REASON, device, seeded_inputs
+from .sizes import SIZES
+
+
+@claim(
+    "kernels.normalizer-is-a-value-column",
+    title="Normalised linear attention is linear attention on the value augmented by a column of ones",
+    statement=r"\frac{S_t^\top q_t}{z_t^\top q_t} = \frac{[\tilde S_t^\top q_t]_{1:V}}{[\tilde S_t^\top q_t]_{V+1}},"
+    r"\quad \tilde S_t = \tilde S_{t-1} + k_t[v_t^\top, 1],\ \tilde S_0 = [S_0, z_0]",
+    source="katharopoulos2020transformers, eq. (16) (normaliser); "
+    "sieber2024understanding, eqs. (15)-(16) (attention and linear attention in the DSF)",
+    status_of_source="classical",
+    kinds=("symbolic", "numeric", "kernel"),
+)
+def _normaliser_is_a_value_column(tier: str):
+    direct, augmented = der.normalised_and_augmented(3, 2)
+    checks = [symbolic("direct normalised output minus the augmented-column ratio, T=3, K=2", direct - augmented)]
+    T = SIZES[tier].normaliser_length
+    x = seeded_inputs(5, 2, T, 2, 8, 6)
+    q, k = F.elu(x["q"]) + 1, F.elu(x["k"]) + 1
+    S0 = x["h0"].abs()
+    z0 = torch.rand(2, 2, 8, generator=torch_generator(6), dtype=F64)
+    o_r, (S_r, z_r) = linear_attention_recurrent(q, k, x["v"], normalize=True, initial_state=(S0, z0), dtype=F64)
+    o, (S, z) = dispatch.linear_attention(q, k, x["v"], normalize=True, initial_state=(S0, z0), backend="torch")
+    checks += [
+        rel_close("PyTorch chunked normalised output", o, o_r, rtol=R64, reason=R64_REASON),
+        rel_close("PyTorch chunked final state S_T", S, S_r, rtol=R64, reason=R64_REASON),
+        rel_close("PyTorch chunked final normaliser z_T", z, z_r, rtol=R64, reason=R64_REASON),
+    ]
+    dev = device()
+    o_t, _ = dispatch.linear_attention(
+        *(t.to(device=dev, dtype=torch.float32) for t in (q, k, x["v"])),
+        normalize=True,
+        initial_state=(S0.to(device=dev, dtype=torch.float32), z0.to(device=dev, dtype=torch.float32)),
+        backend="triton",
+        chunk_size=32,
+    )
+    checks.append(rel_close("Triton normalised output", o_t.cpu(), o_r, rtol=R32, reason=R32_REASON, kind="kernel"))
+    return checks

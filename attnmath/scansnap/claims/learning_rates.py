@@ -1,0 +1,158 @@
+r"""Claims of the Scan and Snap chapter: the learning rates set how sparse attention becomes.
+
+The paper's synthetic experiments (``tian2023scan``, Figs. 4 and 6) re-run with sampled SGD, and
+a CPU substitute for its WikiText experiments (Figs. 7 and 10). On sampled SGD only aggregate forms,
+with thresholds calibrated here, are checked (see the book's Sources appendix).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import ttest_ind
+
+from attnmath.claims import at_least, at_most, claim, close, holds
+
+from ..data import entropy_distinct, syn_small
+from ..experiments import ZERO_INIT_ENTROPY, fig4_eval_loss, fig4_run, fig6_entropy, fig6_stored, substitute_run
+from .pvalues import pvalue_rejected
+
+SRC = "tian2023scan"
+SGD_SEEDS = (1, 2, 3)  # seeds of the Fig. 4 SGD runs
+
+# Fig. 6 cells (number of query tokens, eta_Z, eta_Y / eta_Z) compared by the learning-rate claim
+FIG6_CELLS = ((1, 0.5, 2), (1, 3.0, 2), (10, 0.5, 2), (10, 3.0, 2), (10, 1.0, 2), (10, 1.0, 10))
+
+
+@claim(
+    "scansnap.s11-lr-control",
+    title="Learning rates control sparsity (Fig. 6): larger eta_Z sparser, larger eta_Y/eta_Z denser",
+    statement=r"\bar H(\eta_Z{=}3) < \bar H(\eta_Z{=}0.5)\ \text{at}\ \eta_Y/\eta_Z = 2;\quad \bar H(\eta_Y/\eta_Z{=}10) > \bar H(2)\ \text{at}\ \eta_Z = 1\ (10/20)",
+    source=f"{SRC}, Fig. 6 and Theorem 4 consequences (b)-(c)",
+    status_of_source="stated",
+    kinds=("statistical", "numeric"),
+)
+def _learning_rates_control_sparsity(tier: str):
+    seeds = tuple(range(1, 11))
+    H = {cell: np.array([fig6_entropy(*cell, s) for s in seeds]) for cell in FIG6_CELLS}
+
+    def welch_less(a, b):
+        return float(ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
+
+    checks = [
+        pvalue_rejected(
+            "#q/#n = 1/2, ratio 2: H(eta_Z = 3) < H(eta_Z = 0.5)",
+            welch_less(H[1, 3.0, 2], H[1, 0.5, 2]),
+            0.01,
+            test="one-sided Welch t-test",
+            n=10,
+            seed="1-10",
+        ),
+        pvalue_rejected(
+            "#q/#n = 10/20, ratio 2: H(eta_Z = 3) < H(eta_Z = 0.5)",
+            welch_less(H[10, 3.0, 2], H[10, 0.5, 2]),
+            0.01,
+            test="one-sided Welch t-test",
+            n=10,
+            seed="1-10",
+        ),
+        pvalue_rejected(
+            "#q/#n = 10/20, eta_Z = 1: H(ratio 10) > H(ratio 2)",
+            welch_less(H[10, 1.0, 2], H[10, 1.0, 10]),
+            0.01,
+            test="one-sided Welch t-test",
+            n=10,
+            seed="1-10",
+        ),
+    ]
+    for cell, h in H.items():
+        checks.append(
+            at_most(
+                f"mean entropy {cell} below the zero-init value 2.151",
+                float(h.mean()),
+                ZERO_INIT_ENTROPY,
+                reason="every mean is below the zero-init entropy",
+            )
+        )
+        if cell[0] == 10:
+            stored = fig6_stored(*cell)[0]
+            checks.append(
+                close(
+                    f"regression vs stored Fig. 6 cell {cell} = {stored}",
+                    float(h.mean()),
+                    stored,
+                    atol=0.05,
+                    reason="regression band 0.05, our RNG streams differ from the official runs; stored +- there is <= 0.023",
+                )
+            )
+    return checks
+
+
+@claim(
+    "scansnap.s12-fig4-contrast",
+    title="Fig. 4: a faster decoder (eta_Y/eta_Z = 10) leaves attention less sparse and the loss lower",
+    statement=r"H(c_n)\big|_{\eta_Y/\eta_Z=10} - H(c_n)\big|_{\eta_Y/\eta_Z=1} > 0.1,\quad \ell_{100}(10) < \ell_{100}(1)",
+    source=f"{SRC}, Fig. 4",
+    status_of_source="stated",
+    kinds=("numeric",),
+)
+def _faster_decoder_leaves_attention_denser(tier: str):
+    small = syn_small()
+    checks = []
+    for seed in SGD_SEEDS:
+        gap = entropy_distinct(fig4_run(seed, 10).Z, small) - entropy_distinct(fig4_run(seed, 1).Z, small)
+        for n in range(small.K):
+            checks.append(
+                at_least(
+                    f"seed {seed}, class {n + 1}: H(ratio 10) - H(ratio 1) > 0.1",
+                    float(gap[n]),
+                    0.1,
+                    reason="margin calibrated here (measured 0.12-0.22)",
+                )
+            )
+        l1, l10 = fig4_eval_loss(seed, 1), fig4_eval_loss(seed, 10)
+        checks.append(
+            holds(
+                f"seed {seed}: loss after 100 iterations lower at ratio 10", l10 < l1, details=f"{l10:.1e} vs {l1:.1e}"
+            )
+        )
+    return checks
+
+
+@claim(
+    "scansnap.s13-standard-substitute",
+    title="Substitute for WikiText (standard parameterisation): sparser with larger eta_Z, denser and frozen with larger eta_Y",
+    statement=r"H\downarrow\ \text{in}\ \eta_Z\ (\eta_Y = 0.25);\ H(\eta_Y{=}1) - H(\eta_Y{=}0.25) > 0.1\ (\eta_Z = 32);\ |H(299) - H(50)| < 0.05\ (\eta_Y = 1)",
+    source=f"{SRC}, Figs. 7 and 10 (WikiText), replaced by a CPU substitute reconstructed here "
+    "(see the book's Sources appendix)",
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _substitute_shows_the_same_effects(tier: str):
+    checks = []
+    for seed in (1, 2):
+        hs = [substitute_run(0.25, ez, seed)[299] for ez in (1.0, 8.0, 32.0)]
+        checks.append(
+            holds(
+                f"seed {seed}, eta_Y = 0.25: entropy strictly decreasing over eta_Z = 1, 8, 32",
+                hs[0] > hs[1] > hs[2],
+                details=" > ".join(f"{h:.3f}" for h in hs),
+            )
+        )
+        fast = substitute_run(1.0, 32.0, seed)
+        checks.append(
+            at_least(
+                f"seed {seed}, eta_Z = 32: H(eta_Y = 1) - H(eta_Y = 0.25) > 0.1",
+                fast[299] - hs[2],
+                0.1,
+                reason="margin calibrated here (measured 0.24)",
+            )
+        )
+        checks.append(
+            at_most(
+                f"seed {seed}, eta_Y = 1: freeze |H(299) - H(50)| < 0.05",
+                abs(fast[299] - fast[50]),
+                0.05,
+                reason="threshold calibrated here (measured < 0.04)",
+            )
+        )
+    return checks

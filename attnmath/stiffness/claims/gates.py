@@ -1,0 +1,196 @@
+r"""Claims on gates as step sizes: the exact gate phi1(h lambda) and its stable evaluation, the gated
+block as Euler with a diagonal step matrix, and where exact gates should go (the lottery ticket).
+
+The paper's body was not available: these statements make the abstract's reading of attention as a
+stiffness-aware step-size adaptor, and its explanation of lottery tickets in self-attention, precise
+in a reconstructed way built on classical facts (see the book's Sources appendix), so most are marked
+``reconstructed``. Book: ``notebooks/50_stiffness``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+import torch
+
+from attnmath.base.numerics import F64_EPS, torch_generator
+from attnmath.claims import at_least, at_most, claim, close, holds, symbolic
+
+from ..experiments import PLACEMENT_STIFF_BLOCKS, enumerate_placements, placement_errors, stiffest_first_errors
+from ..gates import SEGate, exact_gate, gated_euler_step, phi1
+from .sizes import SIZES
+
+SRC = "huang2023understanding"
+SOURCES = "see the book's Sources appendix"
+
+
+@claim(
+    "stiffness.exact-gate",
+    title="The gate a* = phi1(h lambda) makes the gated Euler block exact; a* in (0,1), decreasing, ~ 1/(h mu)",
+    statement=r"x+a h\lambda x=e^{h\lambda}x\iff a^\star=\varphi_1(h\lambda);\quad \lambda=-\mu<0:\ a^\star\in(0,1)\downarrow,\ |1-a^\star h\mu|=e^{-h\mu},\ a^\star h\mu\to1,\ \text{stable iff } 0\le a\le\tfrac{2}{h\mu}",
+    source=f"{SRC}, abstract (attention as a stiffness-aware step-size adaptor); reconstructed on classical algebra, {SOURCES}",
+    status_of_source="reconstructed",
+    kinds=("symbolic", "numeric"),
+    notes="The algebra is classical; reading a* as the optimal attention value is the reconstruction.",
+)
+def _exact_gate_is_phi1(tier: str):
+    a, hl = sp.symbols("a z")
+    z = sp.Symbol("z", positive=True)  # z = h mu > 0
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    a_star = sp.solve(sp.Eq(1 + a * hl, sp.exp(hl)), a)
+    phi = (1 - sp.exp(-z)) / z
+    checks = [
+        holds("1 + a z = e^z has one solution a", len(a_star) == 1),
+        symbolic("a* - (e^z - 1)/z", a_star[0] - (sp.exp(hl) - 1) / hl),
+        symbolic("1 - a* h mu - e^{-h mu} (amplification)", 1 - phi * z - sp.exp(-z)),
+        symbolic("z^2 e^z d/dz phi1(-z) = -(e^z - 1 - z)", sp.diff(phi, z) * z**2 * sp.exp(z) + (sp.exp(z) - 1 - z)),
+        symbolic(
+            "e^z - 1 - z = sum_{k>=2} z^k/k! (> 0 for z > 0: decreasing)",
+            sp.summation(z**k / sp.factorial(k), (k, 2, sp.oo)) - (sp.exp(z) - 1 - z),
+        ),
+        symbolic("lim a* h mu = 1 as h mu -> oo", sp.limit(phi * z, z, sp.oo) - 1),
+        holds(
+            "|1 - a z| <= 1 iff a in [0, 2/z]",
+            sp.solve_univariate_inequality(sp.Abs(1 - a * z) <= 1, a, relational=False) == sp.Interval(0, 2 / z),
+        ),
+    ]
+    n = SIZES[tier].exact_gate_grid
+    hmu = torch.logspace(-2, 2, n, dtype=torch.float64)
+    h = 0.1
+    mu = hmu / h
+    g = torch_generator(0)
+    x = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    ast = exact_gate(h, mu)
+    x_next = gated_euler_step(x, -mu[:, None] * x, ast[:, None], h)
+    err = ((x_next - torch.exp(-hmu)[:, None] * x).abs() / x.abs()).max()
+    checks += [
+        at_most(
+            f"|x_(t+1) - e^(-h mu) x_t| / |x_t| on {n} h mu in [1e-2, 1e2]",
+            float(err),
+            1e-14,
+            reason="absolute bound 1e-14 |x_t| (phi1 via expm1; relative to e^(-h mu) it is ill-conditioned)",
+        ),
+        holds("a* in (0, 1) on the grid", bool(((ast > 0) & (ast < 1)).all())),
+        holds("a* strictly decreasing on the grid", bool((ast[1:] < ast[:-1]).all())),
+    ]
+    return checks
+
+
+@claim(
+    "stiffness.phi1-stable",
+    title="phi1(z) = expm1(z)/z is accurate to a few ulp, where (exp(z) - 1)/z loses all digits near 0",
+    statement=r"\varphi_1(z)=\frac{e^z-1}{z}=1+\frac z2+\frac{z^2}{6}+O(z^3),\quad \Big|\frac{\mathrm{fl}(\varphi_1(z))}{\varphi_1(z)}-1\Big|\le 4\,\varepsilon",
+    source=f"{SRC}; hairer1996solving; evaluating phi1 via expm1, classical, {SOURCES}",
+    status_of_source="classical",
+    kinds=("symbolic", "numeric"),
+)
+def _phi1_via_expm1_is_stable(tier: str):
+    import mpmath
+
+    z = sp.Symbol("z")
+    series = sp.series((sp.exp(z) - 1) / z, z, 0, 3).removeO()
+    n = SIZES[tier].phi1_points_per_sign
+    zs = np.concatenate([-np.logspace(-12, 2.5, n), np.logspace(-12, 2.5, n)])
+    with mpmath.workdps(50):
+        ref = np.array([float(mpmath.expm1(mpmath.mpf(v)) / mpmath.mpf(v)) for v in zs])
+    ours = phi1(torch.from_numpy(zs)).numpy()
+    naive = (np.exp(zs) - 1) / zs
+    return [
+        symbolic("series of phi1 to O(z^3)", series - (1 + z / 2 + z**2 / 6)),
+        at_most(
+            f"max relative error of expm1(z)/z on {2 * n} points in +-[1e-12, 10^2.5]",
+            float(np.max(np.abs(ours / ref - 1))),
+            4 * F64_EPS,
+            reason="expm1 within 1 ulp plus one division: 4 eps",
+        ),
+        at_least(
+            "the naive (exp(z)-1)/z is off by > 1e-6 somewhere on that grid",
+            float(np.max(np.abs(naive / ref - 1))),
+            1e-6,
+            reason="cancellation in exp(z) - 1 at |z| ~ 1e-12",
+        ),
+    ]
+
+
+@claim(
+    "stiffness.gated-block-is-diagonal-euler",
+    title="A gated residual block x + a * f(x) is explicit Euler with the diagonal step matrix h diag(a)",
+    statement=r"x_{t+1}=x_t+h\,a_t\odot f(x_t)=x_t+H_t f(x_t),\quad H_t=h\,\mathrm{diag}(a_t),\ a_t=\sigma(W_2\mathrm{ReLU}(W_1\mathrm{GAP}(f(x_t))))",
+    source=(
+        f"{SRC}, abstract and teaser figure (attention value as the step size of explicit Euler); SE gate form "
+        f"read from the authors' ASR code; the identification reconstructed, {SOURCES}"
+    ),
+    status_of_source="reconstructed",
+    kinds=("numeric",),
+)
+def _gated_block_is_diagonal_euler(tier: str):
+    d, B, h = 16, SIZES[tier].se_block_samples, 0.3
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        gate = SEGate(d, reduction=16, bias=False, dtype=torch.float64)
+        W1 = torch.nn.Linear(d, d, bias=False, dtype=torch.float64)
+        W2 = torch.nn.Linear(d, d, bias=False, dtype=torch.float64)
+    g = torch_generator(0)
+    x = torch.randn(B, d, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        f = W2(torch.relu(W1(x)))
+        a = gate(f)
+        out = gated_euler_step(x, f, a, h).numpy()
+    xn, fn, an = x.numpy(), f.numpy(), a.numpy()
+    ref = np.stack([xn[i] + (h * np.diag(an[i])) @ fn[i] for i in range(B)])
+    return [
+        close(
+            f"torch SE block (bias-free, d=16, seed 0) vs numpy x + h diag(a) f, {B} samples",
+            out,
+            ref,
+            atol=1e-12,
+            reason="tolerance 1e-12 (float64)",
+        ),
+        holds("gates in (0, 1)", bool(((a > 0) & (a < 1)).all())),
+    ]
+
+
+@claim(
+    "stiffness.lottery-ticket-placement",
+    title="Exact gates on the four stiff blocks give the best 4-block placement (the lottery ticket)",
+    statement=r"\arg\min_{|m|=4}\ \mathrm{err}_T(m)=\{6,7,8,9\}=\{t: h\lambda_t>2\};\quad \mathrm{err(top}\text{-}k)\ \text{non-increasing},\ k=0..4",
+    source=f"{SRC}, abstract (lottery tickets in self-attention); huang2022lottery; reconstructed, {SOURCES}",
+    status_of_source="reconstructed",
+    kinds=("symbolic", "numeric"),
+)
+def _stiffest_blocks_are_best_placement(tier: str):
+    best, _, combos = enumerate_placements(4)
+    masks = torch.zeros(3, 20, dtype=torch.bool)
+    masks[1] = True
+    masks[2, list(PLACEMENT_STIFF_BLOCKS)] = True
+    none, full, stiff = placement_errors(masks).tolist()
+    topk = stiffest_first_errors(5).tolist()
+    hs = sp.Rational(1, 20)
+    stiff_exact = (1 - hs) ** 16 * sp.exp(16 * hs) - 1  # only the 16 non-stiff Euler factors are inexact
+    return [
+        symbolic(
+            "stiff-only error = (1-h)^16 e^(16h) - 1 (the O(h) consistency error of the 16 ungated blocks)",
+            stiff_exact - ((sp.Rational(19, 20)) ** 16 * sp.exp(sp.Rational(4, 5)) - 1),
+        ),
+        close(
+            "stiff-only error vs its closed form",
+            abs(float(stiff_exact)),
+            stiff,
+            atol=1e-12,
+            reason="float64 product of 20 factors: 1e4 eps",
+        ),
+        holds(
+            f"argmin over all {len(combos)} four-block masks is {{6,7,8,9}}",
+            tuple(best) == PLACEMENT_STIFF_BLOCKS,
+            details=f"argmin {best}",
+        ),
+        at_least("stiff-only error >= 0.015", stiff, 0.015, reason="band [0.015, 0.03] (measured here 0.02048)"),
+        at_most("stiff-only error <= 0.03", stiff, 0.03, reason="band [0.015, 0.03]"),
+        at_most("full gating error", full, 1e-12, reason="round-off only (measured here 5.9e-15)"),
+        at_least("no gating error", none, 1e10, reason="diverges (measured here 1.2166e11)"),
+        holds(
+            "top-k error non-increasing for k = 0..4",
+            all(topk[i + 1] <= topk[i] for i in range(4)),
+            details=", ".join(f"{e:.3g}" for e in topk),
+        ),
+    ]
