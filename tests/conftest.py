@@ -66,7 +66,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture
 def private_claims(monkeypatch):
-    """An empty, already-loaded claim registry (and show() cache) for the test; restored afterwards.
+    """An empty, already-loaded claim registry (and show() cache, no result cache) for the test; restored afterwards.
 
     Returns ``register(cid, func=..., kinds=("numeric",), status="reconstructed", **fields)`` -> the Claim.
     The chapter claims are never loaded, so a selection that wrongly returns everything cannot start them.
@@ -76,6 +76,7 @@ def private_claims(monkeypatch):
     from attnmath.ledger import display as ledger_display
     from attnmath.ledger import registry as ledger_registry
 
+    monkeypatch.delenv("ATTNMATH_CLAIM_CACHE", raising=False)  # make test's cache: never read or fill it here
     monkeypatch.setattr(ledger_registry, "_REGISTRY", {})
     monkeypatch.setattr(ledger_registry, "_CONTROLS", {})
     monkeypatch.setattr(ledger_registry, "_LOADED", True)

@@ -208,3 +208,33 @@ def rel_band(
     reason = f"{rel:.0%} relative band ({trials} trials, seed {seed})" + (f"; {source}" if source else "")
     details = f"estimate {estimate:.6g}, target {target:.6g}"
     return Check("statistical", name, bool(math.isfinite(err) and err <= tol), err, tol, reason, details)
+
+
+def pvalue_not_rejected(name: str, p: float, alpha: float, *, test: str, n: int, seed: str) -> Check:
+    """A one-sided test whose null must *not* be rejected: passes iff ``p >= alpha``.
+
+    Reported as ``error = -log10 p`` against ``tolerance = -log10 alpha``.
+    """
+    err = float(-np.log10(max(p, 1e-300)))
+    return Check(
+        "statistical",
+        name,
+        bool(p >= alpha),
+        err,
+        float(-np.log10(alpha)),
+        f"{test}: null kept iff p >= {alpha} ({n} trials, seed {seed})",
+        f"p = {p:.3g}",
+    )
+
+
+def pvalue_rejected(name: str, p: float, alpha: float, *, test: str, n: int, seed: str) -> Check:
+    """A one-sided test whose null must be rejected: passes iff ``p < alpha`` (error = p, tolerance = alpha)."""
+    return Check(
+        "statistical",
+        name,
+        bool(p < alpha),
+        float(p),
+        float(alpha),
+        f"{test}: reject iff p < {alpha} ({n} trials, seeds {seed})",
+        f"p = {p:.3g}",
+    )

@@ -233,3 +233,15 @@ def test_rel_band():
         "25% relative band (100 trials, seed 1)",
     )
     assert not rel_band("r", math.inf, 2.0, rel=10.0, trials=1, seed=1).passed
+
+
+def test_pvalue_checks_report_log_p_or_p_against_alpha():
+    kept = claims.pvalue_not_rejected("null kept", 0.2, 0.01, test="binomial", n=100, seed="0")
+    assert kept.passed and kept.error == pytest.approx(-math.log10(0.2)) and kept.tolerance == pytest.approx(2.0)
+    assert kept.reason == "binomial: null kept iff p >= 0.01 (100 trials, seed 0)" and kept.details == "p = 0.2"
+    assert not claims.pvalue_not_rejected("null kept", 0.001, 0.01, test="t", n=5, seed="1").passed
+    assert claims.pvalue_not_rejected("p = 0", 0.0, 0.01, test="t", n=5, seed="1").error == pytest.approx(300.0)
+    rejected = claims.pvalue_rejected("null rejected", 0.001, 0.01, test="sign test", n=30, seed="0-4")
+    assert (rejected.passed, rejected.error, rejected.tolerance) == (True, 0.001, 0.01)
+    assert rejected.reason == "sign test: reject iff p < 0.01 (30 trials, seeds 0-4)"
+    assert not claims.pvalue_rejected("null rejected", 0.01, 0.01, test="t", n=3, seed="0").passed  # p < alpha strictly

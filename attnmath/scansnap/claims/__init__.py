@@ -11,6 +11,5 @@ book's Sources appendix). Topic modules:
 - :mod:`~attnmath.scansnap.claims.snap`            the phase transition (Theorem 4, with the corrected constant of B_n)
 - :mod:`~attnmath.scansnap.claims.learning_rates`  the learning rates set sparsity (Figs. 4 and 6, the WikiText substitute)
 - :mod:`~attnmath.scansnap.claims.joma`            the follow-up JoMA's sparse-then-dense toy dynamics
-- :mod:`~attnmath.scansnap.claims.pvalues`         checks built from a hypothesis test's p-value
 - :mod:`~attnmath.scansnap.claims.sizes`           the run sizes of the ``ci`` and ``paper`` tiers
 """

@@ -10,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import ttest_ind
 
-from attnmath.claims import at_least, at_most, claim, close, holds
+from attnmath.claims import at_least, at_most, claim, close, holds, pvalue_rejected
 
 from ..data import entropy_distinct, syn_small
 from ..experiments import ZERO_INIT_ENTROPY, fig4_eval_loss, fig4_run, fig6_entropy, fig6_stored, substitute_run
-from .pvalues import pvalue_rejected
 
 SRC = "tian2023scan"
 SGD_SEEDS = (1, 2, 3)  # seeds of the Fig. 4 SGD runs

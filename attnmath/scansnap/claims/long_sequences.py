@@ -6,10 +6,9 @@ import numpy as np
 import torch
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, close
+from attnmath.claims import claim, close, pvalue_not_rejected
 
 from ..data import hoeffding_radius, population_attention, syn_small
-from .pvalues import pvalue_not_rejected
 from .sizes import SIZES
 
 SRC = "tian2023scan"

@@ -14,10 +14,9 @@ import torch
 from scipy.stats import ttest_1samp, ttest_rel
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import claim, close, holds, statistical, symbolic
+from attnmath.claims import claim, close, holds, pvalue_rejected, statistical, symbolic
 from attnmath.dsf.analysis import softmax_hankel_rank
 from attnmath.scansnap import dB_dlog_t, entropy_distinct, init_yz, sample_batch, syn_small, yz_forward
-from attnmath.scansnap.claims.pvalues import pvalue_rejected
 from attnmath.scansnap.experiments import ZERO_INIT_ENTROPY, fig4_run, syn_medium_cached
 
 from ..experiments import flow_run, flow_t0, variant_run
