@@ -83,18 +83,7 @@ def _list(args, selected) -> int:
     if args.json:
         from .ledger.results import SCHEMA_VERSION
 
-        claims_json = [
-            {
-                "id": c.id,
-                "title": c.title,
-                "statement": c.statement,
-                "source": c.source,
-                "status_of_source": c.status_of_source,
-                "kinds": list(c.kinds),
-                "controls": [ctl.name for ctl in c.controls],
-            }
-            for c in selected
-        ]
+        claims_json = [c.to_json() | {"controls": [ctl.name for ctl in c.controls]} for c in selected]
         out = {"schema_version": SCHEMA_VERSION, "environment": _environment(None), "claims": claims_json}
         print(json.dumps(out, indent=1))
         return EXIT_OK

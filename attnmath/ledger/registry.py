@@ -66,6 +66,17 @@ class Claim:
 
         return run(self, tier=tier)
 
+    def to_json(self) -> dict[str, Any]:
+        """The claim's metadata: id, title, statement, source, status of the source, kinds."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "statement": self.statement,
+            "source": self.source,
+            "status_of_source": self.status_of_source,
+            "kinds": list(self.kinds),
+        }
+
     @property
     def controls(self) -> list[Control]:
         """The negative controls registered for this claim (see :func:`control`)."""

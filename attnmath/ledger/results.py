@@ -59,14 +59,7 @@ class ClaimResult:
         return "skipped" if self.skipped else ("passed" if self.passed else "failed")
 
     def to_json(self) -> dict[str, Any]:
-        c = self.claim
-        return {
-            "id": c.id,
-            "title": c.title,
-            "statement": c.statement,
-            "source": c.source,
-            "status_of_source": c.status_of_source,
-            "kinds": list(c.kinds),
+        return self.claim.to_json() | {
             "passed": bool(self.passed),
             "skipped": self.skipped,
             "error": _json_float(self.error),

@@ -31,15 +31,12 @@ from attnmath.dsf.analysis import (
 from attnmath.dsf.sampling import random_dsf
 from attnmath.memory import delta_rule_cyclic
 from tests._helpers import gen, msg, rand
+from tests._helpers import randn as _r
 
 F64 = torch.float64
 # float64 identities on sums of <= 8 products of O(1) numbers (exponentials of non-positive
 # arguments): roundoff ~ 8 x 2.2e-16; 1e-12 leaves a wide margin for the accumulation order.
 TOL = 1e-12
-
-
-def _r(g, *shape):
-    return torch.randn(*shape, generator=g, dtype=F64)
 
 
 def uniform(*shape, seed=0, lo=0.0, hi=1.0):

@@ -13,18 +13,12 @@ from attnmath.dsf import (
 )
 from attnmath.dsf import native_attention as NA
 from tests._helpers import gen
+from tests._helpers import randn as _r
+from tests._helpers import rel_err as _rel
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
 RTOL = 1e-12  # float64 identities at L <= 32: roundoff ~ L eps
-
-
-def _r(g, *shape):
-    return torch.randn(*shape, generator=g, dtype=F64)
-
-
-def _rel(a, b):
-    return float((a - b).abs().max() / b.abs().max())
 
 
 def test_linear_attention_has_state_m_times_dv_and_elu_features():

@@ -13,14 +13,11 @@ import torch
 
 from attnmath.dsf.features import elu_plus_one, kron_eye_col, kron_eye_row, taylor_feature_dim, taylor_features
 from tests._helpers import gen, msg, rand
+from tests._helpers import randn as _r
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
 RTOL = 1e-12  # float64 identities at L <= 32: roundoff ~ L eps
-
-
-def _r(g, *shape):
-    return torch.randn(*shape, generator=g, dtype=F64)
 
 
 def test_elu_plus_one():

@@ -29,15 +29,11 @@ from attnmath.memory import (
     retrieve,
     signal_crosstalk,
 )
-from tests._helpers import msg, rand
+from tests._helpers import meta, msg, rand
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
 META = torch.device("meta")
-
-
-def meta(*shape):
-    return torch.empty(*shape, dtype=F64, device=META)
 
 
 def per_slice(fn, *tensors):

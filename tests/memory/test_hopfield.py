@@ -13,14 +13,10 @@ import pytest
 import torch
 
 from attnmath.memory import hopfield, hopfield_error_bound, separation, softmax_recall
-from tests._helpers import msg, rand
+from tests._helpers import meta, msg, rand
 
 F64 = torch.float64
 META = torch.device("meta")
-
-
-def meta(*shape):
-    return torch.empty(*shape, dtype=F64, device=META)
 
 
 def test_softmax_recall_and_hopfield_bound():

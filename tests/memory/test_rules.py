@@ -28,15 +28,11 @@ from attnmath.memory import (
     rescorla_wagner,
     rules,
 )
-from tests._helpers import msg, rand
+from tests._helpers import meta, msg, rand
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
 META = torch.device("meta")
-
-
-def meta(*shape):
-    return torch.empty(*shape, dtype=F64, device=META)
 
 
 def _unit(n, d, seed):
