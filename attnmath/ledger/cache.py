@@ -22,7 +22,7 @@ _FINGERPRINT: str | None = None
 
 
 def source_fingerprint() -> str:
-    """sha256 of every ``.py`` file of the claim packages, the torch version and TRITON_INTERPRET."""
+    """sha256 of every ``.py`` file of the claim packages, the torch version and whether Triton is interpreted."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         import hashlib
@@ -38,7 +38,10 @@ def source_fingerprint() -> str:
                 digest.update(str(path.relative_to(root.parent)).encode())
                 digest.update(path.read_bytes())
         digest.update(torch.__version__.encode())
-        digest.update(os.environ.get("TRITON_INTERPRET", "").encode())
+        # What changes kernel results is whether Triton runs in its interpreter, and on a machine without
+        # CUDA it always does (forcing backend="triton" switches it on), whether TRITON_INTERPRET is set or not.
+        interpreted = os.environ.get("TRITON_INTERPRET") == "1" or not torch.cuda.is_available()
+        digest.update(b"triton: interpreter" if interpreted else b"triton: compiled")
         _FINGERPRINT = digest.hexdigest()
     return _FINGERPRINT
 

@@ -55,8 +55,11 @@ def test_fingerprint_follows_python_sources_only(tmp_path, monkeypatch, fresh_fi
     (pkg / "sub" / "mod.py").rename(pkg / "sub" / "other.py")
     assert fingerprint() != changed  # the file's path counts, not only its bytes
     renamed = fingerprint()
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # a GPU machine: compiled kernels ...
+    compiled = fingerprint()
+    assert compiled != renamed  # ... give other results than the interpreter
     monkeypatch.setenv("TRITON_INTERPRET", "1")
-    assert fingerprint() != renamed  # the Triton interpreter changes results
+    assert fingerprint() == renamed  # the interpreter on a GPU machine: the CPU machine's results
     sys.modules.pop("fp_pkg", None)
 
 
@@ -94,19 +97,28 @@ def test_the_cache_folder_is_created_with_its_parents(private, tmp_path, monkeyp
     assert ledger_cache._cache_load(claims.get("ch.ok"), "ci").passed
 
 
-def test_fingerprint_treats_an_empty_triton_interpret_as_unset(monkeypatch):
-    # Triton reads TRITON_INTERPRET="" as off, like an unset variable: both must share cached results
+def test_fingerprint_records_whether_triton_is_interpreted(monkeypatch):
+    # Triton reads TRITON_INTERPRET="" as off, like an unset variable; without CUDA the kernels always run
+    # in the interpreter, so on such a machine every setting shares cached results; with CUDA, "1" differs.
+    import torch
 
     def fresh():
         monkeypatch.setattr(ledger_cache, "_FINGERPRINT", None)  # the fingerprint is memoised per process
         return claims.source_fingerprint()
 
-    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
-    unset = fresh()
-    monkeypatch.setenv("TRITON_INTERPRET", "")
-    assert fresh() == unset
-    monkeypatch.setenv("TRITON_INTERPRET", "1")
-    assert fresh() != unset
+    for cuda in (False, True):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+        monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+        unset = fresh()
+        monkeypatch.setenv("TRITON_INTERPRET", "")
+        assert fresh() == unset
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
+        assert (fresh() == unset) is (not cuda)
+        if cuda:
+            interpreted = fresh()
+        else:
+            cpu = fresh()
+    assert interpreted == cpu  # interpreted kernels on a GPU machine give the CPU machine's results
 
 
 def test_a_cached_failure_keeps_its_exception_and_tier(private, tmp_path, monkeypatch):
