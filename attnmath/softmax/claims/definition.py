@@ -6,14 +6,16 @@ Book: ``notebooks/00_softmax_attention``, section "The definition".
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import sympy as sp
 import torch
 
 from attnmath.base.numerics import F64_EPS, numpy_rng, torch_generator
-from attnmath.claims import claim, close, holds, statistical, symbolic
+from attnmath.claims import claim, close, control, holds, statistical, symbolic
 
-from ..attention import attention_weights
+from .. import attention
+from ..attention import attention_weights, scores
 from .sizes import SIZES
 
 
@@ -74,8 +76,28 @@ def _scaled_logits_have_unit_variance(tier: str):
     rng = numpy_rng(seed)
     q = rng.standard_normal((n, m_mc))
     k = rng.standard_normal((n, m_mc))
-    z = (q * k).sum(1) / math.sqrt(m_mc)
+    # one logit per sample, q_i . k_i times the library's default scale (a batch of 1 x 1 score matrices)
+    z = scores(torch.from_numpy(q)[:, None, :], torch.from_numpy(k)[:, None, :]).reshape(-1).numpy()
     centred_sq = (z - z.mean()) ** 2
     est = centred_sq.mean()
     stderr = centred_sq.std(ddof=1) / math.sqrt(n)
     return [*sym, statistical(f"sample variance of q.k/sqrt({m_mc})", est, 1.0, stderr, n_trials=n, seed=seed)]
+
+
+@control("softmax.rows-sum-to-one", "weights without the softmax normaliser (the exponentials of the scores)")
+def _weights_without_normaliser():
+    def exp_scores(q, k, *, scale=None, causal=False, temperature=1.0):
+        e = attention.scores(q, k, scale=scale).div(temperature).exp()
+        return e.tril() if causal else e
+
+    with mock.patch(f"{__name__}.attention_weights", exp_scores):
+        yield
+
+
+@control("softmax.scaling-unit-variance", "logits scaled by 1/m instead of 1/sqrt(m)")
+def _logits_scaled_by_one_over_m():
+    def scores_over_m(q, k, *, scale=None):
+        return attention.scores(q, k, scale=1.0 / q.shape[-1] if scale is None else scale)
+
+    with mock.patch(f"{__name__}.scores", scores_over_m):
+        yield

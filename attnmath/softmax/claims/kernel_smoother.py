@@ -5,11 +5,15 @@ Book: ``notebooks/00_softmax_attention``, section "A kernel smoother".
 
 from __future__ import annotations
 
+import math
+from unittest import mock
+
 import torch
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, close, holds
+from attnmath.claims import claim, close, control, holds
 
+from .. import attention
 from ..attention import nadaraya_watson, softmax_attention
 
 
@@ -53,3 +57,12 @@ def _equal_norm_attention_is_nadaraya_watson(tier: str):
         )
     )
     return checks
+
+
+@control("softmax.nadaraya-watson", "softmax scale 1/h instead of 1/h^2 (the bandwidth enters once, not squared)")
+def _bandwidth_not_squared():
+    def attention_scale_one_over_h(q, k, v, *, scale=None, **kw):
+        return attention.softmax_attention(q, k, v, scale=math.sqrt(scale), **kw)
+
+    with mock.patch(f"{__name__}.softmax_attention", attention_scale_one_over_h):
+        yield

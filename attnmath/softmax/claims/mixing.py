@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import itertools
 import math
+from unittest import mock
 
 import sympy as sp
 import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_most, claim, close, holds, symbolic
+from attnmath.claims import at_most, claim, close, control, holds, symbolic
 
+from .. import attention
 from ..attention import hard_attention, softmax_attention
 from .sizes import SIZES
 
@@ -140,3 +142,32 @@ def _zero_temperature_is_argmax(tier: str):
         holds("error decreases monotonically as tau decreases", all(a >= b for a, b in itertools.pairwise(errs)))
     )
     return checks
+
+
+@control("softmax.convex-mixing", "values mixed by the unnormalised exponentials (rows no longer sum to one)")
+def _mixing_without_normaliser():
+    def unnormalised(q, k, v, *, scale=None, causal=False, temperature=1.0):
+        e = attention.scores(q, k, scale=scale).div(temperature).exp()
+        return (e.tril() if causal else e) @ v
+
+    with mock.patch(f"{__name__}.softmax_attention", unnormalised):
+        yield
+
+
+@control("softmax.permutation-equivariant", "a positional bias on the queries (position i adds 0.1 i)")
+def _positional_bias():
+    def with_positions(q, k, v, **kw):
+        pos = 0.1 * torch.arange(q.shape[-2], dtype=q.dtype)[:, None]
+        return attention.softmax_attention(q + pos, k, v, **kw)
+
+    with mock.patch(f"{__name__}.softmax_attention", with_positions):
+        yield
+
+
+@control("softmax.zero-temperature-argmax", "attention with a 0.1 % uniform floor (smoothed weights)")
+def _uniform_floor():
+    def smoothed(q, k, v, **kw):
+        return 0.999 * attention.softmax_attention(q, k, v, **kw) + 0.001 * v.mean(-2, keepdim=True)
+
+    with mock.patch(f"{__name__}.softmax_attention", smoothed):
+        yield
