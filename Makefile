@@ -26,7 +26,7 @@ SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
 .PHONY: book book-only test test-fast verify notebooks lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
-	rerun-check verify-determinism coverage foreign-check check-env wheel-check
+	rerun-check verify-determinism coverage controls-check foreign-check check-env wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,7 @@ test:
 	@$(STAGE) pairs $(BIN)/python tools/check_pairs.py notebooks
 	@$(STAGE) unit $(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/test_claims.py --ignore=tests/kernels -m "not gpu"
 	@$(STAGE) claims $(BIN)/pytest -q -n 2 tests/test_claims.py
+	@$(STAGE) controls $(MAKE) --no-print-directory controls-check
 	@if [ -d tests/kernels ]; then $(STAGE) kernels $(BIN)/pytest -q -n 2 tests/kernels -m "not gpu"; fi
 	@$(STAGE) nbval $(MAKE) --no-print-directory rerun-check RERUNS=1
 	@$(STAGE) rerun $(MAKE) --no-print-directory rerun-check RERUNS=1
@@ -124,6 +125,16 @@ foreign-check: deps-test $(LEDGER)
 	@env $(FOREIGN_ENV) ATTNMATH_CLAIM_CACHE=$(FOREIGN_CACHE) TRITON_INTERPRET=1 \
 	  $(BIN)/python -m attnmath verify --json --no-progress --out book/_build/ledger-foreign.json > /dev/null || true
 	@$(BIN)/python tools/foreign_numerics.py compare $(LEDGER) book/_build/ledger-foreign.json
+
+# Negative controls: every claim declares at least one (a wrong world in which its checks must fail),
+# and every control is caught. The claims stage of `make test` already ran them (tests/test_claims.py);
+# here the CLI reports them from that run's cache (ATTNMATH_CLAIM_CACHE), or runs them when called alone.
+controls-check: deps-test
+	@bare=$$($(BIN)/python -m attnmath list --uncontrolled 2>/dev/null); \
+	  if [ -n "$$bare" ]; then echo "claims without a negative control:"; echo "$$bare"; exit 1; fi
+	@$(BIN)/python -m attnmath verify --controls --json --no-progress --out book/_build/ledger-controls.json > /dev/null
+	@$(BIN)/python -c "import json; r = json.load(open('book/_build/ledger-controls.json'))['controls']; \
+	  print('controls:', r['run'] - r['not_caught'], 'of', r['run'], 'caught; every claim has one')"
 
 # The pinned environment (constraints.txt, every extra) must resolve from the public package index
 # alone (pip --isolated: no local wheel folder, no extra index) for Python 3.11, 3.12 and 3.13.

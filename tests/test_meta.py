@@ -164,7 +164,12 @@ def test_make_test_runs_the_portability_stages():
     # re-run under foreign numerics, and the wheel is built and installed; all inside `make test`.
     makefile = (ROOT / "Makefile").read_text()
     test_recipe = makefile.split("\ntest:\n", 1)[1].split("\n\n", 1)[0]
-    for stage, target in (("pins", "check-env"), ("foreign", "foreign-check"), ("wheel", "wheel-check")):
+    for stage, target in (
+        ("pins", "check-env"),
+        ("controls", "controls-check"),
+        ("foreign", "foreign-check"),
+        ("wheel", "wheel-check"),
+    ):
         assert re.search(rf"\$\(STAGE\) {stage} \$\(MAKE\) --no-print-directory {target}\b", test_recipe), stage
     assert "ATEN_CPU_CAPABILITY=default" in makefile and "OPENBLAS_CORETYPE=Sandybridge" in makefile
     assert 'NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4"' in makefile

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from unittest import mock
 
 import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_least, at_most, claim, close, holds, rel_close, symbolic, symbolic_true
+from attnmath.claims import at_least, at_most, claim, close, control, holds, rel_close, symbolic, symbolic_true
 
 from .. import native_attention as NA
 from .. import symbolic as S
@@ -21,6 +22,7 @@ from ..architectures_attention import (
     recurrent_norm_eigenvalues,
     softmax_taylor_dsf,
 )
+from ..core import DSF
 from ..features import elu_plus_one, taylor_feature_dim, taylor_features
 from ..sampling import randn
 from .sizes import SIZES
@@ -71,6 +73,17 @@ def _linear_attention_three_ways(tier: str):
     return checks
 
 
+@control("dsf.linear-attention-three-ways", "native linear attention without the causal mask (every key j ≤ L)")
+def _native_without_causal_mask():
+    def noncausal(q, k, v):
+        fq, fk = elu_plus_one(q), elu_plus_one(k)
+        a = fq @ fk.transpose(-1, -2)
+        return (a @ v) / a.sum(-1, keepdim=True)
+
+    with mock.patch.object(NA, "katharopoulos_attention", noncausal):
+        yield
+
+
 @claim(
     "dsf.recurrent-norm-telescoping",
     title="Output and recurrent normalisation give the same Φ (telescoping Λ_i = η_{i-1}/η_i)",
@@ -114,6 +127,20 @@ def _realizations_share_phi(tier: str):
             details=f"max Λ_i {lin.lam.max().item():.3f}",
         ),
     ]
+
+
+@control("dsf.recurrent-norm-telescoping", "recurrent Λ_i inverted: η_i/η_(i-1) instead of η_(i-1)/η_i")
+def _inverted_telescoping_ratio():
+    build = softmax_taylor_dsf
+
+    def inverted(*args, realization="recurrent", **kw):
+        dsf = build(*args, realization=realization, **kw)
+        if realization != "recurrent":
+            return dsf
+        return DSF(1.0 / dsf.lam, dsf.B, dsf.C, dsf.D, structure=dsf.structure)
+
+    with mock.patch(f"{__name__}.softmax_taylor_dsf", inverted):
+        yield
 
 
 @claim(
@@ -178,6 +205,12 @@ def _taylor_truncation_bounds(tier: str):
     return checks
 
 
+@control("dsf.taylor-features", "the Lagrange remainder bound without its factor e^R (R^(P+1)/(P+1)! only)")
+def _remainder_bound_without_exp():
+    with mock.patch(f"{__name__}.taylor_remainder_bound", lambda R, P: R ** (P + 1) / math.factorial(P + 1)):
+        yield
+
+
 @claim(
     "dsf.native.softmax-taylor",
     title="DSF == native: order-P truncations of softmax attention (finite state n_P) equal Taylor-kernel attention",
@@ -206,6 +239,17 @@ def _softmax_truncations_equal_native(tier: str):
             )
         )
     return checks
+
+
+@control("dsf.native.softmax-taylor", "native Taylor attention without the 1/√m score scale")
+def _native_taylor_unscaled():
+    native = NA.taylor_attention_causal
+
+    def unscaled(q, k, v, order, scale=None):
+        return native(q, k, v, order, scale=1.0)
+
+    with mock.patch.object(NA, "taylor_attention_causal", unscaled):
+        yield
 
 
 @claim(
@@ -248,6 +292,17 @@ def _normalized_attention_equals_native(tier: str):
         )
     )
     return checks
+
+
+@control("dsf.normalized-attention-eq21", "native normaliser η(u) = e^(-w_ηᵀu + b) (sign of w_η flipped)")
+def _native_normaliser_sign_flipped():
+    native = NA.normalized_attention
+
+    def flipped(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta):
+        return native(u, W_Q, b_Q, W_K, b_K, W_V, -w_eta, b_eta)
+
+    with mock.patch.object(NA, "normalized_attention", flipped):
+        yield
 
 
 @claim(
@@ -315,6 +370,12 @@ def _recurrent_norm_eigenvalues(tier: str):
     ]
 
 
+@control("dsf.recurrent-norm-eigenvalues", "eigenvalues from the inverted log ratio exp(lse_i - lse_(i-1))")
+def _eigenvalues_inverted():
+    with mock.patch(f"{__name__}.recurrent_norm_eigenvalues", lambda lse: torch.exp(lse[..., 1:] - lse[..., :-1])):
+        yield
+
+
 @claim(
     "dsf.native.flowformer",
     title="DSF == native: causal Flowformer is linear attention with scalar gain c_i and normaliser I_i/α_i (Λ = I)",
@@ -330,3 +391,14 @@ def _flowformer_equals_native(tier: str):
     dsf = flowformer_causal_dsf(q, k, v)
     y = NA.flowformer_causal(q, k, v)
     return [*_three_forms("Flowformer", dsf, v, y), holds("Λ_i = I for every i", bool((dsf.lam == 1).all()))]
+
+
+@control("dsf.native.flowformer", "native Flowformer with queries and keys swapped (sources for sinks)")
+def _native_flowformer_q_k_swapped():
+    native = NA.flowformer_causal
+
+    def swapped(q_raw, k_raw, v, eps=1e-6):
+        return native(k_raw, q_raw, v, eps)
+
+    with mock.patch.object(NA, "flowformer_causal", swapped):
+        yield

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, holds, rel_close
+from attnmath.claims import claim, control, holds, rel_close
 
+from .. import scan
 from ..core import DSF
 from ..sampling import rand, randn
 from ..scan import kernel_backend
@@ -106,3 +108,16 @@ def _triton_route_matches_recurrence(tier: str):
         )
     )
     return checks
+
+
+@control(
+    "dsf.chunked-kernel-dispatch", "the kernel route's suitability test ignores Λ > 1 (the 0 < λ ≤ 1 guard dropped)"
+)
+def _kernel_accepts_growing_lambda():
+    unsuitable = scan._kernel_unsuitable
+
+    def without_lambda_guard(lam, x, chunk_size):
+        return unsuitable(lam.clamp(max=1.0), x, chunk_size)
+
+    with mock.patch.object(scan, "_kernel_unsuitable", without_lambda_guard):
+        yield

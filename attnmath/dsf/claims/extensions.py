@@ -7,12 +7,13 @@ The associative-memory claim ``dsf.hebbian-capacity`` needs the memory chapter, 
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_least, claim, close, holds, rel_close
+from attnmath.claims import at_least, claim, close, control, holds, rel_close
 
 from .. import native_rnn as NR
 from ..architectures_extensions import deltanet_dsf, titans_block_factors, titans_dsf
@@ -93,6 +94,12 @@ def _deltanet_equals_native(tier: str):
     return checks
 
 
+@control("dsf.native.deltanet", "keys not normalised to unit length (the spectrum α(1-β), α needs |k_i| = 1)")
+def _non_unit_keys():
+    with mock.patch(f"{__name__}._unit", lambda x: 1.5 * x / x.norm(dim=-1, keepdim=True)):
+        yield
+
+
 @claim(
     "dsf.native.titans",
     title="DSF == native: Titans' linear memory with momentum is an LTV system with block-dplr transition (state 2KV)",
@@ -161,6 +168,17 @@ def _titans_equals_native(tier: str):
     ]
 
 
+@control("dsf.native.titans", "native Titans memory without momentum (η_t = 0 inside the recurrence)")
+def _native_without_momentum():
+    native = NR.titans_linear_memory
+
+    def no_momentum(q, k, v, theta, alpha, eta, **kw):
+        return native(q, k, v, theta, alpha, torch.zeros_like(eta), **kw)
+
+    with mock.patch.object(NR, "titans_linear_memory", no_momentum):
+        yield
+
+
 @claim(
     "dsf.native.mlstm",
     title="DSF == native: the mLSTM (xLSTM) is a scalar DSF whose normaliser max(|n_iᵀq_i|, 1) sits in C_i",
@@ -180,3 +198,20 @@ def _mlstm_equals_native(tier: str):
         rel_close("mLSTM DSF loop vs native", dsf.recurrent(v), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
         rel_close("mLSTM DSF chunked(8) vs native", dsf.chunked(v, 8), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
     ]
+
+
+@control("dsf.native.mlstm", "native mLSTM without the normaliser max(|n_iᵀq_i|, 1) (its lower bound 1 dropped)")
+def _native_mlstm_unclamped():
+    def unclamped(q, k, v, i_pre, f_pre, o_pre):
+        ig, fg, og = torch.exp(i_pre), torch.sigmoid(f_pre), torch.sigmoid(o_pre)
+        Cm = torch.zeros(*q.shape[:-2], v.shape[-1], q.shape[-1], dtype=q.dtype)
+        n, hs = torch.zeros_like(q[..., 0, :]), []
+        for t in range(q.shape[-2]):
+            Cm = fg[..., t, None, None] * Cm + ig[..., t, None, None] * v[..., t, :, None] * k[..., t, None, :]
+            n = fg[..., t, None] * n + ig[..., t, None] * k[..., t, :]
+            denom = (n * q[..., t, :]).sum(-1).abs()
+            hs.append(og[..., t, :] * (Cm @ q[..., t, :, None])[..., 0] / denom[..., None])
+        return torch.stack(hs, dim=-2)
+
+    with mock.patch.object(NR, "mlstm_recurrent", unclamped):
+        yield

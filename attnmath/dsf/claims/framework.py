@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_most, claim, close, holds, rel_close, symbolic
+from attnmath.claims import at_most, claim, close, control, holds, rel_close, symbolic
 
+from .. import scan
 from .. import symbolic as S
 from ..analysis import hankel_ranks, softmax_hankel_rank
 from ..core import DSF, STRUCTURES
@@ -49,6 +51,18 @@ def _loop_equals_convolution(tier: str):
             rel_close(f"{structure}: matrix() @ vec(u) vs loop", y_mat, y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY)
         )
     return checks
+
+
+@control("dsf.convolutional-form", "Φ without the feedthrough D_i on its diagonal blocks (parallel form drops D_i u_i)")
+def _phi_without_feedthrough():
+    parallel = DSF.parallel
+
+    def without_d(self, u):
+        y = parallel(self, u)
+        return y if self.D is None else y - (self.D @ u[..., None])[..., 0]
+
+    with mock.patch.object(DSF, "parallel", without_d):
+        yield
 
 
 @claim(
@@ -126,6 +140,15 @@ def _chunked_scan_equals_loop(tier: str):
     return checks
 
 
+@control("dsf.chunked-equals-recurrent", "the log-space scan forgets the sign of negative transitions (uses |λ|)")
+def _scan_without_sign_parity():
+    def no_negatives(lam):
+        return torch.log(lam.abs()), None
+
+    with mock.patch.object(scan, "_log_abs_and_negatives", no_negatives):
+        yield
+
+
 @claim(
     "dsf.hankel-rank-bound",
     title="Every Hankel block of a DSF with state N has rank ≤ N; softmax score blocks exceed any fixed N",
@@ -168,6 +191,17 @@ def _hankel_rank_at_most_state_size(tier: str):
     return checks
 
 
+@control("dsf.hankel-rank-bound", "the random DSFs have state N + 1 while the bound is asserted for N")
+def _state_one_larger():
+    make = random_dsf
+
+    def larger(structure, *, N, **kw):
+        return make(structure, N=N + 1, **kw)
+
+    with mock.patch(f"{__name__}.random_dsf", larger):
+        yield
+
+
 @claim(
     "dsf.warped-time",
     title="For a scalar A, S6-type transitions are an LTI kernel in the warped time t_i = Σ Δ_l",
@@ -200,3 +234,14 @@ def _warped_time_kernel(tier: str):
         ),
         holds("the kernel is finite and ≤ 1", bool((kernel <= 1).all()) and math.isfinite(float(kernel.sum()))),
     ]
+
+
+@control("dsf.warped-time", "transition products that include Λ_j (Λ_i⋯Λ_j instead of Λ_i⋯Λ_(j+1))")
+def _products_include_lambda_j():
+    products = DSF.transition_products
+
+    def off_by_one(self):
+        return products(self) * self.lam[..., None, :]
+
+    with mock.patch.object(DSF, "transition_products", off_by_one):
+        yield

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from attnmath.base.numerics import F64_EPS, numpy_rng, phi1, torch_generator
-from attnmath.claims import at_least, at_most, claim, close, holds, rel_close, statistical, symbolic, symbolic_true
+from attnmath.claims import (
+    at_least,
+    at_most,
+    claim,
+    close,
+    control,
+    holds,
+    rel_close,
+    statistical,
+    symbolic,
+    symbolic_true,
+)
 
 from .. import native_rnn as NR
 from .. import symbolic as S
@@ -68,6 +80,17 @@ def _reversed_sigmoid_is_s6_transition(tier: str):
     return checks
 
 
+@control("dsf.reversed-sigmoid", "the DSF keeps the plain gate σ(f) where the reversed σ(-f)^ReLU(α) is claimed")
+def _dsf_with_plain_gate():
+    build = qlstm_dsf
+
+    def plain(x, W_g, b_g, *, reversed=False, alpha=1.0):
+        return build(x, W_g, b_g, reversed=False, alpha=alpha)
+
+    with mock.patch(f"{__name__}.qlstm_dsf", plain):
+        yield
+
+
 @claim(
     "dsf.native.qlstm",
     title="DSF == native: the quasi-LSTM (tanh removed) is an n = 1 DSF with Λ_i = diag σ(f_i)",
@@ -87,6 +110,17 @@ def _qlstm_equals_native(tier: str):
         ),
         holds("state size N = d (n = 1)", dsf.N == x.shape[-1]),
     ]
+
+
+@control("dsf.native.qlstm", "the native scan uses the reversed forget gate σ(-f) instead of σ(f)")
+def _native_reversed_gate():
+    native = NR.qlstm_scan
+
+    def reversed_gate(x, W_g, b_g, *, reversed=False, alpha=1.0):
+        return native(x, W_g, b_g, reversed=True, alpha=alpha)
+
+    with mock.patch.object(NR, "qlstm_scan", reversed_gate):
+        yield
 
 
 @claim(
@@ -134,6 +168,17 @@ def _zoh_selective_ssm_is_convex_gate(tier: str):
             reason="softplus(z) > σ(z): the weights sum to more than 1",
         ),
     ]
+
+
+@control("dsf.mamba-theorem-1", "the 'ZOH' selective SSM uses Euler's input gain Δ (Euler where ZOH is claimed)")
+def _zoh_is_euler():
+    build = s6_dsf
+
+    def euler(*args, discretization="euler", **kw):
+        return build(*args, discretization="euler", **kw)
+
+    with mock.patch(f"{__name__}.s6_dsf", euler):
+        yield
 
 
 @claim(
@@ -189,6 +234,12 @@ def _zoh_and_euler_gains(tier: str):
     return checks
 
 
+@control("dsf.zoh-vs-euler", "the ZOH gain φ1(z) truncated to its first-order series 1 + z/2")
+def _phi1_first_order():
+    with mock.patch(f"{__name__}.phi1", lambda z: 1 + z / 2):
+        yield
+
+
 @claim(
     "dsf.stiffness-euler-unstable",
     title="For A = -diag(1..n), Euler's Λ = 1 + Δa diverges once Δ > 2/n; the exponential transition stays bounded for every Δ",
@@ -236,6 +287,15 @@ def _euler_unstable_exponential_bounded(tier: str):
             )
         )
     return checks
+
+
+@control(
+    "dsf.stiffness-euler-unstable",
+    "exponential transition with Euler's input gain Δ (φ1 ≡ 1) instead of ZOH's Δ φ1(Δa)",
+)
+def _exp_transition_euler_gain():
+    with mock.patch(f"{__name__}.phi1", torch.ones_like):
+        yield
 
 
 @claim(
@@ -300,3 +360,19 @@ def _rglru_equals_native(tier: str):
             seed=seed,
         ),
     ]
+
+
+@control("dsf.native.rg-lru", "native RG-LRU without the variance-preserving multiplier √(1 - a²)")
+def _native_without_multiplier():
+    def no_multiplier(x, W_a, b_a, W_x, b_x, a_param, reset=None, c=8.0):
+        a = torch.exp(-c * torch.sigmoid(x @ W_a.T + b_a) * F.softplus(a_param))
+        keep = 1.0 if reset is None else (~reset[..., None]).to(x.dtype)
+        bx = x * torch.sigmoid(x @ W_x.T + b_x)
+        h, hs = torch.zeros_like(x[..., 0, :]), []
+        for i in range(x.shape[-2]):
+            h = (a * keep)[..., i, :] * h + bx[..., i, :]
+            hs.append(h)
+        return torch.stack(hs, dim=-2)
+
+    with mock.patch.object(NR, "rg_lru", no_multiplier):
+        yield

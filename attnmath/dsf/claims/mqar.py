@@ -16,10 +16,12 @@ import hashlib
 import os
 from dataclasses import replace
 from statistics import mean
+from types import SimpleNamespace
+from unittest import mock
 
 import torch
 
-from attnmath.claims import artifact_path, at_least, claim, holds, source_fingerprint
+from attnmath.claims import artifact_path, at_least, claim, control, holds, source_fingerprint
 
 from ..mqar import MQARConfig, MQARModel, mixer_eigenvalues, mqar_batch, train_mqar
 from .sizes import SIZES
@@ -120,6 +122,31 @@ def _linear_accuracy_grows_with_state(tier: str):
     return checks
 
 
+def _reduced_budget(tier_changes: dict, **mqar_changes):
+    """A SIZES stand-in for a control: 1 seed per cell, each MQAR configuration changed by ``mqar_changes``."""
+    tiers = {}
+    for tier in ("ci", "paper"):
+        entries = dict(vars(SIZES[tier]), mqar_seeds=(0,), **tier_changes)
+        for key in _TASKS.values():
+            entries[key] = replace(entries[key], **mqar_changes)
+        tiers[tier] = SimpleNamespace(**entries)
+    return mock.patch(f"{__name__}.SIZES", tiers)
+
+
+@control(
+    "dsf.mqar-linear-state-size",
+    "the state expansion n is ignored: every cell trains n = 2 (reduced budget: 1 seed, 256 sequences x 4 epochs)",
+)
+def _state_size_ignored():
+    grid_cell = cell
+
+    def fixed_n(tier, task, **changes):
+        return grid_cell(tier, task, **{**changes, "n": 2})
+
+    with _reduced_budget({}, train=256, epochs=4), mock.patch(f"{__name__}.cell", fixed_n):
+        yield
+
+
 @claim(
     "dsf.mqar-softmax-vs-linear",
     title="MQAR (direction only): softmax attention is at least as accurate as linear attention at the same small n",
@@ -146,6 +173,22 @@ def _softmax_beats_linear(tier: str):
             details=f"softmax {_fmt(sm)}, linear {_fmt(lin)}",
         ),
     ]
+
+
+@control(
+    "dsf.mqar-softmax-vs-linear",
+    "softmax attention left at its random initialisation (0 training epochs; reduced budget: 1 seed)",
+)
+def _softmax_untrained():
+    grid_cell = cell
+
+    def untrained_softmax(tier, task, **changes):
+        if changes.get("kind") == "softmax":
+            changes = {**changes, "epochs": 0}
+        return grid_cell(tier, task, **changes)
+
+    with _reduced_budget({}), mock.patch(f"{__name__}.cell", untrained_softmax):
+        yield
 
 
 @claim(
@@ -178,6 +221,22 @@ def _normalized_beats_linear(tier: str):
     ]
 
 
+@control(
+    "dsf.mqar-normalized-vs-linear",
+    "normalized attention left at its random initialisation (0 training epochs; reduced budget: 1 seed)",
+)
+def _normalized_untrained():
+    grid_cell = cell
+
+    def untrained_normalized(tier, task, **changes):
+        if changes.get("kind") == "normalized":
+            changes = {**changes, "epochs": 0}
+        return grid_cell(tier, task, **changes)
+
+    with _reduced_budget({}), mock.patch(f"{__name__}.cell", untrained_normalized):
+        yield
+
+
 @claim(
     "dsf.mqar-qlstm-reversed",
     title="MQAR (direction only): the reversed-sigmoid forget gate (eq. 23) helps the qLSTM on the long-context task",
@@ -208,3 +267,17 @@ def _reversed_sigmoid_helps_qlstm(tier: str):
             details=f"acc rev {_fmt(acc_r)}, plain {_fmt(acc_p)}; mean Λ rev {_fmt(lam_r)}, plain {_fmt(lam_p)}",
         ),
     ]
+
+
+@control(
+    "dsf.mqar-qlstm-reversed",
+    "the reversed gate is never applied: 'qlstm-rev' trains the plain qLSTM (reduced budget: 1 seed, 256 sequences x 4 epochs)",
+)
+def _reversed_gate_not_applied():
+    gates = run_with_gates
+
+    def plain_only(cfg):
+        return gates(replace(cfg, kind="qlstm"))
+
+    with _reduced_budget({}, train=256, epochs=4), mock.patch(f"{__name__}.run_with_gates", plain_only):
+        yield

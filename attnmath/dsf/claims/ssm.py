@@ -3,11 +3,13 @@ RetNet, GLA."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import torch
 import torch.nn.functional as F
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_least, claim, close, holds, rel_close
+from attnmath.claims import at_least, claim, close, control, holds, rel_close
 
 from .. import native_ssm as NS
 from ..analysis import s6_masked_attention, ssd_masked_attention
@@ -58,6 +60,12 @@ def _s6_equals_native(tier: str):
     return checks
 
 
+@control("dsf.native.s6", "the native 'ZOH' scan uses Mamba's Euler input gain Δb (Euler where ZOH is claimed)")
+def _native_zoh_is_euler():
+    with mock.patch.object(NS, "selective_scan_zoh", NS.selective_scan_ref):
+        yield
+
+
 @claim(
     "dsf.s6-is-d-head-attention",
     title="S6 never mixes channels: every Φ_ij is diagonal, and S6 is d-head masked linear attention",
@@ -85,6 +93,17 @@ def _s6_is_d_head_attention(tier: str):
         ),
         rel_close("masked d-head form vs DSF loop", y, dsf.recurrent(u), rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
     ]
+
+
+@control("dsf.s6-is-d-head-attention", "the masked d-head form drops the skip term D u")
+def _masked_form_without_skip():
+    masked = s6_masked_attention
+
+    def without_d(u, delta, A, B, C, D=None):
+        return masked(u, delta, A, B, C, None)
+
+    with mock.patch(f"{__name__}.s6_masked_attention", without_d):
+        yield
 
 
 def _ssd_setup(tier: str, seed: int, positive: bool = False):
@@ -144,6 +163,17 @@ def _ssd_is_normalized_attention(tier: str):
     ]
 
 
+@control("dsf.ssd-is-normalized-attention", "normaliser η_i = e^(+a t_i) (sign of a flipped, so Λ_i = e^(-a δ_i) > 1)")
+def _normaliser_sign_flipped():
+    build = separable_attention_dsf
+
+    def flipped(phi_q, psi_k, W_V, eta, *, realization="recurrent"):
+        return build(phi_q, psi_k, W_V, 1.0 / eta, realization=realization)
+
+    with mock.patch(f"{__name__}.separable_attention_dsf", flipped):
+        yield
+
+
 @claim(
     "dsf.ssd-duality",
     title="DSF == native: Mamba-2 SSD recurrence = 1-semiseparable masked attention = chunked ssd_minimal_discrete",
@@ -196,6 +226,17 @@ def _ssd_duality(tier: str):
     return checks
 
 
+@control("dsf.ssd-duality", "masked attention with queries and keys swapped (L∘BCᵀ instead of L∘CBᵀ)")
+def _masked_attention_transposed():
+    masked = ssd_masked_attention
+
+    def swapped(x, dt, A, B, C):
+        return masked(x, dt, A, C, B)
+
+    with mock.patch(f"{__name__}.ssd_masked_attention", swapped):
+        yield
+
+
 @claim(
     "dsf.native.ssd-paper",
     title="DSF == native: the paper's SSD (scalar A, rank-1 step) and its reversed-sigmoid transition",
@@ -240,6 +281,17 @@ def _paper_ssd_equals_native(tier: str):
     return checks
 
 
+@control("dsf.native.ssd-paper", "native S6_2 with A = -e^(-A_log) (sign of A_log flipped)")
+def _native_a_log_flipped():
+    native = NS.s6_2_ref
+
+    def flipped(u, w_dt, dt_weight, dt_bias, A_log, B, C, D=None):
+        return native(u, w_dt, dt_weight, dt_bias, -A_log, B, C, D)
+
+    with mock.patch.object(NS, "s6_2_ref", flipped):
+        yield
+
+
 @claim(
     "dsf.native.retnet",
     title="DSF == native: RetNet retention is a DSF with constant scalar Λ = γ_h per head",
@@ -261,6 +313,17 @@ def _retnet_equals_native(tier: str):
             "DSF chunked(8) vs parallel retention", dsf.chunked(v, 8), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY
         ),
     ]
+
+
+@control("dsf.native.retnet", "native retention with the decays γ_h assigned to the heads in reverse order")
+def _native_decays_reversed():
+    native = NS.retention_parallel
+
+    def reversed_heads(q, k, v, gamma, scale=None):
+        return native(q, k, v, gamma.flip(0), scale)
+
+    with mock.patch.object(NS, "retention_parallel", reversed_heads):
+        yield
 
 
 @claim(
@@ -293,3 +356,14 @@ def _gla_equals_native(tier: str):
             )
         )
     return checks
+
+
+@control("dsf.native.gla", "native GLA with queries and keys swapped")
+def _native_gla_q_k_swapped():
+    native = NS.gla_recurrent
+
+    def swapped(q, k, v, log_alpha, scale=None):
+        return native(k, q, v, log_alpha, scale)
+
+    with mock.patch.object(NS, "gla_recurrent", swapped):
+        yield

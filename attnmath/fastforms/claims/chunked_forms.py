@@ -7,7 +7,10 @@ float64 against the step-by-step references) and runs the Triton kernel (kind ``
 
 from __future__ import annotations
 
-from attnmath.claims import claim, rel_close, symbolic
+import importlib
+from unittest import mock
+
+from attnmath.claims import claim, control, rel_close, symbolic
 from attnmath.kernels import dispatch
 from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_recurrent
 from attnmath.kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent
@@ -15,6 +18,9 @@ from attnmath.kernels.linear_attention import chunk_linear_attention, linear_att
 from .. import derivation as der
 from .inputs import F64, R32, R32_REASON, R64, R64_REASON, seeded_inputs, triton_run
 from .sizes import SIZES
+
+_LA_CHUNK = importlib.import_module("attnmath.kernels.linear_attention.chunk")
+_DS_CHUNK = importlib.import_module("attnmath.kernels.diag_scan.chunk")
 
 
 def _symbolic_checks(gate: str | None) -> list:
@@ -58,6 +64,20 @@ def _linear_attention_chunked_equals_recurrence(tier: str):
     return checks
 
 
+@control(
+    "kernels.linear-attention-chunked-form",
+    "intra-chunk mask without the diagonal (j < i instead of j <= i): a token does not see its own key",
+)
+def _strict_intra_chunk_mask():
+    causal_mask = _LA_CHUNK.causal_mask
+
+    def strict(C, device, *, strict=False):
+        return causal_mask(C, device, strict=True)
+
+    with mock.patch.object(_LA_CHUNK, "causal_mask", strict):
+        yield
+
+
 @claim(
     "kernels.diag-scan-chunked-form",
     title="Chunked diagonal scan with cumulative log-decays equals the time-varying diagonal recurrence",
@@ -88,3 +108,15 @@ def _diag_scan_chunked_equals_recurrence(tier: str):
             rel_close(f"{gate} g: Triton final state", S.cpu(), S_r, rtol=R32, reason=R32_REASON, kind="kernel")
         )
     return checks
+
+
+@control(
+    "kernels.diag-scan-chunked-form",
+    "cumulative log-decay off by one step (exclusive b_i = sum_{l<i} g_l instead of sum_{l<=i} g_l)",
+)
+def _exclusive_cumulative_decay():
+    def exclusive(g):
+        return g.cumsum(-2) - g
+
+    with mock.patch.object(_DS_CHUNK, "_cumulative_log_decay", exclusive):
+        yield

@@ -6,11 +6,14 @@ own recurrences are :mod:`attnmath.fastforms.instances`.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import torch
 import torch.nn.functional as F
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, rel_close
+from attnmath.claims import claim, control, rel_close
+from attnmath.kernels import dispatch
 from attnmath.kernels.diag_scan import diag_scan_recurrent
 
 from .. import instances
@@ -75,3 +78,27 @@ def _dsf_instances_are_diagonal_scans(tier: str):
                 rel_close(f"{backend} diag scan vs {name}", outs[name].cpu(), ref, rtol=tol, reason=reason, kind=kind)
             )
     return checks
+
+
+@control("kernels.dsf-instances", "S6 mapped without the step in the input (v_t = u_t instead of Δ_t u_t)")
+def _s6_input_without_step():
+    def s6_scan_v_is_u(u, delta, A, B, C, D=None, *, initial_state=None, chunk_size=None, backend="auto"):
+        Bsz, T, d = u.shape
+        n = A.shape[1]
+        q, k = C[:, :, None, :].expand(Bsz, T, d, n), B[:, :, None, :].expand(Bsz, T, d, n)
+        h0 = None if initial_state is None else initial_state[..., None]
+        o, S = dispatch.diag_scan(
+            q,
+            k,
+            u[..., None],
+            delta[..., None] * A,
+            scale=1.0,
+            initial_state=h0,
+            chunk_size=chunk_size,
+            backend=backend,
+        )
+        y = o[..., 0] if D is None else o[..., 0] + D * u
+        return y, S[..., 0]
+
+    with mock.patch.object(instances, "s6_scan", s6_scan_v_is_u):
+        yield

@@ -5,10 +5,13 @@ Book: ``notebooks/20_kernels``, section "Gradients, and the gradient of the deca
 
 from __future__ import annotations
 
+from unittest import mock
+
 import torch
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, rel_close, symbolic
+from attnmath.claims import claim, control, rel_close, symbolic
+from attnmath.kernels import diag_scan as _diag_scan
 from attnmath.kernels import dispatch
 from attnmath.kernels.diag_scan import diag_scan_recurrent, gate_gradient
 
@@ -63,3 +66,12 @@ def _gate_gradient_identity(tier: str):
             )
         )
     return checks
+
+
+@control("kernels.gate-gradient-identity", "identity without the final-state term (S_T ⊙ dS_T)1")
+def _final_state_term_dropped():
+    def without_final_state(q, k, dq, dk, ht, dht, scalar):
+        return _diag_scan.gate_gradient(q, k, dq, dk, ht, None, scalar)
+
+    with mock.patch(f"{__name__}.gate_gradient", without_final_state):
+        yield

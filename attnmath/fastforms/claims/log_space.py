@@ -5,15 +5,20 @@ Book: ``notebooks/20_kernels``, section "Why log space".
 
 from __future__ import annotations
 
+import importlib
+from unittest import mock
+
 import sympy as sp
 import torch
 
-from attnmath.claims import claim, holds, rel_close, symbolic_true
+from attnmath.claims import claim, control, holds, rel_close, symbolic_true
 from attnmath.kernels import dispatch
 from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_recurrent
 
 from .inputs import F64, R32, R32_REASON, seeded_inputs, triton_run
 from .sizes import SIZES
+
+_DS_CHUNK = importlib.import_module("attnmath.kernels.diag_scan.chunk")
 
 
 @claim(
@@ -54,3 +59,16 @@ def _log_space_decays_stay_finite(tier: str):
             rel_close(f"{gate} g = -60: Triton output", o_t.cpu(), o_r, rtol=R32, reason=R32_REASON, kind="kernel")
         )
     return checks
+
+
+@control(
+    "kernels.log-space-decays-stable",
+    "intra-chunk scores in factorised form (q e^b)(k e^(-b))ᵀ instead of e^(b_i - b_j)",
+)
+def _factorised_intra_chunk_scores():
+    def factorised(q, k, b):
+        mask = _DS_CHUNK.causal_mask(q.shape[-2], q.device)
+        return ((q * b.exp()) @ (k * (-b).exp()).transpose(-1, -2)).masked_fill(~mask, 0.0)
+
+    with mock.patch.object(_DS_CHUNK, "_intra_scalar", factorised):
+        yield

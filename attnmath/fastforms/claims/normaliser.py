@@ -5,11 +5,13 @@ Book: ``notebooks/20_kernels``, section "The normaliser is one more value column
 
 from __future__ import annotations
 
+from unittest import mock
+
 import torch
 import torch.nn.functional as F
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, rel_close, symbolic
+from attnmath.claims import claim, control, rel_close, symbolic
 from attnmath.kernels import dispatch
 from attnmath.kernels.linear_attention import linear_attention_recurrent
 
@@ -53,3 +55,19 @@ def _normaliser_is_a_value_column(tier: str):
     )
     checks.append(rel_close("Triton normalised output", o_t.cpu(), o_r, rtol=R32, reason=R32_REASON, kind="kernel"))
     return checks
+
+
+@control(
+    "kernels.normalizer-is-a-value-column", "normaliser column started at zero (the initial normaliser z_0 dropped)"
+)
+def _initial_normaliser_dropped():
+    linear_attention = dispatch.linear_attention
+
+    def without_z0(*args, normalize=False, initial_state=None, **kw):
+        if normalize and initial_state is not None:
+            S0, z0 = initial_state
+            initial_state = (S0, torch.zeros_like(z0))
+        return linear_attention(*args, normalize=normalize, initial_state=initial_state, **kw)
+
+    with mock.patch.object(dispatch, "linear_attention", without_z0):
+        yield

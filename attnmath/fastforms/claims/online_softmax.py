@@ -5,9 +5,11 @@ Book: ``notebooks/20_kernels``, section "Softmax attention, streamed".
 
 from __future__ import annotations
 
+from unittest import mock
+
 import torch
 
-from attnmath.claims import claim, rel_close, symbolic
+from attnmath.claims import claim, control, rel_close, symbolic
 from attnmath.kernels import dispatch
 from attnmath.kernels.softmax_attention import blockwise_softmax_attention, softmax_attention_reference
 
@@ -47,3 +49,31 @@ def _online_softmax_is_exact(tier: str):
             )
         )
     return checks
+
+
+@control(
+    "kernels.online-softmax",
+    "online softmax that never rescales the old sum and accumulator by e^(m - m') when the maximum grows",
+)
+def _no_rescaling():
+    def blockwise_unrescaled(q, k, v, *, scale=None, causal=True, block_size=16):
+        qf, kf, vf = (x.transpose(1, 2) for x in (q, k, v))  # [B, H, T, D]
+        B, H, T, _ = qf.shape
+        s = q.shape[-1] ** -0.5 if scale is None else scale
+        m = torch.full((B, H, T, 1), float("-inf"), dtype=q.dtype)
+        ell = torch.zeros(B, H, T, 1, dtype=q.dtype)
+        acc = torch.zeros(B, H, T, v.shape[-1], dtype=q.dtype)
+        rows = torch.arange(T)[:, None]
+        for start in range(0, T, block_size):
+            cols = torch.arange(start, min(start + block_size, T))[None, :]
+            x = s * (qf @ kf[:, :, start : start + block_size].transpose(-1, -2))
+            if causal:
+                x = x.masked_fill(cols > rows, float("-inf"))
+            m = torch.maximum(m, x.amax(-1, keepdim=True))
+            p = (x - torch.where(torch.isinf(m), torch.zeros_like(m), m)).exp()
+            ell = ell + p.sum(-1, keepdim=True)  # the old terms keep their old shift
+            acc = acc + p @ vf[:, :, start : start + block_size]
+        return (acc / ell).transpose(1, 2), (m + ell.log())[..., 0].transpose(1, 2)
+
+    with mock.patch(f"{__name__}.blockwise_softmax_attention", blockwise_unrescaled):
+        yield

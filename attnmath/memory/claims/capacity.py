@@ -9,12 +9,25 @@ reconstructed (see the book's Sources appendix).
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import sympy as sp
+import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_least, at_most, band, claim, close, holds, statistical, symbolic, symbolic_true
+from attnmath.claims import (
+    at_least,
+    at_most,
+    band,
+    claim,
+    close,
+    control,
+    holds,
+    statistical,
+    symbolic,
+    symbolic_true,
+)
 
 from .. import capacity as C
 from .sizes import SIZES
@@ -48,6 +61,16 @@ def _crosstalk_second_moment(tier: str):
             statistical(f"E(|g|^2-1)^2 vs 2/{dd}, Gaussian keys", n2, 2 / dd, n2se, n_trials=pairs, seed=seed + 1)
         )
     return checks
+
+
+@control("memory.crosstalk-moment", "unit keys left unnormalised (raw N(0, I) draws, |k|^2 ~ d)")
+def _unit_keys_unnormalised():
+    def raw_keys(n, d_k, *, kind="unit", batch=(), generator=None):
+        x = torch.randn(*batch, n, d_k, generator=generator, dtype=torch.float64)
+        return x if kind == "unit" else x / math.sqrt(d_k)
+
+    with mock.patch.object(C, "random_keys", raw_keys):
+        yield
 
 
 @claim(
@@ -87,6 +110,15 @@ def _average_recall_error_law(tier: str):
     return checks
 
 
+@control("memory.relmse-law", "one law N/d_k for both key models (self-term and norm spread ignored)")
+def _one_law_for_both_key_models():
+    def n_over_dk(n, d_k, kind="unit"):
+        return n / d_k
+
+    with mock.patch.object(C, "relmse_theory", n_over_dk):
+        yield
+
+
 @claim(
     "memory.linear-capacity",
     title="Average-case capacity is linear in d_k: N* = 1 + eps^2 d_k",
@@ -120,6 +152,16 @@ def _capacity_is_linear_in_dk(tier: str):
             )
         )
     return checks
+
+
+@control("memory.linear-capacity", "capacity read at relMSE <= eps instead of eps^2")
+def _capacity_at_eps_not_eps_squared():
+    def at_eps(d_k, eps, **kwargs):
+        return capacity_bisection(d_k, math.sqrt(eps), **kwargs)
+
+    capacity_bisection = C.capacity_bisection
+    with mock.patch.object(C, "capacity_bisection", at_eps):
+        yield
 
 
 @claim(
@@ -166,6 +208,17 @@ def _coherence_guarantee_and_welch_bound(tier: str):
         )
     )
     return checks
+
+
+@control("memory.coherence-guarantee", "coherence without the absolute value (max k_i.k_j misses negative overlaps)")
+def _coherence_without_abs():
+    def signed_coherence(keys):
+        G = keys @ keys.transpose(-1, -2)
+        eye = torch.eye(G.shape[-1], dtype=torch.bool, device=G.device)
+        return G.masked_fill(eye, -math.inf).amax(dim=(-2, -1))
+
+    with mock.patch.object(C, "coherence", signed_coherence):
+        yield
 
 
 @claim(
@@ -244,6 +297,16 @@ def _guarantee_grows_like_sqrt_dk_capacity_like_dk(tier: str):
     return checks
 
 
+@control("memory.worst-vs-average", "capacities measured at fidelity eps^2 = 0.25 instead of eps = 0.5")
+def _fidelity_squared():
+    def at_eps_squared(d_k, eps, **kwargs):
+        return worst_vs_average(d_k, eps**2, **kwargs)
+
+    worst_vs_average = C.worst_vs_average
+    with mock.patch.object(C, "worst_vs_average", at_eps_squared):
+        yield
+
+
 @claim(
     "memory.bit-error-law",
     title="Sign read-out of +-1 patterns: bit error = Phi(-sqrt(d/(N-1)))",
@@ -277,3 +340,12 @@ def _sign_readout_bit_error(tier: str):
             )
         )
     return checks
+
+
+@control("memory.bit-error-law", "memory stored transposed, K^T V instead of V^T K (d_k = d_v, so shapes still agree)")
+def _memory_transposed():
+    def transposed(keys, values):
+        return keys.transpose(-1, -2) @ values
+
+    with mock.patch.object(C, "_memory", transposed):
+        yield

@@ -6,12 +6,16 @@ of RetNet/GLA-style models; see the book's Sources appendix).
 
 from __future__ import annotations
 
+from unittest import mock
+
+import numpy as np
 import sympy as sp
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, close, rel_band, symbolic
+from attnmath.claims import claim, close, control, rel_band, symbolic
 
 from .. import capacity as C
+from .. import hebbian as Hb
 from ..hebbian import decayed_memory, decayed_recurrent
 from .sizes import SIZES
 
@@ -67,3 +71,22 @@ def _decay_trades_recency_for_capacity(tier: str):
                 )
             )
     return checks
+
+
+@control("memory.decay-snr", "closed form decayed one step too many (gamma^(T-i) instead of gamma^(T-1-i))")
+def _closed_form_off_by_one_decay():
+    def one_step_too_many(keys, values, gamma):
+        return gamma * Hb.decayed_memory(keys, values, gamma)
+
+    with mock.patch(f"{__name__}.decayed_memory", one_step_too_many):
+        yield
+
+
+@control("memory.decay-snr", "SNR theory counting the recalled item in its own noise (sum over all i, not i != j)")
+def _snr_with_self_noise():
+    def with_self_noise(gamma, d_k, T, age):
+        w = gamma ** (2 * np.arange(T))
+        return gamma ** (2 * age) / (w.sum() / d_k)
+
+    with mock.patch.object(C, "decay_snr_theory", with_self_noise):
+        yield

@@ -8,10 +8,13 @@ residual accumulation) are our reconstruction of the abstract's depth/width/redu
 
 from __future__ import annotations
 
+import math
+from unittest import mock
+
 import numpy as np
 import sympy as sp
 
-from attnmath.claims import at_most, band, claim, rel_band, rel_close, symbolic
+from attnmath.claims import at_most, band, claim, control, rel_band, rel_close, symbolic
 
 from .. import depth as D
 from .sizes import SIZES
@@ -43,6 +46,16 @@ def _averaged_heads_divide_noise_by_h(tier: str):
             )
         )
     return checks
+
+
+@control("memory.head-redundancy", "the H heads share one key set (redundant copies, not independent heads)")
+def _heads_share_their_keys():
+    def shared_keys(keys, values):
+        return head_average_error(keys[..., :1, :, :].expand_as(keys), values)
+
+    head_average_error = D._head_average_error
+    with mock.patch.object(D, "_head_average_error", shared_keys):
+        yield
 
 
 @claim(
@@ -85,6 +98,15 @@ def _majority_vote_hoeffding_bound(tier: str):
             )
         )
     return checks
+
+
+@control("memory.majority-vote", "Hoeffding exponent H(2p-1)^2 = 4H(p-1/2)^2 (twice the true rate)")
+def _hoeffding_rate_doubled():
+    def doubled_rate(p, heads):
+        return math.exp(-heads * (2 * p - 1) ** 2)
+
+    with mock.patch.object(D, "hoeffding_majority_bound", doubled_rate):
+        yield
 
 
 @claim(
@@ -132,6 +154,15 @@ def _multihop_errors_compound(tier: str):
     return checks
 
 
+@control("memory.depth-compounding", "errors merely add over hops, L(N-1)/(H d_k), instead of compounding")
+def _hop_errors_add():
+    def additive(n, d_k, layers, heads=1):
+        return D.model_p_theory(n, d_k, layers, heads)
+
+    with mock.patch.object(D, "model_c_theory", additive):
+        yield
+
+
 @claim(
     "memory.depth-residual",
     title="Model P (residual stream): independent layer errors add, relMSE = L(N-1)/(H d_k); aligned errors give L^2",
@@ -171,3 +202,15 @@ def _residual_errors_add_over_layers(tier: str):
             )
         )
     return checks
+
+
+@control(
+    "memory.depth-residual", "every layer repeats layer 1's error (aligned) where the layers should be independent"
+)
+def _layers_aligned():
+    def always_aligned(*args, aligned=False, **kwargs):
+        return residual_accumulation(*args, aligned=True, **kwargs)
+
+    residual_accumulation = D.residual_accumulation
+    with mock.patch.object(D, "residual_accumulation", always_aligned):
+        yield

@@ -7,13 +7,16 @@ and the Hebbian reading are stated in the abstract of qiao2025pavlovian; the alg
 
 from __future__ import annotations
 
+from unittest import mock
+
 import sympy as sp
 import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_least, at_most, claim, close, holds, statistical, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, holds, statistical, symbolic
 
 from .. import capacity as C
+from .. import hebbian as Hb
 from ..hebbian import (
     hebbian_memory,
     hebbian_parallel,
@@ -66,6 +69,15 @@ def _linear_attention_is_hebbian_fast_weights(tier: str):
     return checks
 
 
+@control("memory.hebbian-fast-weights", "parallel form without the causal mask (Q K^T V: every step reads the future)")
+def _parallel_form_without_causal_mask():
+    def unmasked(q, k, v, *, causal=True):
+        return Hb.hebbian_parallel(q, k, v, causal=False)
+
+    with mock.patch(f"{__name__}.hebbian_parallel", unmasked):
+        yield
+
+
 @claim(
     "memory.signal-crosstalk",
     title="Every recall splits exactly into signal and crosstalk",
@@ -102,6 +114,16 @@ def _recall_splits_into_signal_and_crosstalk(tier: str):
     )
     checks.append(close("signal = ||k_j||^2 v_j", sig, (K**2).sum(1, keepdim=True) * Vv, atol=atol, reason=reason))
     return checks
+
+
+@control("memory.signal-crosstalk", "signal without the squared key norm (v_j in place of ||k_j||^2 v_j)")
+def _signal_without_key_norm():
+    def split_without_norm(keys, values):
+        _, cross = Hb.signal_crosstalk(keys, values)
+        return values, cross
+
+    with mock.patch(f"{__name__}.signal_crosstalk", split_without_norm):
+        yield
 
 
 @claim(
@@ -166,3 +188,21 @@ def _linear_head_stores_at_most_dk_pairs(tier: str):
         )
     )
     return checks
+
+
+@control("memory.exact-capacity-dk", "Hebbian memory averaged over the N pairs (V^T K / N) instead of summed")
+def _hebbian_memory_averaged():
+    def averaged(keys, values):
+        return Hb.hebbian_memory(keys, values) / keys.shape[-2]
+
+    with mock.patch(f"{__name__}.hebbian_memory", averaged):
+        yield
+
+
+@control("memory.exact-capacity-dk", "least-squares residual of the Hebbian memory V^T K instead of the OLAM")
+def _least_squares_of_the_hebbian_memory():
+    def hebbian_residual(keys, values):
+        return ((Hb.retrieve(Hb.hebbian_memory(keys, values), keys) - values) ** 2).sum(dim=(-2, -1))
+
+    with mock.patch(f"{__name__}.least_squares_residual", hebbian_residual):
+        yield

@@ -7,10 +7,13 @@ ramsauer2021hopfield's (classical, see the book's Sources appendix).
 
 from __future__ import annotations
 
+from unittest import mock
+
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import at_least, at_most, claim, holds
+from attnmath.claims import at_least, at_most, claim, control, holds
 
 from .. import capacity as C
+from .. import hopfield as Hp
 from ..hebbian import hebbian_memory, retrieve
 from ..hopfield import hopfield_error_bound, separation, softmax_recall
 from .sizes import SIZES
@@ -63,3 +66,12 @@ def _softmax_recall_beyond_linear_capacity(tier: str):
         )
     )
     return checks
+
+
+@control("memory.softmax-hopfield-contrast", "beta used as a temperature (scores divided by beta, not multiplied)")
+def _beta_as_temperature():
+    def divided_by_beta(keys, values, queries, beta):
+        return Hp.softmax_recall(keys, values, queries, 1.0 / beta)
+
+    with mock.patch(f"{__name__}.softmax_recall", divided_by_beta):
+        yield

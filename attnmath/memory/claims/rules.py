@@ -8,12 +8,13 @@ our reconstruction (see the book's Sources appendix).
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import numpy as np
 import sympy as sp
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_most, claim, close, holds, statistical, symbolic
+from attnmath.claims import at_most, claim, close, control, holds, statistical, symbolic
 
 from .. import capacity as C
 from ..hebbian import hebbian_memory, least_squares_residual, olam_memory, relative_recall_error
@@ -100,6 +101,16 @@ def _delta_rule_stores_exactly(tier: str):
     return checks
 
 
+@control("memory.delta-rule-exact", "keys of norm 1.1 instead of unit keys (the beta = 1 write overshoots)")
+def _keys_not_unit():
+    def long_keys(*args, **kwargs):
+        return 1.1 * random_keys(*args, **kwargs)
+
+    random_keys = C.random_keys
+    with mock.patch.object(C, "random_keys", long_keys):
+        yield
+
+
 @claim(
     "memory.delta-rule-least-squares",
     title="Past d_k the delta rule approaches the least-squares memory as beta -> 0, and beats Hebbian",
@@ -143,6 +154,18 @@ def _delta_rule_approaches_least_squares(tier: str):
         )
     )
     return checks
+
+
+@control(
+    "memory.delta-rule-least-squares",
+    "memory written by the Hebbian rule (no prediction error) instead of the delta rule",
+)
+def _hebbian_write_instead_of_delta():
+    def hebbian_write(keys, values, beta, sweeps, **kwargs):
+        return hebbian_memory(keys, values)
+
+    with mock.patch(f"{__name__}.delta_rule_cyclic", hebbian_write):
+        yield
 
 
 @claim(
@@ -210,3 +233,22 @@ def _rescorla_wagner_blocks_and_extinguishes(tier: str):
         holds("Hebbian strength is unchanged by 60 CS-alone trials (no extinction)", bool(np.all(hb_ext == 1.0)))
     )
     return checks
+
+
+@control(
+    "memory.blocking-extinction",
+    "each CS learns from its own error lambda - V_i, not the shared lambda - sum_j V_j (no cue competition)",
+)
+def _rescorla_wagner_without_competition():
+    def own_error(cs, us, alpha, *, beta=1.0, initial=None):
+        x, lam = np.asarray(cs, dtype=np.float64), np.asarray(us, dtype=np.float64)
+        a = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (x.shape[1],))
+        Vs = np.zeros((x.shape[0] + 1, x.shape[1]))
+        if initial is not None:
+            Vs[0] = initial
+        for t in range(x.shape[0]):
+            Vs[t + 1] = Vs[t] + a * beta * (lam[t] - Vs[t]) * x[t]
+        return Vs
+
+    with mock.patch(f"{__name__}.rescorla_wagner", own_error):
+        yield

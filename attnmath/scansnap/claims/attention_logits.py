@@ -8,13 +8,17 @@ on sampled SGD only aggregate forms, with thresholds calibrated here, are checke
 
 from __future__ import annotations
 
+import contextlib
+from unittest import mock
+
 import numpy as np
 import sympy as sp
 import torch
 from scipy.stats import spearmanr
 
-from attnmath.claims import at_most, claim, close, holds, symbolic
+from attnmath.claims import at_most, claim, close, control, holds, symbolic
 
+from .. import dynamics
 from ..closed_forms import attention_ratio_decay
 from ..data import distinct_attention, population_attention, syn_small
 from ..dynamics import reduced_distinct_flow
@@ -108,6 +112,30 @@ def _relative_gain_error(flow, data) -> float:
     return worst
 
 
+_POPULATION_GRADIENTS = dynamics.population_gradients
+
+
+def _population_gradients_descending_in_z(Y, Z, data):
+    dY, dZ, alpha = _POPULATION_GRADIENTS(Y, Z, data)
+    return dY, -dZ, alpha
+
+
+@contextlib.contextmanager
+def _z_descends_the_objective():
+    """Population flows (uncached) in which Z takes gradient *descent* steps on J while Y ascends."""
+    with (
+        mock.patch.object(dynamics, "population_gradients", _population_gradients_descending_in_z),
+        mock.patch(f"{__name__}.population_run", population_run.__wrapped__),
+    ):
+        yield
+
+
+@control("scansnap.s06-fates", "attention logits Z trained by gradient descent on J (wrong sign of the Z update)")
+def _fates_with_wrong_sign():
+    with _z_descends_the_objective():
+        yield
+
+
 @claim(
     "scansnap.s07-relative-gain",
     title="Relative-gain law r(t) = r(0) chi(t): exact for the reduced ODE, approached as eta_Z/eta_Y -> 0",
@@ -161,6 +189,27 @@ def _relative_gain_law(tier: str):
         )
     )
     return checks
+
+
+@control("scansnap.s07-relative-gain", "reduced ODE dz_l/dt = s(t) f_l instead of s(t) f_l^2")
+def _reduced_flow_with_unsquared_f():
+    from scipy.integrate import solve_ivp
+
+    def flow_f(p_distinct, p_common, t_eval, *, s=None, common_rate=1.0, rtol=1e-10):
+        pd, pc, t = (np.asarray(a, dtype=np.float64) for a in (p_distinct, p_common, t_eval))
+        p, sign = np.concatenate([pd, pc]), np.concatenate([np.ones(pd.size), -common_rate * np.ones(pc.size)])
+
+        def rhs(tt, z):
+            c = p * np.exp(z - z.max())
+            return s(tt) * sign * c / np.sqrt(c @ c)
+
+        sol = solve_ivp(
+            rhs, (0.0, float(t[-1])), np.zeros(p.size), t_eval=t, method="DOP853", rtol=rtol, atol=rtol * 1e-2
+        )
+        return sol.y[: pd.size].T, sol.y[pd.size :].T
+
+    with mock.patch(f"{__name__}.reduced_distinct_flow", flow_f):
+        yield
 
 
 def _increasing(x: torch.Tensor) -> tuple[bool, float]:
@@ -232,6 +281,12 @@ def _attention_ordered_by_frequency(tier: str):
     return checks
 
 
+@control("scansnap.s08-frequency-bias", "attention-ratio decay without the square root, (1 + r0)/(1 + r0 chi)")
+def _ratio_decay_without_sqrt():
+    with mock.patch(f"{__name__}.attention_ratio_decay", lambda r0, chi_l0: (1.0 + r0) / (1.0 + r0 * chi_l0)):
+        yield
+
+
 @claim(
     "scansnap.s09-common-suppression",
     title="Common tokens lose attention mass: monotonically in the population flow, more at eta_Y/eta_Z = 1 than 10 under SGD",
@@ -292,3 +347,12 @@ def _common_tokens_lose_mass(tier: str):
             )
         )
     return checks
+
+
+@control(
+    "scansnap.s09-common-suppression",
+    "attention logits Z trained by gradient descent on J (wrong sign of the Z update)",
+)
+def _suppression_with_wrong_sign():
+    with _z_descends_the_objective():
+        yield

@@ -8,11 +8,13 @@ Sources appendix); the paper states Lemma 6 as an implicit equation.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import sympy as sp
 import torch
 
-from attnmath.claims import at_least, at_most, claim, close, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, symbolic
 
 from .. import closed_forms as cf
 from .sizes import SIZES
@@ -121,6 +123,20 @@ def _decoder_solution_is_exact(tier: str):
     return checks
 
 
+@control(
+    "scansnap.s04-decoder-solution", "discrete decoder h*(s) with denominator M + e^{Mh} instead of (M-1) + e^{Mh}"
+)
+def _h_star_off_by_one():
+    def h_star_M(steps, M, eta_Y):
+        h = np.zeros(int(steps) + 1)
+        for s in range(1, int(steps) + 1):
+            h[s] = h[s - 1] + eta_Y / (M + np.exp(M * h[s - 1]))
+        return h
+
+    with mock.patch.object(cf, "h_star", h_star_M):
+        yield
+
+
 @claim(
     "scansnap.s05-gamma-two-stages",
     title="The speed-control coefficient gamma(t) grows linearly, peaks before t0, then decays like 1/t",
@@ -186,3 +202,13 @@ def _gamma_has_two_stages(tier: str):
         )
     )
     return checks
+
+
+@control("scansnap.s05-gamma-two-stages", "gamma(t) evaluated at h(t) instead of h(t/K) (time rescaling by K dropped)")
+def _gamma_without_time_rescaling():
+    def gamma_at_h_of_t(t, M, K, eta_Y, *, discrete=False):
+        h = cf.h_closed(t, M, eta_Y)
+        return (M - 1) ** 2 * h / ((M - 1) + np.exp(M * h))
+
+    with mock.patch.object(cf, "gamma_speed", gamma_at_h_of_t):
+        yield

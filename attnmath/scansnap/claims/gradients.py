@@ -7,16 +7,19 @@ checked under SGD with momentum and mini-batches.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import sympy as sp
 import torch
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import at_most, claim, close, symbolic
+from attnmath.claims import at_most, claim, close, control, symbolic
 
+from .. import dynamics
 from ..data import sample_batch, syn_small
 from ..dynamics import sgd_train
-from ..model import init_yz, lemma1_gradients, official_orientation_loss, yz_loss
+from ..model import init_yz, lemma1_gradients, official_orientation_loss, yz_forward, yz_loss
 from .sizes import SIZES
 
 SRC = "tian2023scan"
@@ -54,6 +57,26 @@ def _lemma1_equals_autograd(tier: str):
         at_most("max |dZ closed form - autograd|", worst_z, 1e-12, reason=reason),
         at_most("official orientation: K1.grad = -dY^T, K2.grad = -dZ", worst_off, 1e-12, reason=reason),
     ]
+
+
+def _lemma1_without_projection(Y, Z, batch, *, return_loss=False):
+    """Lemma 1 with the projection P_perp_v dropped from dz_m (a near-miss of :func:`lemma1_gradients`)."""
+    out = yz_forward(Y, Z, batch)
+    B = out.v.shape[0]
+    err = -out.alpha
+    err[torch.arange(B), batch.next_token] += 1.0
+    dY = out.f.T @ err / B
+    rows = out.v * (err @ Y.T) / out.v.norm(dim=1, keepdim=True)  # diag(v) Y (e_n - alpha) / ||v||: no P_perp
+    dZ = torch.zeros_like(Z).index_add(0, batch.query, rows) / B
+    if return_loss:
+        return dY, dZ, torch.nn.functional.cross_entropy(out.logits, batch.next_token)
+    return dY, dZ
+
+
+@control("scansnap.s02-lemma1-autograd", "dz_m without the projection P_perp_v (diag(v) Y (e_n - alpha) / ||v||)")
+def _autograd_vs_gradient_without_projection():
+    with mock.patch(f"{__name__}.lemma1_gradients", _lemma1_without_projection):
+        yield
 
 
 @claim(
@@ -100,6 +123,12 @@ def _lemma1_by_sympy():
     ]
 
 
+@control("scansnap.s02-lemma1-symbolic", "mixture normalised by its squared norm, f = v/||v||^2 instead of v/||v||")
+def _mixture_over_squared_norm():
+    with mock.patch.object(sp, "sqrt", lambda x: x):  # nv = sp.sqrt(v^T v) becomes v^T v
+        yield
+
+
 @claim(
     "scansnap.s03-invariants",
     title="Zero init starts at loss ln M; SGD with momentum keeps every row sum of Y and Z",
@@ -138,3 +167,11 @@ def _zero_init_loss_and_conserved_row_sums(tier: str):
                 )
             )
     return checks
+
+
+@control(
+    "scansnap.s03-invariants", "SGD on dz_m without the projection P_perp_v (the row sums of Z are no longer conserved)"
+)
+def _sgd_without_projection():
+    with mock.patch.object(dynamics, "lemma1_gradients", _lemma1_without_projection):
+        yield

@@ -6,9 +6,13 @@ With a nonlinearity, attention first becomes sparse and then dense again: the of
 
 from __future__ import annotations
 
-import numpy as np
+from unittest import mock
 
-from attnmath.claims import at_least, claim, close, holds
+import numpy as np
+import torch
+
+from attnmath.base.numerics import torch_generator
+from attnmath.claims import at_least, claim, close, control, holds
 
 from ..joma import sparse_then_dense
 
@@ -42,3 +46,19 @@ def _joma_entropy_drops_then_rebounds(tier: str):
             reason="reference values rounded to 3 decimals",
         ),
     ]
+
+
+@control("scansnap.s15-joma-sparse-then-dense", "no nonlinearity: attention softmax(v/tau) instead of softmax(v^2/tau)")
+def _joma_without_nonlinearity():
+    def linear_attention_run(n=10, *, steps=5000, eta=0.02, tau=3.0, v0=0.05, seed=0):
+        mu, _ = (torch.rand(n, generator=torch_generator(seed), dtype=torch.float32) * 3 + 1).sort()
+        v = torch.full((n,), float(v0), dtype=torch.float32)
+        ent = np.empty(steps)
+        for i in range(steps):
+            sa = torch.softmax(v / tau, 0)
+            ent[i] = float(-(sa * torch.log(sa)).sum())
+            v = v + eta * (mu - v) * sa
+        return ent, v
+
+    with mock.patch(f"{__name__}.sparse_then_dense", linear_attention_run):
+        yield

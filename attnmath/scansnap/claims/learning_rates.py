@@ -7,10 +7,12 @@ with thresholds calibrated here, are checked (see the book's Sources appendix).
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from scipy.stats import ttest_ind
 
-from attnmath.claims import at_least, at_most, claim, close, holds, pvalue_rejected
+from attnmath.claims import at_least, at_most, claim, close, control, holds, pvalue_rejected
 
 from ..data import entropy_distinct, syn_small
 from ..experiments import ZERO_INIT_ENTROPY, fig4_eval_loss, fig4_run, fig6_entropy, fig6_stored, substitute_run
@@ -86,6 +88,17 @@ def _learning_rates_control_sparsity(tier: str):
     return checks
 
 
+@control("scansnap.s11-lr-control", "eta_Z of the Fig. 6 sweep mislabelled: the runs at eta_Z = 0.5 and 3 swapped")
+def _fig6_eta_z_swapped():
+    swap, cached = {0.5: 3.0, 3.0: 0.5}, fig6_entropy
+
+    def swapped(num_last, eta_Z, ratio, seed):
+        return cached(num_last, swap.get(eta_Z, eta_Z), ratio, seed)
+
+    with mock.patch(f"{__name__}.fig6_entropy", swapped):
+        yield
+
+
 @claim(
     "scansnap.s12-fig4-contrast",
     title="Fig. 4: a faster decoder (eta_Y/eta_Z = 10) leaves attention less sparse and the loss lower",
@@ -115,6 +128,13 @@ def _faster_decoder_leaves_attention_denser(tier: str):
             )
         )
     return checks
+
+
+@control("scansnap.s12-fig4-contrast", "decoder learning rate ignored: both Fig. 4 runs at eta_Y = eta_Z = 1")
+def _fig4_ratio_ignored():
+    run = fig4_run
+    with mock.patch(f"{__name__}.fig4_run", lambda seed, ratio: run(seed, 1)):
+        yield
 
 
 @claim(
@@ -155,3 +175,10 @@ def _substitute_shows_the_same_effects(tier: str):
             )
         )
     return checks
+
+
+@control("scansnap.s13-standard-substitute", "decoder learning rate ignored: every substitute run at eta_Y = 0.25")
+def _substitute_eta_y_ignored():
+    run = substitute_run
+    with mock.patch(f"{__name__}.substitute_run", lambda eta_Y, eta_Z, seed: run(0.25, eta_Z, seed)):
+        yield

@@ -2,11 +2,13 @@ r"""Claims of the Scan and Snap chapter: the long-sequence limit of the attentio
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import torch
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, close, pvalue_not_rejected
+from attnmath.claims import claim, close, control, pvalue_not_rejected
 
 from ..data import hoeffding_radius, population_attention, syn_small
 from .sizes import SIZES
@@ -62,3 +64,16 @@ def _sampled_mixture_tends_to_its_limit(tier: str):
             seed="Z: 0, tokens: 1",
         ),
     ]
+
+
+@control(
+    "scansnap.s01-long-sequence-limit",
+    "limit attention without the prior P(l|n): c_l proportional to e^{z_ml} on the support",
+)
+def _limit_without_the_prior():
+    def softmax_of_logits_only(Z, data):
+        logits = Z[data.query].to(torch.float64).masked_fill(data.probs == 0, float("-inf"))
+        return torch.softmax(logits, dim=-1).to(Z.dtype)
+
+    with mock.patch(f"{__name__}.population_attention", softmax_of_logits_only):
+        yield

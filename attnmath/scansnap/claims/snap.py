@@ -8,10 +8,12 @@ Sources appendix). Here :math:`t_0 = 2K\ln M/\eta_Y`, Lemma 9's :math:`(1+\omega
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import sympy as sp
 
-from attnmath.claims import at_least, at_most, claim, close, holds, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, holds, symbolic
 
 from .. import closed_forms as cf
 from .sizes import SIZES
@@ -83,6 +85,17 @@ def _snap_closed_form_by_sympy():
         ),
         symbolic("B_n(t0) at fixed nu = eta_Y/eta_Z does not depend on eta_Z", sp.diff(B_t0.subs(eY, nu * eZ), eZ)),
     ]
+
+
+@control("scansnap.s10-snap-closed-form", "logarithms in base 10 instead of natural logarithms")
+def _snap_with_log10():
+    ln = sp.log
+
+    def log10(x, *base):
+        return ln(x, *base) if base else ln(x, 10)
+
+    with mock.patch.object(sp, "log", log10):
+        yield
 
 
 @claim(
@@ -184,3 +197,9 @@ def _snap_numerics(tier: str):
         ),
     ]
     return checks
+
+
+@control("scansnap.s10-snap-numeric", "B_n as printed in the paper, (1/4) ln(C0 + 4 Gamma) (off by (1/4) ln C0)")
+def _snap_as_printed():
+    with mock.patch.object(cf, "B_snap", cf.B_snap_printed):
+        yield

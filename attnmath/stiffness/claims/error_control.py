@@ -9,14 +9,16 @@ Book: ``notebooks/50_stiffness``.
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import sympy as sp
 import torch
 
 from attnmath.base.numerics import torch_generator
-from attnmath.claims import at_least, at_most, claim, close, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, symbolic
 
+from .. import controller, experiments, gates
 from ..controller import classical_step_update, error_optimal_step
 from ..experiments import controller_vs_uniform
 from ..gates import heun_euler
@@ -58,6 +60,16 @@ def _heun_minus_euler_estimate(tier: str):
     ]
 
 
+@control("stiffness.heun-euler-estimate", "error estimate without the factor 1/2: h (f(x^E) - f(x))")
+def _estimate_without_half():
+    def heun_euler_full_h(f, x, h):
+        x_h, x_e, est = gates.heun_euler(f, x, h)
+        return x_h, x_e, 2 * est
+
+    with mock.patch(f"{__name__}.heun_euler", heun_euler_full_h):
+        yield
+
+
 @claim(
     "stiffness.error-optimal-step",
     title="The Euler step that meets a local tolerance is proportional to 1/|lambda|; the standard controller",
@@ -96,6 +108,18 @@ def _error_optimal_step_and_controller(tier: str):
     ]
 
 
+@control(
+    "stiffness.error-optimal-step",
+    "h* = sqrt(tol/|x|)/|lambda| (the 1/2 of the local error h^2 lambda^2 |x| / 2 dropped)",
+)
+def _optimal_step_without_two():
+    def step_without_two(tol, x, lam):
+        return controller.error_optimal_step(tol, x, lam) / math.sqrt(2)
+
+    with mock.patch(f"{__name__}.error_optimal_step", step_without_two):
+        yield
+
+
 @claim(
     "stiffness.controller-beats-uniform",
     title="At an equal budget of 12 Euler steps the secant step controller keeps every error small; uniform steps do not",
@@ -130,3 +154,27 @@ def _controller_beats_uniform(tier: str):
             )
         )
     return checks
+
+
+@control(
+    "stiffness.controller-beats-uniform",
+    "controller constant c = 2 (h rho = 2, the edge of Euler's interval) instead of 0.5",
+)
+def _controller_at_the_stability_edge():
+    def comparison_c2(seed, n_samples=experiments.CONTROLLER_SAMPLES):
+        g = torch_generator(seed)
+        lam = torch.exp(torch.empty(n_samples, dtype=torch.float64).uniform_(0.0, math.log(30.0), generator=g))
+        y0 = torch.empty(n_samples, dtype=torch.float64).uniform_(0.5, 2.0, generator=g)
+
+        def f(y):
+            return -lam * (y + y**3)
+
+        T, N = experiments.CONTROLLER_T, experiments.CONTROLLER_STEPS
+        exact = experiments.cubic_decay_exact(y0, lam, T)
+        xu, _ = controller.uniform_euler(f, y0, T, N)
+        xc, hc, _ = controller.stiffness_aware_euler(f, y0, T, N, c=2.0, rho0=50.0)
+        err_u = (xu[-1] - exact).abs().nan_to_num(nan=math.inf)
+        return experiments.ControllerComparison(lam, y0, err_u, (xc[-1] - exact).abs(), hc)
+
+    with mock.patch(f"{__name__}.controller_vs_uniform", comparison_c2):
+        yield

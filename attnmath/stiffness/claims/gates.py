@@ -9,13 +9,17 @@ in a reconstructed way built on classical facts (see the book's Sources appendix
 
 from __future__ import annotations
 
+import contextlib
+from unittest import mock
+
 import numpy as np
 import sympy as sp
 import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_least, at_most, claim, close, holds, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, holds, symbolic
 
+from .. import experiments
 from ..experiments import PLACEMENT_STIFF_BLOCKS, enumerate_placements, placement_errors, stiffest_first_errors
 from ..gates import SEGate, exact_gate, gated_euler_step, phi1
 from .sizes import SIZES
@@ -76,6 +80,12 @@ def _exact_gate_is_phi1(tier: str):
     return checks
 
 
+@control("stiffness.exact-gate", "Euler's gate a = 1 instead of phi1(-h mu)")
+def _euler_gate():
+    with mock.patch(f"{__name__}.exact_gate", lambda h, mu: torch.ones_like(mu)):
+        yield
+
+
 @claim(
     "stiffness.phi1-stable",
     title="phi1(z) = expm1(z)/z is accurate to a few ulp, where (exp(z) - 1)/z loses all digits near 0",
@@ -110,6 +120,12 @@ def _phi1_via_expm1_is_stable(tier: str):
             reason="cancellation in exp(z) - 1 at |z| ~ 1e-12",
         ),
     ]
+
+
+@control("stiffness.phi1-stable", "phi1 evaluated naively as (exp(z) - 1)/z (cancellation near 0)")
+def _naive_phi1():
+    with mock.patch(f"{__name__}.phi1", lambda z: (torch.exp(z) - 1) / z):
+        yield
 
 
 @claim(
@@ -148,6 +164,15 @@ def _gated_block_is_diagonal_euler(tier: str):
         ),
         holds("gates in (0, 1)", bool(((a > 0) & (a < 1)).all())),
     ]
+
+
+@control("stiffness.gated-block-is-diagonal-euler", "the step h dropped from the gated block: x + a f")
+def _step_dropped():
+    def gated_step_without_h(x, f, a, h=1.0):
+        return x + a * f
+
+    with mock.patch(f"{__name__}.gated_euler_step", gated_step_without_h):
+        yield
 
 
 @claim(
@@ -194,3 +219,46 @@ def _stiffest_blocks_are_best_placement(tier: str):
             details=", ".join(f"{e:.3g}" for e in topk),
         ),
     ]
+
+
+def _placement_world(placement_errors_fn=None, rates_fn=None):
+    """Patches for a wrong placement world: the library's placement functions, recomputed (not from the cache)."""
+    patches = [mock.patch(f"{__name__}.enumerate_placements", experiments.enumerate_placements.__wrapped__)]
+    if placement_errors_fn is not None:
+        patches += [
+            mock.patch.object(experiments, "placement_errors", placement_errors_fn),
+            mock.patch(f"{__name__}.placement_errors", placement_errors_fn),
+        ]
+    if rates_fn is not None:
+        patches.append(mock.patch.object(experiments, "placement_rates", rates_fn))
+    return patches
+
+
+@control(
+    "stiffness.lottery-ticket-placement",
+    "the exact gate with the sign flipped: phi1(+h lambda) instead of phi1(-h lambda)",
+)
+def _gate_sign_flipped():
+    def errors_sign_flipped(masks, lam=None, h=experiments.PLACEMENT_H):
+        lam = experiments.placement_rates() if lam is None else lam
+        a = torch.where(masks, phi1(h * lam)[None], torch.ones_like(lam)[None])
+        amp = (1 - a * h * lam[None]).prod(1)
+        return (amp / torch.exp(-h * lam.sum()) - 1).abs()
+
+    with contextlib.ExitStack() as stack:
+        for p in _placement_world(placement_errors_fn=errors_sign_flipped):
+            stack.enter_context(p)
+        yield
+
+
+@control("stiffness.lottery-ticket-placement", "no stiff block: lambda = 30 on blocks 6-9 (h lambda = 1.5 < 2)")
+def _no_stiff_block():
+    def rates_not_stiff():
+        lam = torch.ones(experiments.PLACEMENT_BLOCKS, dtype=torch.float64)
+        lam[list(experiments.PLACEMENT_STIFF_BLOCKS)] = 30.0
+        return lam
+
+    with contextlib.ExitStack() as stack:
+        for p in _placement_world(rates_fn=rates_not_stiff):
+            stack.enter_context(p)
+        yield

@@ -8,10 +8,15 @@ check's reason quotes the measured value (see the book's Sources appendix). Book
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
+import torch
 
-from attnmath.claims import at_least, at_most, claim, holds
+from attnmath.base.tiers import Sizes
+from attnmath.claims import at_least, at_most, claim, control, holds
 
+from .. import experiments, gates, network_experiment
 from ..experiments import adaptor_baseline, fit_adaptor
 from ..network_experiment import train_digits_arm
 from .sizes import SIZES
@@ -71,6 +76,32 @@ def _learned_adaptor_resolves_stiffness(tier: str):
     return checks
 
 
+@control(
+    "stiffness.learned-adaptor",
+    "StepNet-lite without its secant feature (q_t = 0: it sees f_t only, like SAM) (reduced budget: seed 0)",
+)
+def _stepnet_without_secant():
+    features = gates.ScalarStepGate.features
+
+    def features_without_secant(self, f, q, t):
+        return features(self, f, None if q is None else torch.zeros_like(q), t)
+
+    def fit(kind, seed, n_train=experiments.ADAPTOR_TRAIN):  # the StepNet-lite arm refitted, not from the cache
+        return (
+            experiments.fit_adaptor(kind, seed, n_train)
+            if kind == "sam"
+            else experiments.fit_adaptor.__wrapped__(kind, seed, n_train)
+        )
+
+    reduced = Sizes(**{**SIZES.entries, "adaptor_seeds": ((0,), (0,))})
+    with (
+        mock.patch.object(gates.ScalarStepGate, "features", features_without_secant),
+        mock.patch(f"{__name__}.fit_adaptor", fit),
+        mock.patch(f"{__name__}.SIZES", reduced),
+    ):
+        yield
+
+
 @claim(
     "stiffness.network-smoke-test",
     title="Plain, SE-gated and StepNet-lite-gated residual MLPs all learn digits (exploratory; no ordering)",
@@ -106,3 +137,29 @@ def _digits_arms_all_learn(tier: str):
                 )
             )
     return checks
+
+
+@control(
+    "stiffness.network-smoke-test",
+    "SE and StepNet-lite gates centred, 2 sigmoid - 1 in (-1, 1) (reduced budget: seed 0)",
+)
+def _centred_gates():
+    def centred(module_forward):
+        def forward(self, *args, **kw):
+            return 2 * module_forward(self, *args, **kw) - 1
+
+        return forward
+
+    def train(arm, seed, epochs, n_blocks=network_experiment.DIGITS_BLOCKS):  # gated arms retrained, not from the cache
+        if arm == "plain":
+            return network_experiment.train_digits_arm(arm, seed, epochs, n_blocks)
+        return network_experiment.train_digits_arm.__wrapped__(arm, seed, epochs, n_blocks)
+
+    reduced = Sizes(**{**SIZES.entries, "digits_seeds": ((0,), (0,))})
+    with (
+        mock.patch.object(gates.SEGate, "forward", centred(gates.SEGate.forward)),
+        mock.patch.object(gates.SecantStepGate, "forward", centred(gates.SecantStepGate.forward)),
+        mock.patch(f"{__name__}.train_digits_arm", train),
+        mock.patch(f"{__name__}.SIZES", reduced),
+    ):
+        yield

@@ -8,13 +8,15 @@ appendix). Book: ``notebooks/50_stiffness``.
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import torch
 
 from attnmath.base.numerics import numpy_rng, torch_generator
-from attnmath.claims import at_most, claim, close, holds, rel_close
+from attnmath.claims import at_most, claim, close, control, holds, rel_close
 
+from .. import measures, networks
 from ..measures import jacobian_spectral_radius, secant_rho, trajectory_measures
 from ..networks import ResidualMLP
 from .sizes import SIZES
@@ -58,6 +60,15 @@ def _secant_within_spectrum(tier: str):
     ]
 
 
+@control("stiffness.secant-bound", "secant divided by the state |x_(t+1)| instead of the step |x_(t+1) - x_t|")
+def _secant_over_state():
+    def secant_over_state(x, x_next, f, f_next):
+        return (f_next - f).norm(dim=-1) / x_next.norm(dim=-1)
+
+    with mock.patch(f"{__name__}.secant_rho", secant_over_state):
+        yield
+
+
 @claim(
     "stiffness.jvp-power-iteration",
     title="Power iteration on Jacobian-vector products recovers the spectral radius rho(J)",
@@ -86,6 +97,15 @@ def _jvp_power_iteration_finds_rho(tier: str):
             reason="error ~ (1/4)^38 (c2/c1)^2 = 1e-23 (c2/c1)^2 for a random start v0 = c1 e1 + c2 e2 + ...; 1e-9 absorbs an unlucky start and float64 roundoff",
         )
     ]
+
+
+@control("stiffness.jvp-power-iteration", "power iteration stopped after 3 JVPs instead of 20")
+def _three_jvps():
+    def three_iterations(func, x, n_iter=20, generator=None):
+        return measures.jacobian_spectral_radius(func, x, n_iter=3, generator=generator)
+
+    with mock.patch(f"{__name__}.jacobian_spectral_radius", three_iterations):
+        yield
 
 
 @claim(
@@ -127,3 +147,25 @@ def _measures_are_scale_invariant(tier: str):
         )
     )
     return checks
+
+
+@control(
+    "stiffness.metrics-scale-invariant", "SAI without the |x_t| normaliser (the absolute speed |x_(t+1) - x_t| / h)"
+)
+def _sai_not_normalised():
+    def measures_absolute_speed(xs, fs, h=1.0):
+        out = measures.trajectory_measures(xs, fs, h)
+        out["sai"] = (xs[1:] - xs[:-1]).norm(dim=-1) / h
+        return out
+
+    with mock.patch(f"{__name__}.trajectory_measures", measures_absolute_speed):
+        yield
+
+
+@control("stiffness.metrics-scale-invariant", "a stack with biases (not positively homogeneous: f(cx) != c f(x))")
+def _stack_with_biases():
+    def with_biases(*args, **kw):
+        return networks.ResidualMLP(*args, **{**kw, "bias": True})
+
+    with mock.patch(f"{__name__}.ResidualMLP", with_biases):
+        yield

@@ -8,9 +8,12 @@ Book: ``notebooks/50_stiffness``.
 
 from __future__ import annotations
 
-from attnmath.base.report import sig
-from attnmath.claims import at_least, at_most, claim, close
+from unittest import mock
 
+from attnmath.base.report import sig
+from attnmath.claims import at_least, at_most, claim, close, control
+
+from .. import experiments
 from ..experiments import robertson_run, vdp_run
 from .sizes import SIZES
 
@@ -48,6 +51,15 @@ def _vdp_steps_track_stiffness(tier: str):
     return checks
 
 
+@control("stiffness.sp-in-accurate-solutions", "a non-stiff oscillator: Van der Pol at mu = 1 instead of 10 and 100")
+def _vdp_not_stiff():
+    def vdp_mu_one(mu, rtol, method="RK45"):
+        return experiments.vdp_run(1.0, rtol, method)
+
+    with mock.patch(f"{__name__}.vdp_run", vdp_mu_one):
+        yield
+
+
 @claim(
     "stiffness.robertson-explicit-vs-implicit",
     title="On Robertson's kinetics explicit RK45 needs over 100 times the steps of implicit Radau; both agree",
@@ -71,3 +83,15 @@ def _robertson_explicit_vs_implicit(tier: str):
             )
         )
     return checks
+
+
+@control(
+    "stiffness.robertson-explicit-vs-implicit",
+    "non-stiff kinetics: rate constants (0.04, 1, 3) instead of (0.04, 1e4, 3e7)",
+)
+def _robertson_not_stiff():
+    with (
+        mock.patch.object(experiments, "ROBERTSON_K", (0.04, 1.0, 3.0)),
+        mock.patch(f"{__name__}.robertson_run", experiments.robertson_run.__wrapped__),
+    ):
+        yield

@@ -8,13 +8,15 @@ these facts to read a residual stack as explicit Euler. Book: ``notebooks/50_sti
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import sympy as sp
 
 from attnmath.base.numerics import numpy_rng
-from attnmath.claims import at_least, at_most, claim, close, holds, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, holds, symbolic
 
+from .. import experiments, stability
 from ..experiments import STIFF_A, stiff_2x2_euler, stiff_2x2_exact
 from ..stability import (
     euler_max_step,
@@ -65,6 +67,18 @@ def _euler_stability_disc(tier: str):
         holds(f"{int(keep.sum())} of {n} complex lambdas (rng 0): grows in 200 steps iff h > h_max", bool(agree.all()))
     )
     return checks
+
+
+@control(
+    "stiffness.euler-stability", "h_max = 2/|lambda| for complex lambda (the real-axis formula, Im lambda ignored)"
+)
+def _real_axis_max_step():
+    def two_over_abs(lam):
+        stability.euler_max_step(lam)  # same validation
+        return 2.0 / np.abs(np.asarray(lam))
+
+    with mock.patch(f"{__name__}.euler_max_step", two_over_abs):
+        yield
 
 
 @claim(
@@ -129,6 +143,21 @@ def _rk_real_stability_boundaries(tier: str):
     return checks
 
 
+@control(
+    "stiffness.rk-real-boundaries", "boundary read off the 20001-point grid of [-10, 0] without the brentq refinement"
+)
+def _boundary_without_refinement():
+    def grid_boundary(method, zmax=10.0):
+        if method not in stability.EXPLICIT:
+            return -math.inf
+        grid = -np.linspace(0.0, zmax, 20001)[1:]
+        out = np.nonzero(np.abs(stability.stability_function(method, grid)) - 1.0 > 0)[0]
+        return float(grid[out[0]]) if out.size else -math.inf
+
+    with mock.patch(f"{__name__}.real_stability_boundary", grid_boundary):
+        yield
+
+
 @claim(
     "stiffness.local-error-order",
     title="Local error e^z - R_p(z) = z^(p+1)/(p+1)! + ...; global error ratios 2 (Euler) and 16 (RK4)",
@@ -172,6 +201,29 @@ def _local_error_orders(tier: str):
     return checks
 
 
+@control(
+    "stiffness.local-error-order", "RK4 with its third stage at y + h/2 k1 instead of y + h/2 k2 (order 2 on y' = -y)"
+)
+def _rk4_wrong_third_stage():
+    def wrong_rk4_step(f, y, h, method):
+        if method != "rk4":
+            return stability.rk_step(f, y, h, method)
+        k1 = f(y)
+        k2 = f(y + h / 2 * k1)
+        k3 = f(y + h / 2 * k1)
+        k4 = f(y + h * k3)
+        return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    def solve(f, y0, h, n_steps, method="euler"):
+        ys = [np.asarray(y0, dtype=np.float64)]
+        for _ in range(n_steps):
+            ys.append(wrong_rk4_step(f, ys[-1], h, method))
+        return np.stack(ys)
+
+    with mock.patch(f"{__name__}.fixed_step_solve", solve):
+        yield
+
+
 @claim(
     "stiffness.stiff-2x2-threshold",
     title="The 2x2 system with eigenvalues -1, -1000 (S = 1000): Euler stable at h = 0.0019, divergent at 0.0021",
@@ -208,3 +260,29 @@ def _stiff_2x2_threshold(tier: str):
         at_most("Euler h = 0.0019: error at t ~ 1", err_ok, 2e-3, reason="stable side (measured here 7.0e-4)"),
         at_least("Euler h = 0.0021: error at t ~ 1", err_bad, 1e10, reason="unstable side (measured here 5.0e19)"),
     ]
+
+
+@control(
+    "stiffness.stiff-2x2-threshold", "backward Euler in place of explicit Euler (A-stable: no blow-up at h = 0.0021)"
+)
+def _backward_euler_on_the_2x2():
+    def backward_euler(h, t_end=1.0):
+        n = round(t_end / h)
+        M = np.linalg.inv(np.eye(2) - h * experiments.STIFF_A)
+        ys = [np.array([1.0, 0.0])]
+        for _ in range(n):
+            ys.append(M @ ys[-1])
+        ys = np.stack(ys)
+        t = h * np.arange(n + 1)
+        return t, ys, float(np.abs(ys[-1] - stiff_2x2_exact(t[-1:])[0]).max())
+
+    with mock.patch(f"{__name__}.stiff_2x2_euler", backward_euler):
+        yield
+
+
+@control(
+    "stiffness.stiff-2x2-threshold", "a mildly stiff system: eigenvalues -1 and -100 (S = 100) instead of -1 and -1000"
+)
+def _mildly_stiff_2x2():
+    with mock.patch(f"{__name__}.STIFF_A", np.array([[98.0, 198.0], [-99.0, -199.0]])):
+        yield

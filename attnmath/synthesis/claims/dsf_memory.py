@@ -8,12 +8,14 @@ size is the DSF chapter's ``hebbian_trials`` and its tolerances are the DSF chap
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import torch
 
+from attnmath import memory as _memory
 from attnmath.base.numerics import numpy_rng, torch_generator
-from attnmath.claims import at_most, claim, rel_close, statistical
+from attnmath.claims import at_most, claim, control, rel_close, statistical
 from attnmath.dsf.claims.sizes import SIZES
 from attnmath.dsf.claims.tolerances import REASON_IDENTITY, TOL_IDENTITY
 from attnmath.dsf.sampling import randn
@@ -75,3 +77,21 @@ def _hebbian_recall_and_crosstalk(tier: str):
         )
     )
     return checks
+
+
+@control("dsf.hebbian-capacity", "the delta rule replaced by the Hebbian write (no error-correcting term)")
+def _delta_rule_is_hebbian():
+    def hebbian(keys, values, beta, sweeps, **kw):
+        return _memory.hebbian_memory(keys, values)
+
+    with mock.patch(f"{__name__}.delta_rule_cyclic", hebbian):
+        yield
+
+
+@control("dsf.hebbian-capacity", "memory that averages the outer products, (1/#KV) Σ v_j k_jᵀ, instead of summing them")
+def _averaged_memory():
+    def averaged(keys, values):
+        return _memory.hebbian_memory(keys, values) / keys.shape[-2]
+
+    with mock.patch(f"{__name__}.hebbian_memory", averaged):
+        yield

@@ -8,14 +8,17 @@ Book: ``notebooks/90_synthesis``, section "The memory a DSF state holds".
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import sympy as sp
 import torch
 
+from attnmath import dsf as _dsf
+from attnmath import memory as _memory
 from attnmath.base.numerics import F64_EPS, torch_generator
 from attnmath.base.runtime import single_thread
-from attnmath.claims import at_least, at_most, claim, close, holds, statistical, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, holds, statistical, symbolic
 from attnmath.dsf import deltanet_dsf, retnet_dsf
 from attnmath.memory import (
     capacity_theory,
@@ -134,6 +137,15 @@ def _dsf_write_is_the_hebbian_write(tier: str):
     return checks
 
 
+@control("synthesis.write-is-hebbian", "transition Λ = 0.99 I instead of I (the state forgets: not the Hebbian sum)")
+def _forgetting_transition():
+    def leaky(q, k, v, gamma, scale=None):
+        return _dsf.retnet_dsf(q, k, v, 0.99 * gamma, scale=scale)
+
+    with mock.patch(f"{__name__}.retnet_dsf", leaky):
+        yield
+
+
 @claim(
     "synthesis.decay-is-forgetting",
     title="The RetNet/Mamba-2 transition Λ = γI is the memory chapter's forgetting: an item of age s keeps γ^s, "
@@ -241,6 +253,24 @@ def _decay_transition_is_forgetting(tier: str):
     return checks
 
 
+@control("synthesis.decay-is-forgetting", "RetNet transition γ² I instead of γ I (items forget twice as fast)")
+def _decay_squared():
+    def squared(q, k, v, gamma, scale=None):
+        return _dsf.retnet_dsf(q, k, v, gamma**2, scale=scale)
+
+    with mock.patch(f"{__name__}.retnet_dsf", squared):
+        yield
+
+
+@control("synthesis.decay-is-forgetting", "SNR law without the item's own term: γ^2s d_k / N_eff")
+def _snr_without_self_term():
+    def snr(gamma, d_k, T, s):
+        return gamma ** (2 * s) * d_k / effective_load(gamma, T)
+
+    with mock.patch(f"{__name__}.decay_snr_theory", snr):
+        yield
+
+
 THREE_TASK = {"d_k": 32, "d_v": 4, "ns": (8, 16, 32), "gamma": 0.9, "seed": 0}
 
 
@@ -311,6 +341,12 @@ def _three_states_on_one_recall_task(tier: str):
         ),
     ]
     return checks
+
+
+@control("synthesis.three-states-one-task", "crosstalk counted over all N items: relMSE N/d_k instead of (N-1)/d_k")
+def _crosstalk_off_by_one():
+    with mock.patch(f"{__name__}.relmse_theory", lambda n, d_k, kind="unit": n / d_k):
+        yield
 
 
 CROSS = {"d_k": 16, "eps": 0.5, "d_ks": (4, 6, 8, 10), "seed": 0}
@@ -389,6 +425,15 @@ def _softmax_recall_beyond_the_linear_crossover(tier: str):
         ),
     ]
     return checks
+
+
+@control("synthesis.softmax-infinite-state-crossover", "softmax read at inverse temperature β = 1 instead of β = d_k")
+def _softmax_at_unit_temperature():
+    def cold(keys, values, queries, beta):
+        return _memory.softmax_recall(keys, values, queries, 1.0)
+
+    with mock.patch(f"{__name__}.softmax_recall", cold):
+        yield
 
 
 @claim(
@@ -487,3 +532,12 @@ def _delta_rule_is_an_euler_step(tier: str):
         )
     )
     return checks
+
+
+@control("synthesis.delta-rule-is-euler-step", "delta rule that writes with step β/2 (half the Euler step)")
+def _half_step_delta_rule():
+    def half(q, k, v, beta, **kw):
+        return _memory.delta_rule_recurrent(q, k, v, beta / 2, **kw)
+
+    with mock.patch(f"{__name__}.delta_rule_recurrent", half):
+        yield

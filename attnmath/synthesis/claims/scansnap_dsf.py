@@ -7,6 +7,7 @@ Book: ``notebooks/90_synthesis``, section "Scan and snap seen through the DSF".
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import sympy as sp
@@ -14,11 +15,13 @@ import torch
 from scipy.stats import ttest_1samp, ttest_rel
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import claim, close, holds, pvalue_rejected, statistical, symbolic
+from attnmath.claims import claim, close, control, holds, pvalue_rejected, statistical, symbolic
 from attnmath.dsf.analysis import softmax_hankel_rank
 from attnmath.scansnap import dB_dlog_t, entropy_distinct, init_yz, sample_batch, syn_small, yz_forward
 from attnmath.scansnap.experiments import ZERO_INIT_ENTROPY, fig4_run, syn_medium_cached
 
+from .. import experiments as _experiments
+from .. import scansnap_dsf as _ssd
 from ..experiments import flow_run, flow_t0, variant_run
 from ..scansnap_dsf import (
     efold_changes,
@@ -131,6 +134,15 @@ def _onehot_attention_is_a_finite_dsf(tier: str):
     return checks
 
 
+@control("synthesis.scansnap-attention-is-dsf", "query feature map φ = exp(Z x_T) with Z transposed (a column of Z)")
+def _feature_map_transposed():
+    def transposed(Z, x, query, kind="exp", *, realization="recurrent"):
+        return _ssd.onehot_attention_dsf(Z.T, x, query, kind, realization=realization)
+
+    with mock.patch(f"{__name__}.onehot_attention_dsf", transposed):
+        yield
+
+
 FLOW_ETA_Z = (1.0, 0.3, 0.1, 0.03)
 EFOLDS = tuple(range(-2, 6))
 
@@ -241,6 +253,19 @@ def _snap_freezes_weights_and_normaliser(tier: str):
     return checks
 
 
+@control(
+    "synthesis.snap-freezes-normaliser",
+    "population normaliser with uniform token frequencies instead of P(l | n)",
+)
+def _normaliser_ignores_class_frequencies():
+    def uniform(zq, data, kind="exp"):
+        f = _ssd.feature(zq.to(F64), kind).mean(-1, keepdim=True)  # [..., 1]
+        return f.expand(*f.shape[:-1], data.K)
+
+    with mock.patch(f"{__name__}.population_normaliser", uniform):
+        yield
+
+
 @claim(
     "synthesis.linear-attention-lr-ratio",
     title="Linear-attention variant (elu+1 instead of exp): attention is still denser at η_Y/η_Z = 10 than at 1, "
@@ -297,3 +322,15 @@ def _linear_variant_follows_the_lr_ratio(tier: str):
             details=f"{lin[10].mean():.3f}",
         ),
     ]
+
+
+@control(
+    "synthesis.linear-attention-lr-ratio",
+    "linear variant trained at η_Y/η_Z = 1 for both ratios (the learning-rate ratio ignored)",
+)
+def _ratio_ignored():
+    def at_ratio_one(kind, ratio, seed):
+        return _experiments.variant_run(kind, 1, seed)
+
+    with mock.patch(f"{__name__}.variant_run", at_ratio_one):
+        yield

@@ -6,6 +6,8 @@ Book: ``notebooks/90_synthesis``, section "Selectivity as an adaptive step size"
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import sympy as sp
 import torch
@@ -13,8 +15,9 @@ import torch.nn.functional as F
 from scipy.optimize import brentq
 from scipy.stats import spearmanr
 
+from attnmath import dsf as _dsf
 from attnmath.base.numerics import phi1, torch_generator
-from attnmath.claims import at_least, at_most, claim, close, holds, symbolic, symbolic_true
+from attnmath.claims import at_least, at_most, claim, close, control, holds, symbolic, symbolic_true
 from attnmath.dsf import s6_dsf
 from attnmath.stiffness import (
     error_optimal_step,
@@ -28,6 +31,7 @@ from attnmath.stiffness import (
 )
 from attnmath.stiffness.experiments import ADAPTOR_H
 
+from .. import steps as _steps
 from ..steps import fit_selective_toy, held_input_ode_states, implied_euler_gate, s4d_real, s4d_transition_dsf
 from .sizes import SIZES
 
@@ -143,6 +147,18 @@ def _s4d_euler_bound_and_l_stable_zoh(tier: str):
     return checks
 
 
+@control(
+    "synthesis.s4d-stiffness-euler-bound",
+    "the ZOH transition replaced by explicit Euler Λ = I + ΔA (not L-stable)",
+)
+def _zoh_is_euler():
+    def euler_for_zoh(a, delta, transition="zoh"):
+        return _steps.s4d_transition_dsf(a, delta, "euler")
+
+    with mock.patch(f"{__name__}.s4d_transition_dsf", euler_for_zoh):
+        yield
+
+
 @claim(
     "synthesis.delta-is-hold-time",
     title="Δ_i is how long token i is held: the ZOH S6 DSF equals the exact solution of dh/dt = Ah + b u(t) with u held "
@@ -236,6 +252,15 @@ def _step_is_the_hold_time(tier: str):
     return checks
 
 
+@control("synthesis.delta-is-hold-time", "Mamba's Euler input gain ΔB in place of the held-input gain Δφ1(ΔA)B")
+def _euler_gain_for_zoh():
+    def euler_s6(*args, discretization="euler", **kw):
+        return _dsf.s6_dsf(*args, discretization="euler", **kw)
+
+    with mock.patch(f"{__name__}.s6_dsf", euler_s6):
+        yield
+
+
 @claim(
     "synthesis.selective-step-vs-stiffness",
     title="A trained toy selective SSM sets Δ_i by the token's stiffness: Δ_i grows with λ_i (exact, L-stable ZOH), "
@@ -324,3 +349,15 @@ def _learned_step_tracks_stiffness(tier: str):
         ),
     ]
     return checks
+
+
+@control(
+    "synthesis.selective-step-vs-stiffness",
+    "toy SSM with the Euler transition 1 + Δa where the exact ZOH e^{Δa} is claimed",
+)
+def _toy_zoh_is_euler():
+    def euler_fit(transition, seed):
+        return _steps.fit_selective_toy("euler", seed)
+
+    with mock.patch(f"{__name__}.fit_selective_toy", euler_fit):
+        yield
