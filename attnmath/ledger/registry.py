@@ -83,6 +83,15 @@ class Claim:
         return list(_CONTROLS.get(self.id, {}).values())
 
 
+#: A location in a paper's primary text: ``eq. (22)``, ``Lemma 1``, ``Theorem 4``, ``Fig. 6``, ``§4.2``, ``sec. 3.2.1``,
+#: ``Table 2``, ``Listing 1``, ``footnote 4``, ``App. D``, ``abstract``. A ``stated`` claim must name one.
+_LOCATION_RE = re.compile(
+    r"(\beqs?\.\s*\(?\d|\bequations?\s*\(?\d|\blemmas?\s+\d|\btheorems?\s+\d|\bcorollar(y|ies)\s+\d|\bfigs?\.\s*\d"
+    r"|\bfigures?\s+\d|\btables?\s+\d|§\s*\d|\bsec(tion)?s?\.?\s+\d|\blistings?\s+\d|\bfootnotes?\s+\d"
+    r"|\bapp(endix)?\.?\s+[A-Z]\b|\babstract\b|\bteaser figure\b)",
+    re.IGNORECASE,
+)
+
 _REGISTRY: dict[str, Claim] = {}
 _CONTROLS: dict[str, dict[str, Control]] = {}
 
@@ -111,6 +120,12 @@ def claim(
     for label, text in (("title", title), ("statement", statement), ("source", source)):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"{label} of claim {id!r} must be a non-empty string")
+    if status_of_source == "stated" and not _LOCATION_RE.search(source):
+        raise ValueError(
+            f"claim {id!r} is labelled 'stated', so its source must name the paper's own location (an "
+            f"equation, lemma, theorem, corollary, figure, table, section, listing, footnote, appendix or the "
+            f"abstract), got {source!r}; label it 'reconstructed' if no primary text says it"
+        )
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         module = getattr(func, "__module__", "")

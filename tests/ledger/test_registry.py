@@ -16,7 +16,7 @@ R = "test reason"
 
 
 def test_decorator_validates_metadata():
-    ok = {"title": "t", "statement": "s", "source": "src", "status_of_source": "stated", "kinds": ("numeric",)}
+    ok = {"title": "t", "statement": "s", "source": "src, eq. (1)", "status_of_source": "stated", "kinds": ("numeric",)}
     with pytest.raises(ValueError, match="id"):
         claims.claim("NoDots", **ok)
     with pytest.raises(ValueError, match="status_of_source"):
@@ -37,7 +37,7 @@ def test_duplicate_id_from_another_function_is_rejected(temp_claims):
 
     with pytest.raises(ValueError, match="already registered"):
         claims.claim(
-            "testonly.dup", title="t", statement="s", source="s", status_of_source="stated", kinds=("numeric",)
+            "testonly.dup", title="t", statement="s", source="s, eq. (1)", status_of_source="stated", kinds=("numeric",)
         )(other)
 
 
@@ -66,7 +66,7 @@ def test_claim_records_every_field(reg):
 
 @pytest.mark.parametrize("label", ["title", "statement", "source"])
 def test_claim_names_the_empty_field(label):
-    meta = {"title": "t", "statement": "s", "source": "src"} | {label: " "}
+    meta = {"title": "t", "statement": "s", "source": "src, eq. (1)"} | {label: " "}
     with pytest.raises(ValueError) as info:
         claims.claim("testmut.x", status_of_source="stated", kinds=("numeric",), **meta)
     assert str(info.value) == f"{label} of claim 'testmut.x' must be a non-empty string"
@@ -89,7 +89,7 @@ def test_load_all_imports_every_module_of_the_claim_packages(tmp_path, monkeypat
     register = textwrap.dedent(
         """
         from attnmath.claims import claim, holds
-        @claim("{id}", title="t", statement="s", source="s", status_of_source="stated", kinds=("numeric",))
+        @claim("{id}", title="t", statement="s", source="s, eq. (1)", status_of_source="stated", kinds=("numeric",))
         def _c():
             return holds("x", True)
         """
@@ -126,3 +126,46 @@ def test_select_substring_and_glob_on_a_private_registry(private):
     assert ids("abc*") == []  # a glob is anchored, unlike a substring
     assert ids("ch.ab?") == ["ch.abc", "ch.abd"] and ids("ch.ab[d]") == ["ch.abd"]
     assert ids("nothing") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "sieber2024understanding eq. (22)",
+        "tian2023scan, Lemma 1",
+        "gu2023mamba, Theorem 1",
+        "tian2023scan, Fig. 6",
+        "dao2024transformers, Listing 1",
+        "sieber2024understanding §4.2",
+        "vaswani2017attention, sec. 3.2.1, footnote 4",
+        "sieber2024understanding App. D",
+        "qiao2025pavlovian, abstract",
+    ],
+)
+def test_stated_claim_with_a_primary_text_location_registers(source):
+    deco = claims.claim(
+        "x.located", title="t", statement="s", source=source, status_of_source="stated", kinds=("numeric",)
+    )
+    assert callable(deco)
+
+
+@pytest.mark.parametrize(
+    "source", ["sieber2024understanding (official zoology code)", "a third-party summary", "tian2023scan"]
+)
+def test_stated_claim_without_a_location_is_rejected(source):
+    with pytest.raises(ValueError, match="must name the paper's own location"):
+        claims.claim(
+            "x.unlocated", title="t", statement="s", source=source, status_of_source="stated", kinds=("numeric",)
+        )
+    # The same source is fine for a reconstruction.
+    claims.claim(
+        "x.unlocated", title="t", statement="s", source=source, status_of_source="reconstructed", kinds=("numeric",)
+    )
+
+
+def test_every_registered_stated_claim_names_a_location():
+    ledger_registry.load_all()
+    stated = [c for c in ledger_registry.registry().values() if c.status_of_source == "stated"]
+    assert stated, "the book states some claims as the papers' own"
+    missing = [c.id for c in stated if not ledger_registry._LOCATION_RE.search(c.source)]
+    assert missing == []
