@@ -10,7 +10,7 @@ the scope of a kernel" (checked with triton 3.7.1, the pinned version).
 How.  No module of :mod:`kernels` imports triton at import time.  Kernel sources are plain functions
 (with ``from __future__ import annotations``, so ``BT: tl.constexpr`` stays a string) wrapped by
 :func:`lazy_jit`; the first launch calls :func:`load`, which imports triton (switching the interpreter
-on first when there is no GPU and the user set nothing), injects the real ``triton.language`` as the
+on, for the import only, when there is no GPU and the user set nothing: ``os.environ`` is restored afterwards), injects the real ``triton.language`` as the
 module global ``tl`` and only then applies ``triton.jit``.
 
 Helpers.  A ``@triton.jit`` function may call another one (a device function, inlined when compiled).
@@ -28,6 +28,7 @@ itself (because a caller forced ``backend="triton"`` on a CPU machine) does not 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -38,7 +39,25 @@ import torch
 from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
 from attnmath.base.errors import MissingDependency
 
-_SET_BY_US = False  # True once load() exported TRITON_INTERPRET=1 itself
+_SET_BY_US = False  # True once load() switched the interpreter on itself (no GPU, nothing set by the user)
+
+
+@contextlib.contextmanager
+def _interpreter_env():
+    """``TRITON_INTERPRET=1`` while Triton reads it (its import, ``triton.jit``), when :func:`load` switched the
+    interpreter on itself; the caller's ``os.environ`` is restored afterwards (no permanent side effect)."""
+    if not _SET_BY_US:
+        yield
+        return
+    old = os.environ.get("TRITON_INTERPRET")
+    os.environ["TRITON_INTERPRET"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TRITON_INTERPRET", None)
+        else:
+            os.environ["TRITON_INTERPRET"] = old
 
 
 class _LanguagePlaceholder:
@@ -70,7 +89,7 @@ def interpreting() -> bool:
     if sys.modules.get("triton") is not None:
         import triton
 
-        return bool(triton.knobs.runtime.interpret)
+        return _SET_BY_US or bool(triton.knobs.runtime.interpret)
     return os.environ.get("TRITON_INTERPRET") == "1" or not torch.cuda.is_available()
 
 
@@ -85,12 +104,13 @@ def load():
     if not available():
         raise MissingDependency("triton", "the Triton backend needs the `triton` package (pip install triton)")
     if not torch.cuda.is_available() and "triton" not in sys.modules and "TRITON_INTERPRET" not in os.environ:
-        os.environ["TRITON_INTERPRET"] = "1"
         _SET_BY_US = True
-    import triton
-    import triton.language as language
+    with _interpreter_env():
+        import triton
+        import triton.language as language
 
-    if not torch.cuda.is_available() and not triton.knobs.runtime.interpret:
+        interpret = bool(triton.knobs.runtime.interpret)
+    if not torch.cuda.is_available() and not interpret:
         raise RuntimeError(
             "no GPU and Triton is not in interpreter mode: set TRITON_INTERPRET=1 before the first "
             "`import triton` of the process (Triton decorates tl.sum/tl.cumsum at import time)"
@@ -112,12 +132,21 @@ class LazyKernel:
     def kernel(self):
         if self._kernel is None:
             triton, language = load()
-            _bind_globals(self.fn, language)
-            self._kernel = triton.jit(self.fn)
+            with _interpreter_env():
+                _bind_globals(self.fn, language)
+                self._kernel = triton.jit(self.fn)
         return self._kernel
 
     def __getitem__(self, grid):
-        return self.kernel[grid]
+        launch = self.kernel[grid]
+        if not _SET_BY_US:
+            return launch
+
+        def interpreted_launch(*args, **kwargs):
+            with _interpreter_env():  # Triton's interpreter imports helpers lazily and reads the knob on launch
+                return launch(*args, **kwargs)
+
+        return interpreted_launch
 
     def __call__(self, *args, **kwargs):
         raise TypeError(

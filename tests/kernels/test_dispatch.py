@@ -26,6 +26,41 @@ def test_backend_follows_cuda_and_the_users_interpreter_switch(monkeypatch):
     assert dispatch.backend() == "torch"
 
 
+_FORCED_TRITON_SCRIPT = """
+import os, torch
+from attnmath.kernels import dispatch
+g = torch.Generator().manual_seed(0)
+q, k, v = (torch.randn(1, 150, 2, 16, generator=g) for _ in range(3))
+gate = -torch.rand(1, 150, 2, 16, generator=g)
+a = dispatch.linear_attention(q, k, v, backend="triton")[0]
+b = dispatch.diag_scan(q, k, v, gate, backend="triton")[0]
+c = dispatch.softmax_attention(q, k, v, backend="triton")
+ref = (dispatch.linear_attention(q, k, v, backend="torch")[0], dispatch.diag_scan(q, k, v, gate, backend="torch")[0],
+       dispatch.softmax_attention(q, k, v, backend="torch"))
+err = max(float((x - y).abs().max() / y.abs().max()) for x, y in zip((a, b, c), ref))
+print(repr(os.environ.get("TRITON_INTERPRET")), dispatch.backend(), err)
+"""
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU Triton compiles; there is no interpreter to switch on")
+def test_forcing_triton_on_cpu_leaves_the_environment_as_it_was():
+    """backend="triton" on a CPU switches the interpreter on for Triton's own reads only: os.environ is restored,
+    and the default backend stays the user's choice (torch)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    out = subprocess.run(
+        [sys.executable, "-c", _FORCED_TRITON_SCRIPT], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    env_after, default, err = out.stdout.split()
+    assert env_after == "None" and default == "torch"
+    # fp32 over 150 steps, 3 chunks: unit roundoff 6e-8 x a growth factor of ~1e3 (sums of T*K products)
+    assert float(err) < 1e-4
+
+
 @pytest.mark.parametrize("op", ["linear_attention", "diag_scan", "softmax_attention"])
 def test_both_backends_give_the_same_answer(op):
     x = {n: t.detach() for n, t in make_inputs(50, (2, 50, 2, 16, 16), F32, h0=True, gate="key").items()}
