@@ -16,6 +16,11 @@ import torch.nn.functional as F
 
 from attnmath.base import validation as V
 
+#: More heads than this, with fewer steps than heads, is read as a transposed ``[B, H, T, K]`` input (no published
+#: model has more than 128 heads per layer; sequences are usually longer than 256 steps).  A transposed input
+#: with T <= 256 steps is not detectable from shapes and is computed as given.
+MAX_HEADS = 256
+
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """fp64 stays fp64; fp16/bf16/fp32 are computed in fp32."""
@@ -24,6 +29,9 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
 
 def check_qkv(q, k, v) -> tuple[int, int, int, int, int]:
     """Validate ``q, k: [B, T, H, K]`` and ``v: [B, T, H, V]`` (same dtype and device, finite); return ``B, T, H, K, V``.
+
+    A ``[B, H, T, K]`` tensor is refused where its shape gives it away (more than :data:`MAX_HEADS` "heads" and
+    fewer steps than heads).
 
     The finiteness check is one reduction per tensor (a device sync on a GPU); it keeps a NaN
     input from turning into a silent NaN output.
@@ -39,7 +47,25 @@ def check_qkv(q, k, v) -> tuple[int, int, int, int, int]:
     if v.shape[:3] != q.shape[:3]:
         raise ValueError(f"v must have shape [B, T, H, V] with B, T, H of q {list(q.shape[:3])}, got {list(v.shape)}")
     B, T, H, K = q.shape
+    if H > MAX_HEADS and H > T:
+        raise ValueError(
+            f"q has shape {list(q.shape)}, read as [B, T, H, K] = {T} steps of {H} heads: more than {MAX_HEADS} "
+            f"heads and fewer steps than heads looks like the [B, H, T, K] layout; the kernels take [B, T, H, K] "
+            f"(pass q.transpose(1, 2), and the same for k and v)"
+        )
     return B, T, H, K, v.shape[-1]
+
+
+def check_positive_denominator(den: torch.Tensor, name: str = "q_t^T z_t") -> None:
+    """Raise ``ValueError`` when the normaliser of normalised linear attention is not positive somewhere."""
+    bad = ~(den > 0)
+    if bool(bad.any()):
+        idx = [int(i) for i in bad.nonzero()[0].tolist()]
+        raise ValueError(
+            f"normalize=True needs a positive denominator {name} at every step (positive feature maps such as "
+            f"elu(x) + 1 or exp make it so), got {float(den[tuple(idx)]):.3g} at index [b, t, h] = {idx[:3]} "
+            f"(min {float(den.min()):.3g}); map q and k through a positive feature map first"
+        )
 
 
 def check_state(h, name: str, shape: tuple[int, ...], ref: torch.Tensor) -> torch.Tensor | None:

@@ -17,7 +17,7 @@ from attnmath.base import validation as V
 from attnmath.base.chunks import CHUNK_SIZE
 
 from . import _triton
-from ._common import check_qkv
+from ._common import check_positive_denominator, check_qkv
 from .diag_scan.chunk import chunk_diag_scan
 from .linear_attention.chunk import chunk_linear_attention
 from .linear_attention.reference import _split_state
@@ -64,7 +64,10 @@ def linear_attention(
     ``normalize=True``, a tuple ``(S0 [B, H, K, V], z0 [B, H, K])``.  With ``normalize`` the output is
     :math:`o_t = S_t^\top q_t / (q_t^\top z_t)`, :math:`z_t = z_{t-1} + k_t`, computed as linear
     attention on the value augmented by a column of ones (claim
-    ``kernels.normalizer-is-a-value-column``).  Returns ``(o [B, T, H, V], final_state)``, the final
+    ``kernels.normalizer-is-a-value-column``).  The normaliser needs :math:`q_t^\top z_t > 0` at every step,
+    which holds for positive feature maps (``elu(x) + 1``, ``exp``); a denominator ``<= 0`` raises
+    ``ValueError`` (one reduction, a device sync on a GPU) instead of returning outputs of any size and
+    sign.  Returns ``(o [B, T, H, V], final_state)``, the final
     state ``S_T`` (or ``(S_T, z_T)``) in fp32 (fp64 for fp64 inputs).  Differentiable in q, k, v and
     the initial state(s).  ``scale=None`` means ``K**-0.5``; ``chunk_size`` a power of two (>= 16 for
     Triton).  DSF: :math:`\Lambda_t = I`.
@@ -87,7 +90,9 @@ def linear_attention(
         o, S = chunk_linear_attention(q, k, v, scale=scale, initial_state=S0, chunk_size=chunk_size)
     if not normalize:
         return o, S
-    return o[..., :Vd] / o[..., Vd:], (S[..., :Vd], S[..., Vd])
+    den = o[..., Vd:]
+    check_positive_denominator(den)
+    return o[..., :Vd] / den, (S[..., :Vd], S[..., Vd])
 
 
 def diag_scan(

@@ -122,11 +122,13 @@ def _chunk_size(chunk_size: int | None, scalar: bool) -> int:
 
 
 def gate_gradient(q, k, dq, dk, ht, dht, scalar: bool) -> torch.Tensor:
-    r""":math:`dg_t = \sum_{u\ge t}(q_u\odot dq_u - k_u\odot dk_u) + (S_T\odot dS_T)\mathbf 1` (fp32, ``[B, T, H, K]``
-    or summed over ``K`` for scalar ``g``).  Claim ``kernels.gate-gradient-identity``."""
-    dB = q.float() * dq - k.float() * dk
+    r""":math:`dg_t = \sum_{u\ge t}(q_u\odot dq_u - k_u\odot dk_u) + (S_T\odot dS_T)\mathbf 1` (``[B, T, H, K]``
+    or summed over ``K`` for scalar ``g``), computed in ``q``'s dtype promoted to at least fp32 (float64 inputs
+    stay float64; the Triton backward passes fp16/bf16/fp32 and gets fp32).  Claim ``kernels.gate-gradient-identity``."""
+    dt = torch.promote_types(q.dtype, torch.float32)
+    dB = q.to(dt) * dq.to(dt) - k.to(dt) * dk.to(dt)
     if dht is not None:
-        dB[:, -1] += (ht * dht.float()).sum(-1)
+        dB[:, -1] += (ht.to(dt) * dht.to(dt)).sum(-1)
     dg = dB.flip(1).cumsum(1).flip(1)
     return dg.sum(-1) if scalar else dg
 

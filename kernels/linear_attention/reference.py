@@ -7,7 +7,7 @@ Recurrence (one head; :math:`q_t, k_t \in \mathbb R^K`, :math:`v_t \in \mathbb R
 
 With ``normalize=True`` a normaliser state :math:`z_t = z_{t-1} + k_t` (:math:`z_0` given) divides
 the output, :math:`o_t = S_t^\top q_t / (q_t^\top z_t)` (the scale cancels; use positive feature
-maps so that the denominator is positive).  Without the normaliser this is linear attention
+maps so that the denominator is positive: a denominator ``<= 0`` raises ``ValueError``).  Without the normaliser this is linear attention
 (Katharopoulos et al. 2020) as a DSF with :math:`\Lambda_t = I` (Sieber et al. 2024, eqs. (15)-(16)).
 
 Layout ``[B, T, H, D]``.  These loops are the references the chunked and Triton forms are tested
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .._common import check_qkv, check_state, resolve_scale
+from .._common import check_positive_denominator, check_qkv, check_state, resolve_scale
 
 
 def _split_state(initial_state, normalize, B, H, K, V, q):
@@ -56,13 +56,17 @@ def linear_attention_recurrent(
     S = torch.zeros(B, H, K, V, dtype=dtype, device=q.device) if S0 is None else S0.to(dtype).clone()
     z = torch.zeros(B, H, K, dtype=dtype, device=q.device) if z0 is None else z0.to(dtype).clone()
     o = torch.zeros(B, T, H, V, dtype=dtype, device=q.device)
+    dens = []
     for t in range(T):
         S = S + torch.einsum("bhk,bhv->bhkv", kf[:, t], vf[:, t])
         out = s * torch.einsum("bhkv,bhk->bhv", S, qf[:, t])
         if normalize:
             z = z + kf[:, t]
-            out = out / (s * torch.einsum("bhk,bhk->bh", z, qf[:, t]))[..., None]
+            dens.append(s * torch.einsum("bhk,bhk->bh", z, qf[:, t])[..., None])
+            out = out / dens[-1]
         o[:, t] = out
+    if normalize and T:
+        check_positive_denominator(torch.stack(dens, dim=1).detach())
     return o.to(q.dtype), ((S, z) if normalize else S)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from attnmath.kernels import _triton, dispatch
+from attnmath.kernels.linear_attention import reference
 
 from ._helpers import assert_close, make_inputs
 
@@ -110,3 +111,32 @@ def test_bad_types_raise_a_type_error():
         dispatch.linear_attention(q.long(), q, q)
     with pytest.raises(TypeError, match="initial_state must be a tuple"):
         dispatch.linear_attention(q, q, q, normalize=True, initial_state=torch.zeros(1, 1, 16, 16, dtype=F64))
+
+
+@pytest.mark.parametrize("backend", ["torch", "triton"])
+def test_normalize_refuses_a_denominator_that_is_not_positive(backend):
+    """Features of either sign make q_t^T z_t change sign: outputs of any size (~650 measured) without the check."""
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(1, 40, 2, 16, generator=g) for _ in range(3))
+    with pytest.raises(
+        ValueError, match=r"normalize=True needs a positive denominator q_t\^T z_t .* index \[b, t, h\]"
+    ):
+        dispatch.linear_attention(q, k, v, normalize=True, backend=backend)
+    with pytest.raises(ValueError, match="positive denominator"):
+        reference.linear_attention_recurrent(q, k, v, normalize=True)
+    # positive features (elu + 1) pass
+    fq, fk = (torch.nn.functional.elu(x) + 1 for x in (q, k))
+    o, _ = dispatch.linear_attention(fq, fk, v, normalize=True, backend=backend)
+    assert torch.isfinite(o).all()
+
+
+@pytest.mark.parametrize("op", ["linear_attention", "diag_scan", "softmax_attention"])
+def test_a_transposed_b_h_t_k_input_is_refused_where_its_shape_gives_it_away(op):
+    x = torch.zeros(1, 2, 300, 16)  # [B, H, T, K] with H = 2 heads, T = 300 steps
+    args = (x, x, x) + ((torch.zeros(1, 2, 300, 16),) if op == "diag_scan" else ())
+    with pytest.raises(ValueError, match=r"looks like the \[B, H, T, K\] layout.*transpose\(1, 2\)"):
+        getattr(dispatch, op)(*args, backend="torch")
+    # The right layout of the same tensors is accepted.
+    y = x.transpose(1, 2)
+    args = (y, y, y) + ((torch.zeros(1, 300, 2, 16),) if op == "diag_scan" else ())
+    getattr(dispatch, op)(*args, backend="torch")
