@@ -13,6 +13,43 @@ One module or subpackage per chapter of the book; each registers its claims at i
 Triton kernels for the recurrences are ``attnmath.kernels`` (the repository folder ``kernels/``, installed
 under this package so that nothing named ``kernels`` lands in site-packages).
 Run ``python -m attnmath verify`` to check every registered claim.
+
+The subpackages load lazily: ``import attnmath`` costs nothing, and ``attnmath.dsf`` (say) imports that
+chapter on first access.
 """
 
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
 __version__ = "0.1.0"
+
+#: The subpackages ``attnmath.<name>`` gives access to, each imported on first use.
+SUBPACKAGES = (
+    "base",
+    "claims",
+    "dsf",
+    "fastforms",
+    "kernels",
+    "ledger",
+    "memory",
+    "scansnap",
+    "softmax",
+    "stiffness",
+    "synthesis",
+)
+
+__all__ = ["SUBPACKAGES", "__version__", *SUBPACKAGES]
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in SUBPACKAGES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(SUBPACKAGES))
