@@ -140,3 +140,21 @@ def test_a_transposed_b_h_t_k_input_is_refused_where_its_shape_gives_it_away(op)
     y = x.transpose(1, 2)
     args = (y, y, y) + ((torch.zeros(1, 300, 2, 16),) if op == "diag_scan" else ())
     getattr(dispatch, op)(*args, backend="torch")
+
+
+@pytest.mark.parametrize("op", ["linear_attention", "diag_scan", "softmax_attention"])
+def test_each_operator_is_callable_from_the_kernels_package(op):
+    """attnmath.kernels.<op>(...) is dispatch.<op>(...); the folder's modules stay importable."""
+    import inspect
+
+    from attnmath import kernels
+
+    x = {n: t.detach() for n, t in make_inputs(7, (1, 20, 2, 16, 16), F32, h0=False, gate="key").items()}
+    args = (x["q"], x["k"], x["v"]) + ((x["g"],) if op == "diag_scan" else ())
+    a, b = getattr(kernels, op)(*args, backend="torch"), getattr(dispatch, op)(*args, backend="torch")
+    a, b = (a[0], b[0]) if isinstance(a, tuple) else (a, b)
+    assert torch.equal(a, b)
+    assert inspect.signature(getattr(kernels, op)) == inspect.signature(getattr(dispatch, op))
+    assert getattr(kernels, op).reference.__name__ == f"attnmath.kernels.{op}.reference"
+    with pytest.raises(ValueError, match="q must have 4 dimensions"):
+        getattr(kernels, op)(*(t[0] for t in args))
