@@ -16,4 +16,5 @@ KERNELS = [
 setup(
     packages=find_packages(include=["attnmath", "attnmath.*"]) + KERNELS,
     package_dir={"attnmath.kernels": "kernels"},
+    package_data={"attnmath": ["py.typed"], "attnmath.kernels": ["py.typed"]},  # PEP 561: the package is typed
 )

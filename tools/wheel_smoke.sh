@@ -36,8 +36,10 @@ site = pathlib.Path(attnmath.__file__).resolve().parent.parent
 assert site.name == "site-packages", f"attnmath imported from {attnmath.__file__}, not from the installed wheel"
 assert importlib.util.find_spec("kernels") is None, "a top-level `kernels` package was installed"
 assert pathlib.Path(attnmath.kernels.__file__).resolve().parent == site / "attnmath" / "kernels"
+for typed in (site / "attnmath" / "py.typed", site / "attnmath" / "kernels" / "py.typed"):
+    assert typed.is_file(), f"the wheel lacks {typed.relative_to(site)} (PEP 561 marker)"
 licenses = list(site.glob("attnmath-*.dist-info/licenses/LICENSE"))
 assert licenses and "MIT License" in licenses[0].read_text(), "the wheel carries no LICENSE"
-print(f"wheel: attnmath {attnmath.__version__} installed in {site}; attnmath.kernels inside it; LICENSE shipped")
+print(f"wheel: attnmath {attnmath.__version__} installed in {site}; attnmath.kernels inside it; LICENSE and py.typed shipped")
 PY
 "$work/venv/bin/python" -m attnmath verify -k softmax --no-progress | tail -4
