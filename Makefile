@@ -25,7 +25,7 @@ LEDGER := book/_build/ledger.json
 SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
-.PHONY: book book-only test test-fast verify notebooks lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
+.PHONY: book book-only test test-fast verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
 	rerun-check verify-determinism coverage controls-check foreign-check check-env wheel-check
 
 $(BIN)/python:
@@ -160,6 +160,12 @@ coverage: deps-test
 
 notebooks: deps-test
 	$(BIN)/python tools/execute_notebooks.py --all
+
+# The static claim index that `python -m attnmath list` reads without importing a chapter
+# (attnmath/ledger/claims_index.json): rewrite it after adding or editing a claim or a control;
+# tests/ledger/test_index.py fails while it is stale.
+index: deps-base
+	$(BIN)/python -m attnmath.ledger.index
 
 lab: deps-lab
 	$(BIN)/jupyter lab notebooks/

@@ -16,5 +16,9 @@ KERNELS = [
 setup(
     packages=find_packages(include=["attnmath", "attnmath.*"]) + KERNELS,
     package_dir={"attnmath.kernels": "kernels"},
-    package_data={"attnmath": ["py.typed"], "attnmath.kernels": ["py.typed"]},  # PEP 561: the package is typed
+    package_data={
+        "attnmath": ["py.typed"],  # PEP 561: the package is typed
+        "attnmath.kernels": ["py.typed"],
+        "attnmath.ledger": ["claims_index.json"],  # what `python -m attnmath list` reads without importing chapters
+    },
 )

@@ -77,22 +77,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _list(args, selected) -> int:
+def _list(args) -> int:
+    """List claims from the static index (no chapter imported) or, when it is stale, from the registry."""
+    from .ledger import index
+
+    entries = index.load()
+    if entries is None:
+        entries = index.entries_from_registry()
+    selected = [e for e in entries if index.matches(e["id"], args.pattern)]
+    if not selected:
+        print(f"no claim matches {args.pattern!r}", file=sys.stderr)
+        return EXIT_NO_MATCH
     if args.uncontrolled:
-        selected = [c for c in selected if not c.controls]
+        selected = [e for e in selected if not e["controls"]]
     if args.json:
         from .ledger.results import SCHEMA_VERSION
 
-        claims_json = [c.to_json() | {"controls": [ctl.name for ctl in c.controls]} for c in selected]
-        out = {"schema_version": SCHEMA_VERSION, "environment": _environment(None), "claims": claims_json}
+        out = {"schema_version": SCHEMA_VERSION, "environment": _environment(None), "claims": selected}
         print(json.dumps(out, indent=1))
         return EXIT_OK
     if not selected:
         print("every selected claim declares a negative control", file=sys.stderr)
         return EXIT_OK
-    width = max(len(c.id) for c in selected)
-    for c in selected:
-        print(f"{c.id.ljust(width)}  {c.status_of_source:13s}  {'+'.join(c.kinds):28s}  {c.title}")
+    width = max(len(e["id"]) for e in selected)
+    for e in selected:
+        print(f"{e['id'].ljust(width)}  {e['status_of_source']:13s}  {'+'.join(e['kinds']):28s}  {e['title']}")
     print(f"{len(selected)} claims", file=sys.stderr)
     return EXIT_OK
 
@@ -139,6 +148,8 @@ def _verify(args, selected, claims) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # a usage error exits 2 (argparse)
+    if args.cmd == "list":
+        return _list(args)
     _prepare_triton()
     from . import claims
 
@@ -146,8 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     if not selected:
         print(f"no claim matches {args.pattern!r}", file=sys.stderr)
         return EXIT_NO_MATCH
-    if args.cmd == "list":
-        return _list(args, selected)
     return _verify(args, selected, claims)
 
 

@@ -38,6 +38,9 @@ assert importlib.util.find_spec("kernels") is None, "a top-level `kernels` packa
 assert pathlib.Path(attnmath.kernels.__file__).resolve().parent == site / "attnmath" / "kernels"
 for typed in (site / "attnmath" / "py.typed", site / "attnmath" / "kernels" / "py.typed"):
     assert typed.is_file(), f"the wheel lacks {typed.relative_to(site)} (PEP 561 marker)"
+from attnmath.ledger import index
+
+assert index.read(index.INDEX_FILE), "the wheel's claims_index.json is missing or does not match its sources"
 licenses = list(site.glob("attnmath-*.dist-info/licenses/LICENSE"))
 assert licenses and "MIT License" in licenses[0].read_text(), "the wheel carries no LICENSE"
 print(f"wheel: attnmath {attnmath.__version__} installed in {site}; attnmath.kernels inside it; LICENSE and py.typed shipped")

@@ -7,7 +7,6 @@ Claims register at import time; :func:`load_all` imports every module of the pac
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import importlib
 import pkgutil
 import re
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .checks import KINDS
+from .index import matches
 
 if TYPE_CHECKING:
     from .results import ClaimResult
@@ -200,9 +200,4 @@ def get(claim_id: str) -> Claim:
 
 def select(pattern: str | None = None) -> list[Claim]:
     """Claims whose id contains ``pattern`` (or matches it as a glob when it has ``*?[``)."""
-    claims = list(registry().values())
-    if not pattern:
-        return claims
-    if any(ch in pattern for ch in "*?["):
-        return [c for c in claims if fnmatch.fnmatchcase(c.id, pattern)]
-    return [c for c in claims if pattern in c.id]
+    return [c for c in registry().values() if matches(c.id, pattern)]
