@@ -7,5 +7,6 @@
 - :mod:`~attnmath.base.tiers`       run tiers (``ci``/``paper``) and the chapters' size tables
 - :mod:`~attnmath.base.chunks`      the chunk length of every chunked form: one name, one default
 - :mod:`~attnmath.base.runtime`     the single-thread runtime of the training loops
+- :mod:`~attnmath.base.memory`      memory estimates that let the quadratic forms refuse clearly
 - :mod:`~attnmath.base.report`      printing numbers at the precision that carries their meaning
 """

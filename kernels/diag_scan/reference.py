@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 
 from attnmath.base import validation as V
+from attnmath.base.memory import check_quadratic_memory
 
 from .._common import check_qkv, check_state, resolve_scale
 
@@ -90,6 +91,12 @@ def diag_scan_quadratic(
     scalar = check_g(g, q)
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, Vd), q)
+    check_quadratic_memory(
+        "diag_scan_quadratic",
+        3 * B * H * T * T * (1 if scalar else K) * torch.finfo(dtype).bits // 8,  # exponents, their exp, the scores
+        alternative="attnmath.kernels.diag_scan (chunked) or diag_scan_recurrent",
+        device=q.device,
+    )
     qf, kf, vf = (x.to(dtype).transpose(1, 2) for x in (q, k, v))  # [B, H, T, D]
     G = g.to(dtype).transpose(1, 2).cumsum(2)  # [B, H, T(, K)]
     mask = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()

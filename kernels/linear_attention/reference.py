@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from attnmath.base.memory import check_quadratic_memory
+
 from .._common import check_positive_denominator, check_qkv, check_state, resolve_scale
 
 
@@ -87,6 +89,12 @@ def linear_attention_quadratic(
     B, T, H, K, V = check_qkv(q, k, v)
     s = resolve_scale(scale, K)
     S0 = check_state(initial_state, "initial_state", (B, H, K, V), q)
+    check_quadratic_memory(
+        "linear_attention_quadratic",
+        2 * B * H * T * T * torch.finfo(dtype).bits // 8,  # the scores and their masked copy
+        alternative="attnmath.kernels.linear_attention (chunked) or linear_attention_recurrent",
+        device=q.device,
+    )
     qf, kf, vf = (x.to(dtype).transpose(1, 2) for x in (q, k, v))  # [B, H, T, D]
     mask = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
     o = (qf @ kf.transpose(-1, -2)).masked_fill(~mask, 0) @ vf

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from attnmath.base.memory import check_quadratic_memory
+
 from .._common import check_qkv, resolve_scale
 
 
@@ -27,8 +29,14 @@ def softmax_attention_reference(
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``; computes in ``dtype``; returns ``o [B, T, H, V]``
     in q's dtype.  Memory ``O(B H T^2)``.  ``scale=None`` means ``K**-0.5``.
     """
-    _B, T, _H, K, _V = check_qkv(q, k, v)
+    B, T, H, K, _V = check_qkv(q, k, v)
     s = resolve_scale(scale, K)
+    check_quadratic_memory(
+        "softmax_attention_reference",
+        3 * B * H * T * T * torch.finfo(dtype).bits // 8,  # logits, masked logits, softmax
+        alternative="attnmath.kernels.softmax_attention (online softmax, block by block)",
+        device=q.device,
+    )
     qf, kf, vf = (x.to(dtype).transpose(1, 2) for x in (q, k, v))
     logits = s * (qf @ kf.transpose(-1, -2))
     if causal:
