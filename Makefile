@@ -26,7 +26,7 @@ SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
 .PHONY: book book-only test test-fast verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
-	rerun-check verify-determinism coverage controls-check foreign-check check-env wheel-check
+	rerun-check verify-determinism coverage controls-check lab-check foreign-check check-env wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,13 +72,13 @@ test: export ATTNMATH_CLAIM_CACHE := $(abspath book/_build/claim-cache)
 test:
 	@[ -n "$$STAGE_LOG_KEEP" ] || rm -f $(STAGE_LOG)
 	@rm -rf $(ATTNMATH_CLAIM_CACHE)
-	@$(STAGE) install $(MAKE) --no-print-directory deps-test deps-book
+	@$(STAGE) install $(MAKE) --no-print-directory deps-test deps-book deps-lab
 	@$(STAGE) pins $(MAKE) --no-print-directory check-env
 	@$(STAGE) lint $(BIN)/ruff check .
 	@$(STAGE) imports $(BIN)/lint-imports --no-cache
 	@$(STAGE) format $(BIN)/ruff format --check --quiet .
 	@$(STAGE) pairs $(BIN)/python tools/check_pairs.py notebooks
-	@$(STAGE) unit $(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/test_claims.py --ignore=tests/kernels -m "not gpu"
+	@$(STAGE) unit $(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/lab --ignore=tests/test_claims.py --ignore=tests/kernels -m "not gpu"
 	@$(STAGE) claims $(BIN)/pytest -q -n 2 tests/test_claims.py
 	@$(STAGE) controls $(MAKE) --no-print-directory controls-check
 	@if [ -d tests/kernels ]; then $(STAGE) kernels $(BIN)/pytest -q -n 2 tests/kernels -m "not gpu"; fi
@@ -87,13 +87,14 @@ test:
 	@$(STAGE) foreign $(MAKE) --no-print-directory foreign-check
 	@$(STAGE) book env ATTNMATH_BLOCK_NETWORK=1 PYTHONPATH=tests/netguard $(MAKE) --no-print-directory book-only
 	@$(STAGE) browser $(BIN)/pytest -q -m browser tests/browser
+	@$(STAGE) lab $(MAKE) --no-print-directory lab-check
 	@$(STAGE) wheel $(MAKE) --no-print-directory wheel-check
 	@$(STAGE) --report
 
 test-fast: deps-test
 	$(BIN)/ruff check .
 	$(BIN)/python tools/check_pairs.py notebooks
-	$(BIN)/pytest -q -n 2 tests --ignore=tests/browser -m "not slow and not gpu"
+	$(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/lab -m "not slow and not gpu"
 
 verify: deps-base
 	$(BIN)/python -m attnmath verify --out $(LEDGER)
@@ -168,7 +169,12 @@ index: deps-base
 	$(BIN)/python -m attnmath.ledger.index
 
 lab: deps-lab
-	$(BIN)/jupyter lab notebooks/
+	BIN=$(abspath $(BIN)) tools/lab.sh
+
+# JupyterLab as readers use it (as root in a container too): start it headless, open a chapter's .md
+# as a notebook through jupytext, run its first code cells in the server's kernel (tests/lab/).
+lab-check: deps-lab
+	$(BIN)/pytest -q -p no:xdist -m lab tests/lab
 
 bench: deps-test
 	@for script in benchmarks/bench_cpu*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
