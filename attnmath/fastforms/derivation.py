@@ -10,22 +10,28 @@ each identity here and check that their difference simplifies to zero:
   :math:`e^{b_i}`, :math:`e^{\beta - b_j}`;
 - :func:`gate_gradient_sides` — both sides of :math:`\partial L/\partial g_t = \sum_{u\ge t}
   (q_u\odot\partial_{q_u}L - k_u\odot\partial_{k_u}L) + [S_T\odot\partial_{S_T}L]\mathbf 1`;
-- :func:`online_softmax_sides` — one online-softmax update against the softmax of the whole row.
+- :func:`online_softmax_sides` — one online-softmax update against the softmax of the whole row;
+- :func:`softmax_attention` — the softmax average :math:`\sum_j e^{x_{ij}}v_j/\sum_j e^{x_{ij}}` written out;
+- :func:`evaluate` — a sympy expression at concrete numbers in 30-digit arithmetic, the reference the claims
+  hold the library's float64 functions to.
 
-Scale :math:`s = 1` throughout (it multiplies both sides).
+Scale :math:`s = 1` throughout (it multiplies both sides); :func:`evaluate` applies the library's default.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 __all__ = [
     "chunked",
+    "evaluate",
     "gate_gradient_sides",
     "normalised_and_augmented",
     "online_softmax_sides",
     "recurrent",
     "sequence",
+    "softmax_attention",
 ]
 
 
@@ -137,3 +143,47 @@ def online_softmax_sides(n_old: int = 2, n_new: int = 2) -> list[sp.Expr]:
         sp.exp(x[j]) for j in range(n_old + n_new)
     )
     return [ell2 - full_l, acc2 - full_a, acc2 / ell2 - softmax_avg]
+
+
+def softmax_attention(seq: dict, *, causal: bool = True, scale: float | sp.Expr = 1) -> sp.Matrix:
+    r""":math:`o_i = \sum_{j} e^{x_{ij}}v_j / \sum_j e^{x_{ij}}`, :math:`x_{ij} = s\,q_i^\top k_j`, over :math:`j \le i`
+    when ``causal`` (all :math:`j` otherwise); ``T x V``."""
+    q, k, v = seq["q"], seq["k"], seq["v"]
+    rows = []
+    for i in range(q.rows):
+        js = range(i + 1) if causal else range(q.rows)
+        w = [sp.exp(sp.sympify(scale) * (q.row(i) * k.row(j).T)[0]) for j in js]
+        rows.append(sum((w[n] * v.row(j) for n, j in enumerate(js)), sp.zeros(1, v.cols)) / sum(w))
+    return sp.Matrix.vstack(*rows)
+
+
+def evaluate(expr, seq: dict, values: dict, *, digits: int = 30) -> np.ndarray:
+    r"""``expr`` (a sympy matrix or expression in the symbols of ``seq``) at ``values`` in ``digits``-digit arithmetic.
+
+    ``values[name]`` is an array with the shape of ``seq[name]`` (``q, k`` T x K, ``v`` T x V, ``g`` T x K,
+    ``h0`` K x V; a scalar gate repeats its step's value over the keys).  Every symbol of ``expr`` must get a
+    value; a symbol given two different values (an inconsistent scalar gate) is a ``ValueError``.  Returns
+    float64 with the shape of ``expr``.
+    """
+    if not isinstance(seq, dict) or not isinstance(values, dict):
+        raise TypeError(f"seq and values must be dicts, got {type(seq).__name__} and {type(values).__name__}")
+    subs: dict = {}
+    for name, val in values.items():
+        if name not in seq:
+            raise ValueError(f"values[{name!r}]: no such entry in seq (has {sorted(seq)})")
+        M = seq[name]
+        arr = np.asarray(val, dtype=np.float64)
+        if arr.shape != M.shape:
+            raise ValueError(f"values[{name!r}] must have shape {M.shape}, got {arr.shape}")
+        for idx in np.ndindex(*M.shape):
+            sym = M[idx]
+            if isinstance(sym, sp.Symbol):
+                x = sp.Float(float(arr[idx]), digits)
+                if sym in subs and subs[sym] != x:
+                    raise ValueError(f"values[{name!r}]: symbol {sym} given two values, {subs[sym]} and {x}")
+                subs[sym] = x
+    M = expr if isinstance(expr, sp.MatrixBase) else sp.Matrix([expr])
+    free = M.free_symbols - set(subs)
+    if free:
+        raise ValueError(f"values leave symbols without a value: {sorted(map(str, free))}")
+    return np.array(M.evalf(digits, subs=subs).tolist(), dtype=np.float64).reshape(M.shape)

@@ -10,7 +10,7 @@ step sizes). Book: ``notebooks/90_synthesis``; claims ``synthesis.s4d-stiffness-
   :math:`\Delta_i` (``scipy.integrate.solve_ivp``), the reference for the warped-time reading.
 - :func:`relaxation_task` and :func:`fit_selective_toy`: a toy selective SSM whose tokens relax the state at
   known stiffness :math:`\lambda_i` (the draws of the stiffness chapter's step-size adaptor), trained with the chapter's
-  L-BFGS settings.
+  L-BFGS settings on targets from ``solve_ivp`` (not from the S6 code the toy itself runs).
 """
 
 from __future__ import annotations
@@ -101,23 +101,35 @@ def held_input_ode_states(a, b, u, delta, *, rtol: float = 1e-12, atol: float = 
     return out
 
 
-def relaxation_task(lam: torch.Tensor, seed: int, h: float = ADAPTOR_H) -> tuple[torch.Tensor, torch.Tensor]:
+def relaxation_task(
+    lam: torch.Tensor, seed: int, h: float = ADAPTOR_H, *, rtol: float = 1e-12, atol: float = 1e-14
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Token :math:`i` relaxes the state toward :math:`u_i` at stiffness :math:`\lambda_i` for a hold time :math:`h`.
 
-    :math:`y_i=e^{-h\lambda_i}y_{i-1}+(1-e^{-h\lambda_i})u_i`, the exact flow of :math:`\dot y=-\lambda_i(y-u_i)`
-    (claim ``synthesis.delta-is-hold-time``), computed with :func:`attnmath.dsf.s6_dsf` (ZOH, :math:`a=-1`,
-    :math:`\Delta_i=h\lambda_i`). lam ``[B, L]`` (positive); :math:`u\sim\mathcal N(0,1)` from ``Generator(seed)``.
-    Returns (u, y), ``[B, L]`` each.
+    The targets solve :math:`\dot y=-\lambda_i(y-u_i)` on :math:`(t_{i-1},t_i]`, :math:`t_i=ih`, :math:`y(0)=0`
+    numerically (``scipy.integrate.solve_ivp``, DOP853, one call per token for the whole batch, restarted at
+    every breakpoint), independently of the S6 code the toy model uses; the exact flow is
+    :math:`y_i=e^{-h\lambda_i}y_{i-1}+(1-e^{-h\lambda_i})u_i`. lam ``[B, L]`` (positive);
+    :math:`u\sim\mathcal N(0,1)` from ``Generator(seed)``. Returns (u, y), ``[B, L]`` each, float64.
     """
     V.tensor(lam, "lam", ndim=2)
     if bool((lam <= 0).any()):
         raise ValueError("lam must be positive (a decay rate)")
     h = V.real(h, "h", positive=True)
+    rtol, atol = V.real(rtol, "rtol", positive=True), V.real(atol, "atol", positive=True)
     g = torch_generator(seed)
     u = torch.randn(*lam.shape, generator=g, dtype=F64)
-    ones = torch.ones(*lam.shape, 1, dtype=F64)
-    dsf = s6_dsf(u[..., None], h * lam[..., None], -torch.ones(1, 1, dtype=F64), ones, ones, discretization="zoh")
-    return u, dsf.recurrent(u[..., None])[..., 0]
+    la, ua = lam.detach().to(F64).numpy(), u.numpy()
+    y = np.zeros(la.shape[0])
+    out = np.empty_like(la)
+    for i in range(la.shape[1]):
+        li, ui = la[:, i], ua[:, i]
+        sol = solve_ivp(lambda _t, x, li=li, ui=ui: -li * (x - ui), (0.0, h), y, method="DOP853", rtol=rtol, atol=atol)
+        if not sol.success:  # pragma: no cover - scipy reports a failed solve
+            raise RuntimeError(f"solve_ivp failed on token {i}: {sol.message}")
+        y = sol.y[:, -1]
+        out[:, i] = y
+    return u, torch.from_numpy(out)
 
 
 def toy_forward(params: torch.Tensor, lam: torch.Tensor, u: torch.Tensor, transition: str):

@@ -41,3 +41,39 @@ def test_normaliser_gate_gradient_and_online_softmax_sides_agree():
     lhs, rhs = der.gate_gradient_sides(2)
     assert _zero(lhs - rhs)
     assert all(sp.simplify(d) == 0 for d in der.online_softmax_sides(1, 1))
+
+
+def test_evaluate_matches_hand_computed_values_and_rejects_bad_inputs():
+    import numpy as np
+
+    seq = der.sequence(2, 1, 1, gate="scalar")
+    vals = {"q": [[2.0], [3.0]], "k": [[1.0], [-1.0]], "v": [[5.0], [7.0]], "h0": [[0.5]], "g": [[-1.0], [0.0]]}
+    O, S = der.recurrent(seq)
+    # S_1 = e^-1 0.5 + 5, o_1 = 2 S_1; S_2 = S_1 - 7, o_2 = 3 S_2
+    s1 = np.exp(-1.0) * 0.5 + 5.0
+    assert np.allclose(der.evaluate(O, seq, vals), [[2 * s1], [3 * (s1 - 7)]], rtol=1e-15, atol=0)
+    assert der.evaluate(S, seq, vals).shape == (1, 1)
+    with pytest.raises(ValueError, match="shape"):
+        der.evaluate(O, seq, {**vals, "q": [[1.0, 2.0]]})
+    with pytest.raises(ValueError, match="without a value"):
+        der.evaluate(O, seq, {n: x for n, x in vals.items() if n != "v"})
+    with pytest.raises(ValueError, match="no such entry"):
+        der.evaluate(O, seq, {**vals, "w": [[1.0]]})
+    key2 = der.sequence(1, 2, 1, gate="scalar")  # the scalar gate repeats one symbol over both keys
+    with pytest.raises(ValueError, match="two values"):
+        der.evaluate(key2["g"], key2, {"g": [[-1.0, -2.0]]})
+    with pytest.raises(TypeError, match="dicts"):
+        der.evaluate(O, seq, [1.0])
+
+
+def test_softmax_attention_is_the_weighted_average():
+    import numpy as np
+
+    seq = der.sequence(2, 1, 1, initial_state=False)
+    vals = {"q": [[1.0], [2.0]], "k": [[0.0], [1.0]], "v": [[3.0], [5.0]]}
+    o = der.evaluate(der.softmax_attention(seq, causal=True), seq, vals)
+    w = np.exp([0.0, 2.0])
+    assert np.allclose(o[:, 0], [3.0, (3 * w[0] + 5 * w[1]) / w.sum()], rtol=1e-15, atol=0)
+    o_full = der.evaluate(der.softmax_attention(seq, causal=False, scale=2), seq, vals)
+    w1 = np.exp([0.0, 2.0])  # row 1: x = 2 * 1 * (0, 1)
+    assert np.allclose(o_full[0, 0], (3 * w1[0] + 5 * w1[1]) / w1.sum(), rtol=1e-15, atol=0)

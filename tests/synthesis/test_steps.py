@@ -70,7 +70,25 @@ def test_relaxation_task_is_the_exact_relaxation():
         e = math.exp(-0.1 * float(lam[0, i]))
         prev = e * prev + (1 - e) * float(u[0, i])
         want.append(prev)
-    np.testing.assert_allclose(y[0].numpy(), want, rtol=0, atol=1e-15)  # a few float64 roundings
+    np.testing.assert_allclose(y[0].numpy(), want, rtol=0, atol=1e-11)  # DOP853 rtol 1e-12, atol 1e-14, 4 tokens
+    assert y.dtype == F64 and u.shape == y.shape == lam.shape
+
+
+def test_relaxation_task_does_not_run_the_s6_code(monkeypatch):
+    """The targets come from solve_ivp: breaking the S6 DSF the toy runs leaves them unchanged."""
+    from attnmath.synthesis import steps
+
+    lam = torch.tensor([[2.0, 30.0, 80.0], [5.0, 1.0, 60.0]], dtype=F64)
+    _, y = relaxation_task(lam, seed=3)
+
+    def broken(*args, **kw):
+        raise AssertionError("relaxation_task must not call s6_dsf")
+
+    monkeypatch.setattr(steps, "s6_dsf", broken)
+    _, y2 = relaxation_task(lam, seed=3)
+    torch.testing.assert_close(y2, y, atol=0, rtol=0)
+    _, loose = relaxation_task(lam, seed=3, rtol=1e-3, atol=1e-6)  # the solver tolerance is passed through
+    assert 0 < float((loose - y).abs().max()) < 1e-2
 
 
 def test_toy_forward_matches_explicit_loops():
@@ -116,5 +134,7 @@ def test_bad_inputs_name_the_argument():
         held_input_ode_states(np.array([-1.0]), np.ones((3, 1)), np.ones(2), np.ones(2))
     with pytest.raises(ValueError, match="lam must be positive"):
         relaxation_task(torch.zeros(1, 3, dtype=F64), seed=0)
+    with pytest.raises(ValueError, match="rtol"):
+        relaxation_task(torch.ones(1, 3, dtype=F64), seed=0, rtol=0.0)
     with pytest.raises(ValueError, match="params"):
         toy_forward(torch.zeros(3, dtype=F64), torch.ones(1, 2, dtype=F64), torch.ones(1, 2, dtype=F64), "zoh")

@@ -11,12 +11,14 @@ import importlib
 from unittest import mock
 
 from attnmath.claims import claim, control, rel_close, symbolic
+from attnmath.kernels import diag_scan as _ds
 from attnmath.kernels import dispatch
+from attnmath.kernels import linear_attention as _la
 from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_recurrent
 from attnmath.kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent
 
 from .. import derivation as der
-from .inputs import F64, R32, R32_REASON, R64, R64_REASON, seeded_inputs, triton_run
+from .inputs import EXACT_REASON, EXACT_RTOL, F64, R32, R32_REASON, R64, R64_REASON, concrete, seeded_inputs, triton_run
 from .sizes import SIZES
 
 _LA_CHUNK = importlib.import_module("attnmath.kernels.linear_attention.chunk")
@@ -24,7 +26,8 @@ _DS_CHUNK = importlib.import_module("attnmath.kernels.diag_scan.chunk")
 
 
 def _symbolic_checks(gate: str | None) -> list:
-    """Recurrent minus chunked, outputs and final state, for T = 4 and 5 (a partial last chunk), C = 2."""
+    """Recurrent minus chunked, outputs and final state, for T = 4 and 5 (a partial last chunk), C = 2; then the
+    library's chunked PyTorch form at T = 5, C = 2 against the sympy recurrence evaluated at seeded inputs."""
     label = {None: "no gate", "scalar": "scalar gate", "key": "per-key gate"}[gate]
     out = []
     for T, C in ((4, 2), (5, 2)):
@@ -33,6 +36,31 @@ def _symbolic_checks(gate: str | None) -> list:
         O_chk, S_chk = der.chunked(seq, C)
         out.append(symbolic(f"{label}: outputs, recurrent - chunked, T={T}, C={C}, K=2, V=1", O_rec - O_chk))
         out.append(symbolic(f"{label}: final state, recurrent - chunked, T={T}, C={C}", S_rec - S_chk))
+    vals, x = concrete(seq, 20)
+    K = x["q"].shape[-1]
+    if gate is None:
+        o, S = chunk_linear_attention(x["q"], x["k"], x["v"], initial_state=x["h0"], chunk_size=C)
+    else:
+        o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=C)
+    name = "chunk_linear_attention" if gate is None else "chunk_diag_scan"
+    out += [
+        rel_close(
+            f"{label}: {name} (C={C}) output vs the sympy recurrence × s = K^-1/2 at seeded inputs, T={T}",
+            o[0, :, 0],
+            K**-0.5 * der.evaluate(O_rec, seq, vals),
+            rtol=EXACT_RTOL,
+            reason=EXACT_REASON,
+            kind="symbolic",
+        ),
+        rel_close(
+            f"{label}: {name} (C={C}) final state vs the sympy recurrence at the same inputs",
+            S[0, 0],
+            der.evaluate(S_rec, seq, vals),
+            rtol=EXACT_RTOL,
+            reason=EXACT_REASON,
+            kind="symbolic",
+        ),
+    ]
     return out
 
 
@@ -78,6 +106,27 @@ def _strict_intra_chunk_mask():
         yield
 
 
+@control(
+    "kernels.linear-attention-chunked-form",
+    "every backend (reference, PyTorch chunked, Triton) reads the output before the write: o_t = s S_{t-1}^T q_t",
+)
+def _output_before_write_everywhere():
+    def exclusive(fn):
+        def run(q, k, v, *args, scale=None, **kw):
+            o, S = fn(q, k, v, *args, scale=scale, **kw)
+            s = q.shape[-1] ** -0.5 if scale is None else scale
+            return o - (s * (q * k).sum(-1, keepdim=True) * v).to(o), S
+
+        return run
+
+    with (
+        mock.patch(f"{__name__}.linear_attention_recurrent", exclusive(_la.linear_attention_recurrent)),
+        mock.patch(f"{__name__}.chunk_linear_attention", exclusive(_la.chunk_linear_attention)),
+        mock.patch.object(dispatch, "linear_attention", exclusive(dispatch.linear_attention)),
+    ):
+        yield
+
+
 @claim(
     "kernels.diag-scan-chunked-form",
     title="Chunked diagonal scan with cumulative log-decays equals the time-varying diagonal recurrence",
@@ -119,4 +168,23 @@ def _exclusive_cumulative_decay():
         return g.cumsum(-2) - g
 
     with mock.patch.object(_DS_CHUNK, "_cumulative_log_decay", exclusive):
+        yield
+
+
+@control(
+    "kernels.diag-scan-chunked-form",
+    "every backend (reference, PyTorch chunked, Triton) decays after the write: S_t = diag(e^{g_t})(S_{t-1} + k_t v_t^T)",
+)
+def _decay_after_write_everywhere():
+    def after_write(fn):
+        def run(q, k, v, g, *args, **kw):
+            return fn(q, k * (g if g.ndim == k.ndim else g[..., None]).exp().to(k), v, g, *args, **kw)
+
+        return run
+
+    with (
+        mock.patch(f"{__name__}.diag_scan_recurrent", after_write(_ds.diag_scan_recurrent)),
+        mock.patch(f"{__name__}.chunk_diag_scan", after_write(_ds.chunk_diag_scan)),
+        mock.patch.object(dispatch, "diag_scan", after_write(dispatch.diag_scan)),
+    ):
         yield

@@ -9,8 +9,9 @@ from unittest import mock
 
 import torch
 
-from attnmath.base.numerics import torch_generator
-from attnmath.claims import claim, control, rel_close, symbolic
+from attnmath.base.numerics import torch_generator, unit_roundoff
+from attnmath.base.report import sig
+from attnmath.claims import claim, control, holds, rel_close, symbolic
 from attnmath.kernels import diag_scan as _diag_scan
 from attnmath.kernels import dispatch
 from attnmath.kernels.diag_scan import diag_scan_recurrent, gate_gradient
@@ -18,6 +19,8 @@ from attnmath.kernels.diag_scan import diag_scan_recurrent, gate_gradient
 from .. import derivation as der
 from .inputs import F64, R32, R32_REASON, device, seeded_inputs
 from .sizes import SIZES
+
+U64, U32 = unit_roundoff(torch.float64), unit_roundoff(torch.float32)
 
 
 @claim(
@@ -39,14 +42,32 @@ def _gate_gradient_identity(tier: str):
         gen = torch_generator(4)
         do, dS = torch.randn(o.shape, generator=gen, dtype=F64), torch.randn(S.shape, generator=gen, dtype=F64)
         dq, dk, dg = torch.autograd.grad((o * do).sum() + (S * dS).sum(), (x["q"], x["k"], x["g"]))
-        ident = gate_gradient(x["q"].detach(), x["k"].detach(), dq, dk, S.detach(), dS, gate == "scalar")
+        q, k, S = x["q"].detach(), x["k"].detach(), S.detach()
+        # condition number of the reverse cumulative sum: the mass of its terms relative to max|dg|
+        mass = ((q * dq).abs() + (k * dk).abs()).flip(1).cumsum(1).flip(1) + (S * dS).abs().sum(-1)[:, None]
+        cond = float((mass.sum(-1) if gate == "scalar" else mass).max() / dg.abs().max())
+        n = T + x["q"].shape[-1] + 2  # additions of the reverse cumsum (+ the K-sum for scalar g), two products
+        ident = gate_gradient(q, k, dq, dk, S, dS, gate == "scalar")
+        checks.append(holds(f"{gate} g: float64 inputs give a float64 identity", ident.dtype == F64))
         checks.append(
             rel_close(
                 f"{gate} g: identity vs autograd (float64)",
-                ident.double(),
+                ident,
                 dg,
-                rtol=1e-5,
-                reason="the identity is evaluated in fp32 (gate_gradient): u32 x T terms of the reverse cumsum",
+                rtol=2 * n * U64 * cond,
+                reason=f"2 γ_n u64 cond: n = T + K + 2 = {n} roundings on each side (identity, autograd), "
+                f"cond = max Σ|terms| / max|dg| = {sig(cond, 2)}",
+            )
+        )
+        f32 = [t.float() for t in (q, k, dq, dk, S, dS)]
+        ident32 = gate_gradient(*f32, gate == "scalar")
+        checks.append(
+            rel_close(
+                f"{gate} g: identity on fp32 inputs vs autograd (float64)",
+                ident32,
+                dg,
+                rtol=2 * n * U32 * cond,
+                reason=f"2 γ_n u32 cond (inputs rounded to fp32, sum in fp32), n = {n}, cond = {sig(cond, 2)}",
             )
         )
         dev = device()
@@ -74,4 +95,31 @@ def _final_state_term_dropped():
         return _diag_scan.gate_gradient(q, k, dq, dk, ht, None, scalar)
 
     with mock.patch(f"{__name__}.gate_gradient", without_final_state):
+        yield
+
+
+@control(
+    "kernels.gate-gradient-identity",
+    "identity always summed in fp32 (float64 inputs silently downcast): right formula, fp32 accuracy",
+)
+def _identity_in_fp32():
+    def in_fp32(q, k, dq, dk, ht, dht, scalar):
+        args = (None if t is None else t.float() for t in (q, k, dq, dk, ht, dht))
+        return _diag_scan.gate_gradient(*args, scalar)
+
+    with mock.patch(f"{__name__}.gate_gradient", in_fp32):
+        yield
+
+
+@control(
+    "kernels.gate-gradient-identity",
+    "reverse cumulative sum missing its last term (the sum runs over u > t instead of u >= t)",
+)
+def _reverse_cumsum_off_by_one():
+    def exclusive(q, k, dq, dk, ht, dht, scalar):
+        dg = _diag_scan.gate_gradient(q, k, dq, dk, ht, dht, scalar)
+        own = (q * dq - k * dk).to(dg.dtype)
+        return dg - (own.sum(-1) if scalar else own)
+
+    with mock.patch(f"{__name__}.gate_gradient", exclusive):
         yield

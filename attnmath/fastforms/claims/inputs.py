@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from attnmath.base.numerics import torch_generator
+from attnmath.base.numerics import torch_generator, unit_roundoff
 from attnmath.base.tolerances import tolerance
 
 F64 = torch.float64
@@ -25,6 +25,11 @@ R32_REASON = (
 _FP64 = tolerance(torch.float64)
 R64 = _FP64.max_abs
 R64_REASON = _FP64.reason
+EXACT_RTOL = 64 * unit_roundoff(torch.float64)  # library float64 forms at T <= 5 against sympy at 30 digits
+EXACT_REASON = (
+    "u64 x 64: a float64 form at T <= 5, K = 2 rounds each output at most ~30 times (products, exp, sums); "
+    "the sympy reference is evaluated at 30 digits, so its own error is nil"
+)
 
 
 def device() -> str:
@@ -50,3 +55,22 @@ def triton_run(fn, x: dict, names: str, **kw):
     args = [x[n].to(device=dev, dtype=torch.float32) for n in names]
     h0 = x["h0"].to(device=dev, dtype=torch.float32)
     return fn(*args, initial_state=h0, backend="triton", **kw)
+
+
+def concrete(seq: dict, seed: int) -> tuple[dict, dict]:
+    r"""Seeded float64 values for the symbols of ``seq`` (:func:`attnmath.fastforms.derivation.sequence`) twice:
+    as arrays with the symbols' shapes (for :func:`~attnmath.fastforms.derivation.evaluate`) and as the
+    library's tensors (``q, k [1, T, 1, K]``, ``v [1, T, 1, V]``, ``h0 [1, 1, K, V]``, ``g [1, T, 1]`` for a
+    scalar gate or ``[1, T, 1, K]``; ``g = logsigmoid(x + 2)``; no ``g`` when ``seq`` has no gate)."""
+    T, K = seq["q"].shape
+    x = seeded_inputs(seed, 1, T, 1, K, seq["v"].shape[1], "key")
+    gates = {s for s in seq["g"] if s != 0}
+    scalar = len(gates) == T and T < T * K
+    lib = {"q": x["q"], "k": x["k"], "v": x["v"], "h0": x["h0"]}
+    if gates:
+        lib["g"] = x["g"][..., 0] if scalar else x["g"]
+    vals = {n: t[0, :, 0].numpy() for n, t in lib.items() if n in "qkv"}
+    vals["h0"] = lib["h0"][0, 0].numpy()
+    if gates:
+        vals["g"] = (lib["g"][0, :, 0, None].expand(T, K) if scalar else lib["g"][0, :, 0]).numpy()
+    return vals, lib

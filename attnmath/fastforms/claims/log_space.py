@@ -11,14 +11,17 @@ from unittest import mock
 import sympy as sp
 import torch
 
-from attnmath.claims import claim, control, holds, rel_close, symbolic_true
+from attnmath.base.numerics import unit_roundoff
+from attnmath.claims import claim, close, control, holds, rel_close, symbolic_true
 from attnmath.kernels import dispatch
 from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_recurrent
 
-from .inputs import F64, R32, R32_REASON, seeded_inputs, triton_run
+from .. import derivation as der
+from .inputs import EXACT_REASON, EXACT_RTOL, F64, R32, R32_REASON, concrete, seeded_inputs, triton_run
 from .sizes import SIZES
 
 _DS_CHUNK = importlib.import_module("attnmath.kernels.diag_scan.chunk")
+U64 = unit_roundoff(torch.float64)
 
 
 @claim(
@@ -36,6 +39,41 @@ def _log_space_decays_stay_finite(tier: str):
     checks = [
         symbolic_true("b_4 - b_1 = g_2 + g_3 + g_4 <= 0 for g_l <= 0", sp.Le(g[0] + g[1] + g[2], 0)),
         symbolic_true("beta - b_2 = g_3 + g_4 <= 0", sp.Le(g[1] + g[2], 0)),
+    ]
+    seq = der.sequence(5, 2, 1, gate="key")
+    vals, x = concrete(seq, 21)
+    vals["g"], x["g"] = 400 * vals["g"], 400 * x["g"]  # strong, uneven decays: g in about [-400, -4]
+    G = seq["g"][:4, :]  # one chunk of C = 4 steps
+    b = sp.Matrix(4, 2, lambda i, c: sum(G[l, c] for l in range(i + 1)))
+    checks.append(
+        close(
+            "the library's cumulative log-decay b_i (chunk of 4, uneven g) vs Σ_{l<=i} g_l evaluated at 30 digits",
+            _DS_CHUNK._cumulative_log_decay(x["g"][0, :4, 0]),
+            der.evaluate(b, {"g": G}, {"g": vals["g"][:4]}),
+            atol=4 * 400 * U64 * 4,
+            reason="4 additions of |g| <= 400 (about 1600 in all): 4 u64 x 1600",
+            kind="symbolic",
+        )
+    )
+    O_rec, S_rec = der.recurrent(seq)
+    o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=4)
+    checks += [
+        rel_close(
+            "chunk_diag_scan (C=4) at uneven strong decays vs the sympy recurrence × K^-1/2 at 30 digits, T=5",
+            o[0, :, 0],
+            2**-0.5 * der.evaluate(O_rec, seq, vals),
+            rtol=EXACT_RTOL,
+            reason=EXACT_REASON,
+            kind="symbolic",
+        ),
+        rel_close(
+            "the same: final state",
+            S[0, 0],
+            der.evaluate(S_rec, seq, vals),
+            rtol=EXACT_RTOL,
+            reason=EXACT_REASON,
+            kind="symbolic",
+        ),
     ]
     T = SIZES[tier].log_space_length
     for gate in ("scalar", "key"):
@@ -71,4 +109,16 @@ def _factorised_intra_chunk_scores():
         return ((q * b.exp()) @ (k * (-b).exp()).transpose(-1, -2)).masked_fill(~mask, 0.0)
 
     with mock.patch.object(_DS_CHUNK, "_intra_scalar", factorised):
+        yield
+
+
+@control(
+    "kernels.log-space-decays-stable",
+    "cumulative log-decay b_i accumulated in fp32 whatever the input dtype (strong decays lose float64 accuracy)",
+)
+def _cumulative_decay_in_fp32():
+    def in_fp32(g):
+        return g.float().cumsum(-2).to(g.dtype)
+
+    with mock.patch.object(_DS_CHUNK, "_cumulative_log_decay", in_fp32):
         yield

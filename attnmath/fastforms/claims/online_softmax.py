@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from unittest import mock
 
+import sympy as sp
 import torch
 
 from attnmath.claims import claim, control, rel_close, symbolic
 from attnmath.kernels import dispatch
+from attnmath.kernels import softmax_attention as _sa
 from attnmath.kernels.softmax_attention import blockwise_softmax_attention, softmax_attention_reference
 
 from .. import derivation as der
-from .inputs import F64, R32, R32_REASON, R64, R64_REASON, device, seeded_inputs
+from .inputs import EXACT_REASON, EXACT_RTOL, F64, R32, R32_REASON, R64, R64_REASON, concrete, device, seeded_inputs
 from .sizes import SIZES
 
 
@@ -33,6 +35,23 @@ def _online_softmax_is_exact(tier: str):
         symbolic(f"{n} (2 old + 2 new logits, symbolic shifts m, m')", d)
         for n, d in zip(names, der.online_softmax_sides())
     ]
+    seq = der.sequence(5, 2, 1, initial_state=False)
+    vals, x5 = concrete(seq, 24)
+    vals.pop("h0")
+    for causal in (True, False):
+        o5, _ = blockwise_softmax_attention(x5["q"], x5["k"], x5["v"], causal=causal, block_size=2)
+        want = der.softmax_attention(seq, causal=causal, scale=1 / sp.sqrt(2))
+        checks.append(
+            rel_close(
+                f"blockwise_softmax_attention (3 key blocks of 2, causal={causal}) vs the softmax average with "
+                "x_ij = q_i·k_j / sqrt(K) evaluated at 30 digits, T=5, K=2",
+                o5[0, :, 0],
+                der.evaluate(want, seq, vals),
+                rtol=EXACT_RTOL,
+                reason=EXACT_REASON,
+                kind="symbolic",
+            )
+        )
     T = SIZES[tier].online_softmax_length
     x = seeded_inputs(7, 2, T, 2, 16, 8)
     for causal in (True, False):
@@ -76,4 +95,23 @@ def _no_rescaling():
         return (acc / ell).transpose(1, 2), (m + ell.log())[..., 0].transpose(1, 2)
 
     with mock.patch(f"{__name__}.blockwise_softmax_attention", blockwise_unrescaled):
+        yield
+
+
+@control(
+    "kernels.online-softmax",
+    "every backend (reference, blockwise, Triton) forgets the logit scale: x_ij = q_i·k_j instead of q_i·k_j / sqrt(K)",
+)
+def _unscaled_logits_everywhere():
+    def unscaled(fn):
+        def run(*args, scale=None, **kw):
+            return fn(*args, scale=1.0, **kw)
+
+        return run
+
+    with (
+        mock.patch(f"{__name__}.softmax_attention_reference", unscaled(_sa.softmax_attention_reference)),
+        mock.patch(f"{__name__}.blockwise_softmax_attention", unscaled(_sa.blockwise_softmax_attention)),
+        mock.patch.object(dispatch, "softmax_attention", unscaled(dispatch.softmax_attention)),
+    ):
         yield
