@@ -37,6 +37,7 @@ from .gates import ScalarStepGate, run_scalar_adaptor
 
 # ---------------------------------------------------------------- reference solves
 VDP_Y0 = (2.0, 0.0)
+VDP_SETTLED = 0.05  # fraction of the interval [0, 2 mu] treated as the solver's start-up
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,18 @@ class VdPRun:
     @property
     def n_steps(self) -> int:
         return int(self.h.size)
+
+    @property
+    def settled_ratio(self) -> float:
+        r""":math:`h_{\max}/h_{\min}` over the settled steps: those starting at :math:`t_n\ge0.05\,T`, the
+        final step (cut to land on :math:`T`) left out. The start-up ramp from the solver's small first
+        step, and the cut last step, make the full ratio large even on a non-stiff problem."""
+        keep = self.t[:-1] >= VDP_SETTLED * self.t[-1]
+        keep[-1] = False
+        if keep.sum() < 2:
+            raise ValueError(f"fewer than 2 settled steps ({int(keep.sum())}) to form a ratio")
+        h = self.h[keep]
+        return float(h.max() / h.min())
 
 
 def vdp_jacobian_radius(mu: float, y: np.ndarray) -> np.ndarray:
@@ -87,6 +100,10 @@ def vdp_run(mu: float, rtol: float, method: str = "RK45") -> VdPRun:
 
 
 ROBERTSON_K = (0.04, 1e4, 3e7)
+# y(40) of Robertson's problem from (1, 0, 0): the classical reference value (reproduced here by Radau, BDF
+# and LSODA at rtol 1e-11, atol 1e-16, which agree with it to 1e-10 relative)
+ROBERTSON_Y40 = (0.7158270687, 9.185534764e-6, 0.2841637457)
+ROBERTSON_RTOL, ROBERTSON_ATOL = 1e-4, 1e-8
 
 
 @cache
@@ -98,7 +115,7 @@ def robertson_run(method: str) -> tuple[int, int, np.ndarray]:
     def rhs(_t, y):
         return [-k1 * y[0] + k2 * y[1] * y[2], k1 * y[0] - k2 * y[1] * y[2] - k3 * y[1] ** 2, k3 * y[1] ** 2]
 
-    sol = solve_ivp(rhs, (0.0, 40.0), [1.0, 0.0, 0.0], method=method, rtol=1e-4, atol=1e-8)
+    sol = solve_ivp(rhs, (0.0, 40.0), [1.0, 0.0, 0.0], method=method, rtol=ROBERTSON_RTOL, atol=ROBERTSON_ATOL)
     if not sol.success:
         raise RuntimeError(f"solve_ivp({method}) failed on Robertson: {sol.message}")
     return len(sol.t) - 1, int(sol.nfev), sol.y[:, -1].copy()
@@ -114,15 +131,19 @@ def stiff_2x2_exact(t: np.ndarray) -> np.ndarray:
     return np.stack([2 * np.exp(-t) - np.exp(-1000 * t), -np.exp(-t) + np.exp(-1000 * t)], -1)
 
 
-def stiff_2x2_euler(h: float, t_end: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
-    r"""Explicit Euler on :math:`y'=Ay` from :math:`(1,0)` to :math:`t_n\approx` ``t_end``.
+def stiff_2x2_euler(h: float, t_end: float = 1.0, implicit: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+    r"""Explicit Euler :math:`y_{n+1}=(I+hA)y_n` on :math:`y'=Ay` from :math:`(1,0)` to :math:`t_n\approx` ``t_end``.
 
-    Returns ``(t [n+1], y [n+1, 2], error)`` with the error :math:`\max_i|y_{n,i}-y_i(t_n)|` at the end
-    (the transient's first steps are far off the exact curve even when the method is stable).
+    ``implicit=True``: backward Euler :math:`y_{n+1}=(I-hA)^{-1}y_n` instead (A-stable; the negative control
+    of claim ``stiffness.stiff-2x2-threshold``). Returns ``(t [n+1], y [n+1, 2], error)`` with the error
+    :math:`\max_i|y_{n,i}-y_i(t_n)|` at the end (the transient's first steps are far off the exact curve
+    even when the method is stable).
     """
     h = V.real(h, "h", positive=True)
     n = round(V.real(t_end, "t_end", positive=True) / h)
-    M = np.eye(2) + h * STIFF_A
+    if not isinstance(implicit, bool):
+        raise TypeError(f"implicit must be a bool, got {type(implicit).__name__}")
+    M = np.linalg.inv(np.eye(2) - h * STIFF_A) if implicit else np.eye(2) + h * STIFF_A
     ys = [np.array([1.0, 0.0])]
     for _ in range(n):
         ys.append(M @ ys[-1])

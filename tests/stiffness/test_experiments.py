@@ -340,3 +340,20 @@ def test_controller_vs_uniform_against_the_two_euler_recursions():
     assert r.steps_controller[0].tolist() == [0.01] * 32  # c / rho0 = 0.5 / 50
     assert bool(torch.isfinite(r.err_controller).all())
     assert msg(ValueError, E.controller_vs_uniform, 0, 0) == "n_samples must be >= 1, got 0"
+
+
+def test_stiff_2x2_backward_euler_is_stable_where_explicit_diverges():
+    import pytest
+
+    from attnmath.stiffness.experiments import stiff_2x2_euler
+
+    assert stiff_2x2_euler(0.0021, implicit=True)[2] < 1e-2
+    assert stiff_2x2_euler(0.0021)[2] > 1e10
+    with pytest.raises(TypeError, match="implicit"):
+        stiff_2x2_euler(0.001, implicit=1)
+
+
+def test_vdp_settled_ratio_separates_stiff_from_non_stiff():
+    from attnmath.stiffness.experiments import vdp_run
+
+    assert vdp_run(1.0, 1e-3).settled_ratio < 10 < vdp_run(10.0, 1e-3).settled_ratio

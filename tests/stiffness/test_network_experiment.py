@@ -47,3 +47,28 @@ def test_train_digits_arm_smallest_configuration():
         "arm must be one of ('plain', 'se', 'secant', 'recurrent'), got 'cbam'"
     )
     assert msg(ValueError, N.train_digits_arm, "plain", 0, 0) == "epochs must be >= 1, got 0"
+
+
+def test_nsi_profile_stats_and_log_ratios():
+    import numpy as np
+    import pytest
+
+    from attnmath.stiffness.network_experiment import nsi_direction_pvalue, nsi_log_ratios, nsi_profile_stats
+
+    idx = np.array([[1.0, 3.0], [2.0, 2.0], [1.0, 1.0]])  # [L=3, B=2]
+    st = nsi_profile_stats(idx)
+    assert np.allclose(st["mean"], [2.0, 2.0, 1.0]) and st["tv"] == 1.0
+    assert np.allclose(st["spread"], [2.0, 0.0, 0.0])
+    g = np.array([[2.0, 4.0], [1.0, 3.0]])
+    r = nsi_log_ratios(2 * g, g)
+    assert abs(r["higher"] - np.log(2)) < 1e-15 and abs(r["spikier"]) > -1 and abs(r["wider"] - np.log(2)) < 1e-15
+    assert nsi_log_ratios(g, g) == {"higher": 0.0, "spikier": 0.0, "wider": 0.0}
+    assert nsi_direction_pvalue([0.0, 0.0, 0.0], "less") == 1.0
+    assert nsi_direction_pvalue([-1.0, -1.1, -0.9, -1.2], "less") < 1e-3
+    assert nsi_direction_pvalue([-1.0, -1.1, -0.9, -1.2], "greater") > 0.99
+    with pytest.raises(ValueError, match="index"):
+        nsi_profile_stats(np.ones(3))
+    with pytest.raises(ValueError, match="one shape"):
+        nsi_log_ratios(np.ones((2, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="direction"):
+        nsi_direction_pvalue([1.0, 2.0], "up")

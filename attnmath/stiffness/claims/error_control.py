@@ -83,6 +83,7 @@ def _error_optimal_step_and_controller(tier: str):
     x = sp.Symbol("x", positive=True)
     lte = sp.series(sp.exp(-h * lam) - (1 - h * lam), h, 0, 3).removeO() * x
     sol = [s for s in sp.solve(sp.Eq(lte, tol), h) if s.is_positive]
+    hn, err_sym, qp1 = sp.symbols("h_new err q1", positive=True)  # q1 = q + 1
     hs = np.array([error_optimal_step(1e-6, xv, lv) for xv, lv in ((1.0, 1.0), (1.0, 10.0), (2.0, 100.0), (0.5, -3.0))])
     ref = np.sqrt(2e-6 / np.array([1.0, 1.0, 2.0, 0.5])) / np.array([1.0, 10.0, 100.0, 3.0])
     return [
@@ -92,11 +93,24 @@ def _error_optimal_step_and_controller(tier: str):
             "error_optimal_step vs formula", hs, ref, atol=1e-15, reason="float64 sqrt and division of O(1e-3) numbers"
         ),
         close(
-            "controller at err = tol grows h by kappa = 0.9",
+            "controller at err = tol shrinks h by the safety factor kappa = 0.9",
             classical_step_update(0.1, 1e-4, 1e-4),
             0.09,
             atol=1e-15,
             reason="float64, 2 eps x 0.1",
+        ),
+        symbolic(
+            "err = C h^(q+1): the step with C h_new^(q+1) = tol is h (tol/err)^(1/(q+1))",
+            sp.solve(sp.Eq((err_sym / h**qp1) * hn**qp1, tol), hn)[0] - h * (tol / err_sym) ** (1 / qp1),
+        ),
+        close(
+            "controller exponent 1/(q+1): err = tol/27 at q = 2 and tol/32 at q = 4 give 0.9 x 3 and 0.9 x 2",
+            np.array(
+                [classical_step_update(0.1, 1e-6 / 27, 1e-6, q=2), classical_step_update(0.1, 1e-6 / 32, 1e-6, q=4)]
+            ),
+            np.array([0.27, 0.18]),
+            atol=1e-15,
+            reason="float64 root of an exact power: a few eps x 0.3",
         ),
         close(
             "controller clamps to fmin = 0.2 and fmax = 5",
@@ -122,38 +136,78 @@ def _optimal_step_without_two():
 
 @claim(
     "stiffness.controller-beats-uniform",
-    title="At an equal budget of 12 Euler steps the secant step controller keeps every error small; uniform steps do not",
-    statement=r"\Pr[|x_N-y(1)|>0.1]_{\rm uniform}\ge0.25,\quad \max|x_N-y(1)|_{\rm controller}\le0.12,\quad h_t=\min(\mathrm{rem},0.5/\hat\rho_t)",
+    title=(
+        "At an equal budget of 12 Euler steps the secant step controller keeps every relative error below 0.1; "
+        "uniform steps exceed it on over a quarter of the draws"
+    ),
+    statement=r"\Pr\Big[\tfrac{|x_N-y(1)|}{y_0}>0.1\Big]_{\rm uniform}\ge0.25,\quad \max\tfrac{|x_N-y(1)|}{y_0}\Big|_{\rm controller}\le0.1,\quad h_t=\min(\mathrm{rem},0.5/\hat\rho_t)",
     source=(
         "huang2023understanding, abstract (measuring stiffness at the feature level, read training-free); "
         "reconstructed and measured here, see the book's Sources appendix"
     ),
     status_of_source="reconstructed",
     kinds=("numeric",),
+    notes=(
+        "The error is relative to the initial value y0 (the recipe's measure; the absolute error is up to 2x "
+        "larger because y0 reaches 2). One bar, 0.1, for both arms: the controller must stay below the error "
+        "at which a uniform-step draw counts as failed."
+    ),
 )
 def _controller_beats_uniform(tier: str):
     S = SIZES[tier]
     checks = []
     for s in S.controller_seeds:
         r = controller_vs_uniform(s)
-        frac = float((r.err_uniform > 0.1).double().mean())
+        frac = float((r.err_uniform / r.y0 > 0.1).double().mean())
         checks.append(
             at_least(
-                f"seed {s}: uniform, fraction of 4096 samples with error > 0.1",
+                f"seed {s}: uniform, fraction of {r.y0.numel()} draws with relative error > 0.1",
                 frac,
                 0.25,
-                reason="measured here 0.332 / 0.334 / 0.326",
+                reason=(
+                    "a quarter of the draws; the fraction over the whole draw distribution is 0.34 (3000 x 1000 "
+                    "grid, measured here) and a 4-sigma binomial band for 4096 draws is +-0.03"
+                ),
             )
         )
         checks.append(
             at_most(
-                f"seed {s}: controller, max error",
-                float(r.err_controller.max()),
-                0.12,
-                reason="threshold 0.12 (measured here 0.111-0.119; the reconstruction followed reports 0.089, see the chapter)",
+                f"seed {s}: controller, max relative error |x_N - y(1)| / y0",
+                float((r.err_controller / r.y0).max()),
+                0.1,
+                reason=(
+                    "the same bar 0.1 that counts a uniform draw as failed (measured here 0.083-0.089 on seeds "
+                    "0-9; the supremum over the draw box, on a 3000 x 1000 grid, is 0.090)"
+                ),
             )
         )
     return checks
+
+
+@control("stiffness.controller-beats-uniform", "controller constant c = 0.7 (h rho = 0.7) instead of 0.5")
+def _controller_c07():
+    def comparison_c07(seed, n_samples=experiments.CONTROLLER_SAMPLES):
+        return _comparison_with(seed, n_samples, c=0.7)
+
+    with mock.patch(f"{__name__}.controller_vs_uniform", comparison_c07):
+        yield
+
+
+def _comparison_with(seed, n_samples, c):
+    """The controller-vs-uniform run of the library with another controller constant ``c`` (a wrong world)."""
+    with mock.patch.object(
+        experiments, "stiffness_aware_euler", lambda *a, **kw: controller.stiffness_aware_euler(*a, **{**kw, "c": c})
+    ):
+        return experiments.controller_vs_uniform.__wrapped__(seed, n_samples)
+
+
+@control("stiffness.error-optimal-step", "controller exponent fixed at 1/2 whatever the order q (right only for q = 1)")
+def _exponent_one_half():
+    def update_sqrt(h, err, tol, q=1, kappa=0.9, fmin=0.2, fmax=5.0):
+        return controller.classical_step_update(h, err, tol, 1, kappa, fmin, fmax)
+
+    with mock.patch(f"{__name__}.classical_step_update", update_sqrt):
+        yield
 
 
 @control(
@@ -162,19 +216,7 @@ def _controller_beats_uniform(tier: str):
 )
 def _controller_at_the_stability_edge():
     def comparison_c2(seed, n_samples=experiments.CONTROLLER_SAMPLES):
-        g = torch_generator(seed)
-        lam = torch.exp(torch.empty(n_samples, dtype=torch.float64).uniform_(0.0, math.log(30.0), generator=g))
-        y0 = torch.empty(n_samples, dtype=torch.float64).uniform_(0.5, 2.0, generator=g)
-
-        def f(y):
-            return -lam * (y + y**3)
-
-        T, N = experiments.CONTROLLER_T, experiments.CONTROLLER_STEPS
-        exact = experiments.cubic_decay_exact(y0, lam, T)
-        xu, _ = controller.uniform_euler(f, y0, T, N)
-        xc, hc, _ = controller.stiffness_aware_euler(f, y0, T, N, c=2.0, rho0=50.0)
-        err_u = (xu[-1] - exact).abs().nan_to_num(nan=math.inf)
-        return experiments.ControllerComparison(lam, y0, err_u, (xc[-1] - exact).abs(), hc)
+        return _comparison_with(seed, n_samples, c=2.0)
 
     with mock.patch(f"{__name__}.controller_vs_uniform", comparison_c2):
         yield

@@ -50,8 +50,11 @@ SIZES = Sizes(
     digits_arms=(_DIGITS_ARMS, _DIGITS_ARMS),
     # stiffness.network-smoke-test: training seeds
     digits_seeds=((0, 1, 2), (0, 1, 2, 3, 4)),
-    # stiffness.network-smoke-test: epochs (the recipe's 60 on paper; 15 fit the ci budget)
+    # stiffness.network-smoke-test: epochs (the recipe's 60 on paper; 15 fit the ci budget); also
+    # stiffness.neural-stiffness-index
     digits_epochs=(15, 60),
+    # stiffness.neural-stiffness-index: training seeds of both arms (plain, se), one log ratio per seed
+    nsi_seeds=((0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)),
     # notebook only: arms trained and plotted (the recurrent StepNet-lite on paper only)
     digits_arms_shown=(_DIGITS_ARMS, (*_DIGITS_ARMS, "recurrent")),
     # notebook only: points of the exact-gate curve over h mu in [1e-2, 1e2]

@@ -267,14 +267,7 @@ def _stiff_2x2_threshold(tier: str):
 )
 def _backward_euler_on_the_2x2():
     def backward_euler(h, t_end=1.0):
-        n = round(t_end / h)
-        M = np.linalg.inv(np.eye(2) - h * experiments.STIFF_A)
-        ys = [np.array([1.0, 0.0])]
-        for _ in range(n):
-            ys.append(M @ ys[-1])
-        ys = np.stack(ys)
-        t = h * np.arange(n + 1)
-        return t, ys, float(np.abs(ys[-1] - stiff_2x2_exact(t[-1:])[0]).max())
+        return experiments.stiff_2x2_euler(h, t_end, implicit=True)
 
     with mock.patch(f"{__name__}.stiff_2x2_euler", backward_euler):
         yield
