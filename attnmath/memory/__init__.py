@@ -21,17 +21,21 @@ The claims live in :mod:`attnmath.memory.claims` (one module per topic, sizes in
 """
 
 from .capacity import (
+    bit_error_exact,
     bit_error_monte_carlo,
     bit_error_theory,
     capacity_bisection,
+    capacity_interpolated,
     capacity_theory,
     coherence,
     coherence_error_bound,
+    coherence_tight_instance,
     crosstalk_moment,
     decay_snr_monte_carlo,
     decay_snr_theory,
     guarantee_capacity,
     largest_true,
+    mean_square_overlap,
     random_keys,
     random_values,
     ratio_of_means,
@@ -66,7 +70,7 @@ from .hebbian import (
     retrieve,
     signal_crosstalk,
 )
-from .hopfield import hopfield_error_bound, separation, softmax_recall
+from .hopfield import hopfield_error_bound, hopfield_tight_instance, separation, softmax_recall
 from .rules import (
     blocking_closed_form,
     blocking_design,
@@ -79,14 +83,17 @@ from .rules import (
 )
 
 __all__ = [
+    "bit_error_exact",
     "bit_error_monte_carlo",
     "bit_error_theory",
     "blocking_closed_form",
     "blocking_design",
     "capacity_bisection",
+    "capacity_interpolated",
     "capacity_theory",
     "coherence",
     "coherence_error_bound",
+    "coherence_tight_instance",
     "compounding_multihop",
     "crosstalk_moment",
     "decay_snr_monte_carlo",
@@ -106,9 +113,11 @@ __all__ = [
     "hebbian_recurrent",
     "hoeffding_majority_bound",
     "hopfield_error_bound",
+    "hopfield_tight_instance",
     "largest_true",
     "least_squares_residual",
     "majority_failure",
+    "mean_square_overlap",
     "model_c_capacity",
     "model_c_theory",
     "model_p_capacity",

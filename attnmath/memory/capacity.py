@@ -133,7 +133,10 @@ def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: st
     d_k = V.integer(d_k, "d_k", minimum=1)
     e2 = V.real(eps, "eps", positive=True) ** 2
     n_max = int(2 * (1 + e2 * d_k)) + 8
-    at = _relmse_pool(d_k, n_max, trials, seed, kind, d_v)
+    return _bisect_pool(_relmse_pool(d_k, n_max, trials, seed, kind, d_v), e2, n_max, eps, kind, d_k)
+
+
+def _bisect_pool(at, e2: float, n_max: int, eps: float, kind: str, d_k: int) -> int:
     if at(n_max)[0] <= e2:
         raise ValueError(f"no bracket: relMSE at N={n_max} is still <= eps^2={e2}")
     r1 = at(1)[0]  # Gaussian keys: one pair already misses by the norm spread, E(|k|^2-1)^2 = 2/d_k
@@ -142,6 +145,30 @@ def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: st
             f"eps={eps} is too small for kind={kind!r}, d_k={d_k}: relMSE at N=1 is {r1:.3g} > eps^2={e2:.3g}"
         )
     return largest_true(lambda n: at(n)[0] <= e2, 1, n_max)
+
+
+def capacity_interpolated(
+    d_k: int, eps: float, *, trials: int, seed: int, kind: str = "unit", d_v: int = 16
+) -> tuple[float, float]:
+    r"""Continuous capacity at fidelity :math:`\varepsilon`: the N at which the measured relMSE crosses :math:`\varepsilon^2`.
+
+    With :math:`n_0` the bisection capacity (:func:`capacity_bisection`, same pool, same seed) and
+    :math:`r(n)` the measured relMSE on nested prefixes,
+    :math:`\hat N=n_0+(\varepsilon^2-r(n_0))/(r(n_0+1)-r(n_0))` (linear interpolation; the law
+    :math:`r(N)=(N-1)/d_k` is linear in N, so the interpolation adds no bias). Its SE is the delta-method
+    SE of the level, :math:`\max(\mathrm{se}(n_0),\mathrm{se}(n_0+1))/(r(n_0+1)-r(n_0))` (the slope's own noise is
+    small: both points share their draws). Returns (:math:`\hat N`, SE). Claim ``memory.linear-capacity``.
+    """
+    d_k = V.integer(d_k, "d_k", minimum=1)
+    e2 = V.real(eps, "eps", positive=True) ** 2
+    n_max = int(2 * (1 + e2 * d_k)) + 8
+    at = _relmse_pool(d_k, n_max, trials, seed, kind, d_v)
+    n0 = _bisect_pool(at, e2, n_max, eps, kind, d_k)
+    (r0, s0), (r1, s1) = at(n0), at(n0 + 1)
+    slope = r1 - r0
+    if not slope > 0:
+        raise ValueError(f"relMSE does not increase from N={n0} to N={n0 + 1} ({r0:.4g} -> {r1:.4g}): no crossing")
+    return n0 + (e2 - r0) / slope, max(s0, s1) / slope
 
 
 def crosstalk_moment(d: int, pairs: int, *, seed: int, kind: str = "unit") -> tuple[float, float, float, float]:
@@ -179,6 +206,50 @@ def coherence_error_bound(keys: torch.Tensor, values: torch.Tensor) -> tuple[tor
     err = (retrieve(hebbian_memory(keys, values), keys) - values).norm(dim=-1).amax(-1)
     bound = (keys.shape[-2] - 1) * coherence(keys) * values.norm(dim=-1).amax(-1)
     return err, bound
+
+
+def mean_square_overlap(keys: torch.Tensor) -> torch.Tensor:
+    r"""Mean squared off-diagonal overlap :math:`\overline{c^2}=\frac1{N(N-1)}\sum_{i\ne j}(k_i^\top k_j)^2` of keys
+    ``[..., N, d_k]`` (N ≥ 2) → ``[...]``.
+
+    The Welch bound is a bound on this mean: for unit keys, :math:`\mu^2\ge\overline{c^2}\ge\frac{N-d_k}{d_k(N-1)}`
+    (from :math:`\lVert KK^\top\rVert_F^2=\lVert K^\top K\rVert_F^2\ge(\mathrm{tr}K^\top K)^2/d_k=N^2/d_k`), with equality on
+    the right iff the keys form a unit-norm tight frame, :math:`K^\top K=\frac N{d_k}I`. For random unit keys
+    :math:`\mathbb E\overline{c^2}=1/d_k`. Claim ``memory.coherence-guarantee``.
+    """
+    V.tensor(keys, "keys", ndim=range(2, 6))
+    n = keys.shape[-2]
+    if n < 2:
+        raise ValueError(f"keys must hold at least 2 vectors for an overlap, got shape {list(keys.shape)}")
+    G = keys @ keys.transpose(-1, -2)
+    off = (G**2).sum(dim=(-2, -1)) - (torch.diagonal(G, dim1=-2, dim2=-1) ** 2).sum(-1)
+    return off / (n * (n - 1))
+
+
+def coherence_tight_instance(
+    n: int, d_k: int, mu: float, *, d_v: int = 16, generator=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Keys and values on which the coherence guarantee is attained with equality for item 0.
+
+    :math:`k_0=e_1`, :math:`k_i=\mu e_1+\sqrt{1-\mu^2}\,u_i` (:math:`u_i` orthonormal in :math:`e_1^\perp`, so
+    :math:`n\le d_k`), every value the same random unit vector v. Then :math:`k_i^\top k_0=\mu`,
+    :math:`k_i^\top k_l=\mu^2\le\mu`, the coherence is :math:`\mu`, and
+    :math:`Mk_0-v_0=\sum_{i\ne0}(k_i^\top k_0)v_i=(N-1)\mu v`: error :math:`=(N-1)\mu\max\lVert v\rVert`.
+    Returns (keys ``[n, d_k]``, values ``[n, d_v]``) float64.
+    """
+    n = V.integer(n, "n", minimum=2)
+    d_k = V.integer(d_k, "d_k", minimum=n)
+    mu = V.real(mu, "mu", low=0.0, high=1.0, low_open=True, high_open=True)
+    d_v = V.integer(d_v, "d_v", minimum=1)
+    U = torch.linalg.qr(
+        torch.randn(d_k - 1, n - 1, generator=generator, dtype=F64)
+    ).Q.T  # [n-1, d_k-1] orthonormal rows
+    keys = torch.zeros(n, d_k, dtype=F64)
+    keys[0, 0] = 1.0
+    keys[1:, 0] = mu
+    keys[1:, 1:] = math.sqrt(1 - mu**2) * U
+    v = random_values(1, d_v, kind="unit", generator=generator)
+    return keys, v.expand(n, d_v).clone()
 
 
 def guarantee_capacity(mu: float, eps: float) -> int:
@@ -250,6 +321,25 @@ def bit_error_theory(n: int, d: int) -> float:
     return 0.5 * math.erfc(math.sqrt(d / (n - 1)) / math.sqrt(2))
 
 
+def bit_error_exact(n: int, d: int) -> float:
+    r"""Exact bit error of the sign read-out of :func:`bit_error_monte_carlo` (ties counted 1/2).
+
+    For bit a of pattern :math:`\nu`, :math:`\eta^\nu_a\,d\,(W\xi^\nu)_a=d+S` where :math:`S=\sum_{\mu\ne\nu}\sum_b
+    \eta^\nu_a\eta^\mu_a\xi^\mu_b\xi^\nu_b` is a sum of :math:`m=(N-1)d` independent uniform signs, so
+    :math:`S=2B-m` with :math:`B\sim\mathrm{Bin}(m,\tfrac12)` and the error is
+    :math:`P(S<-d)+\tfrac12P(S=-d)`; :func:`bit_error_theory` is its Gaussian approximation.
+    """
+    n = V.integer(n, "n", minimum=2)
+    d = V.integer(d, "d", minimum=1)
+    from scipy import stats
+
+    m = (n - 1) * d
+    t2 = m - d  # S < -d  <=>  2B < m - d
+    below = stats.binom.cdf((t2 - 1) // 2, m, 0.5)  # largest B with 2B < m - d
+    tie = stats.binom.pmf(t2 // 2, m, 0.5) if t2 % 2 == 0 else 0.0
+    return float(below + 0.5 * tie)
+
+
 def bit_error_monte_carlo(n: int, d: int, *, trials: int, seed: int) -> tuple[float, float]:
     r"""Monte-Carlo bit error of :math:`\mathrm{sign}(W\xi^\nu)` vs :math:`\eta^\nu`, :math:`W=\frac1d\sum_\mu\eta^\mu\xi^{\mu\top}`.
 
@@ -271,8 +361,11 @@ def bit_error_monte_carlo(n: int, d: int, *, trials: int, seed: int) -> tuple[fl
 
 
 def decay_snr_theory(gamma: float, d_k: int, T: int, age: int) -> float:
-    r"""Steady-state SNR of the item stored ``age`` = s steps before the end of a stream of T writes with decay
-    :math:`\gamma`: :math:`\gamma^{2s}\big/\big(\frac1{d_k}\sum_{i\ne j}\gamma^{2(T-1-i)}\big)` (unit keys; claim ``memory.decay-snr``)."""
+    r"""Finite-horizon SNR of the item stored ``age`` = s steps before the end of a stream of T writes with decay
+    :math:`\gamma`: :math:`\gamma^{2s}\big/\big(\frac1{d_k}\sum_{a<T,\,a\ne s}\gamma^{2a}\big)` (unit keys, exact in
+    expectation of the energies). As :math:`T\to\infty` it tends to
+    :math:`\gamma^{2s}d_k(1-\gamma^2)/(1-\gamma^{2s}(1-\gamma^2))`, which is :math:`\approx\gamma^{2s}d_k(1-\gamma^2)` only when
+    :math:`\gamma^{2s}(1-\gamma^2)\ll1`. Claim ``memory.decay-snr``."""
     gm = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
     d_k = V.integer(d_k, "d_k", minimum=1)
     T = V.integer(T, "T", minimum=2)

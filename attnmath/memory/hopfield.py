@@ -62,3 +62,31 @@ def hopfield_error_bound(keys: torch.Tensor, values: torch.Tensor, beta: float) 
     b = V.real(beta, "beta", positive=True)
     vmax = values.norm(dim=-1).amax(dim=-1, keepdim=True)
     return 2 * (keys.shape[-2] - 1) * torch.exp(-b * separation(keys)) * vmax
+
+
+def hopfield_tight_instance(
+    n: int, d_k: int, delta: float, *, d_v: int = 16, generator=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Keys and values on which the bound of :func:`hopfield_error_bound` is attained for item 0 as :math:`\beta\Delta` grows.
+
+    :math:`k_0=e_1`, :math:`k_i=(1-\delta)e_1+\sqrt{1-(1-\delta)^2}\,u_i` (:math:`u_i` orthonormal in :math:`e_1^\perp`, so
+    :math:`n\le d_k`), :math:`v_0=v` and :math:`v_i=-v` for one random unit vector v. Item 0 has separation
+    :math:`\Delta_0=\delta` and all N-1 other patterns sit at that overlap, so its softmax weight is
+    :math:`p_0=1/(1+(N-1)e^{-\beta\delta})` and :math:`o-v_0=-2(1-p_0)v`: the error is exactly
+    :math:`2(N-1)e^{-\beta\delta}/(1+(N-1)e^{-\beta\delta})`, i.e. the bound divided by :math:`1+(N-1)e^{-\beta\delta}`.
+    Returns (keys ``[n, d_k]``, values ``[n, d_v]``) float64.
+    """
+    n = V.integer(n, "n", minimum=2)
+    d_k = V.integer(d_k, "d_k", minimum=n)
+    delta = V.real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
+    d_v = V.integer(d_v, "d_v", minimum=1)
+    c = 1.0 - delta
+    U = torch.linalg.qr(torch.randn(d_k - 1, n - 1, generator=generator, dtype=torch.float64)).Q.T
+    keys = torch.zeros(n, d_k, dtype=torch.float64)
+    keys[0, 0] = 1.0
+    keys[1:, 0] = c
+    keys[1:, 1:] = math.sqrt(1 - c**2) * U
+    v = torch.randn(d_v, generator=generator, dtype=torch.float64)
+    values = -(v / v.norm()).expand(n, d_v).clone()
+    values[0] = -values[0]
+    return keys, values

@@ -12,9 +12,10 @@ from unittest import mock
 
 import numpy as np
 import sympy as sp
+import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
-from attnmath.claims import at_most, claim, close, control, holds, statistical, symbolic
+from attnmath.claims import at_least, at_most, claim, close, control, holds, rel_close, statistical, symbolic
 
 from .. import capacity as C
 from ..hebbian import hebbian_memory, least_squares_residual, olam_memory, relative_recall_error
@@ -32,9 +33,9 @@ from .sizes import SIZES
 
 @claim(
     "memory.delta-rule-exact",
-    title="The delta (Rescorla–Wagner / DeltaNet) rule overwrites exactly and stores N <= d_k pairs exactly",
+    title="The delta (Rescorla–Wagner / DeltaNet) rule overwrites exactly and stores N <= d_k pairs exactly for 0 < beta < 2; it diverges beyond",
     statement=r"M_t=M_{t-1}+\beta(v_t-M_{t-1}k_t)k_t^\top:\ \beta=1,\lVert k_t\rVert=1\Rightarrow M_tk_t=v_t;\ "
-    r"0<\beta<2/\lVert k\rVert^2,\ N\le d_k\Rightarrow M\to V^\top(K^\top)^+",
+    r"0<\beta<2/\lVert k\rVert^2,\ N\le d_k\Rightarrow M\to V^\top(K^\top)^+;\ \beta>2/\lVert k\rVert^2\Rightarrow\text{divergence}",
     source="widrow1960adaptive; rescorla1972theory; schlag2021linear",
     status_of_source="classical",
     kinds=("numeric", "statistical"),
@@ -85,6 +86,55 @@ def _delta_rule_stores_exactly(tier: str):
             reason="converged to 1e-10 in relative error; pinv roundoff of cond(K) ~ 10",
         )
     )
+    # the step range: one pair written t times has error (1-beta)^t |v| (exact), so the write converges
+    # iff |1 - beta| < 1; several independent keys, literal writes: converged for beta in (0, 2), divergent at 2.2
+    k1, v1 = C.random_keys(1, dk, generator=g), C.random_values(1, dv, generator=g)
+    ts = torch.arange(1, 21, dtype=torch.float64)
+    for b in (0.5, 1.5, 1.9, 2.2):
+        o, _ = delta_rule_recurrent(k1.repeat(20, 1), k1.repeat(20, 1), v1.repeat(20, 1), b)
+        checks.append(
+            rel_close(
+                f"one pair, beta={b:g}: error after t = 1..20 writes vs |1-beta|^t |v|",
+                (o - v1).norm(dim=-1),
+                abs(1 - b) ** ts * v1.norm(),
+                rtol=1e-12,
+                reason="closed form; float64 roundoff of 20 writes, each amplifying by <= 1.2: 1e-12",
+            )
+        )
+    Ks, Vs = C.random_keys(8, dk, generator=g), C.random_values(8, dv, generator=g)
+    sw, betas = 200, (0.25, 1.0, 1.5, 1.9, 2.2)
+    Kr = Ks.repeat(sw, 1).expand(len(betas), -1, -1)  # the 5 write strengths run as one batch of literal writes
+    Vr = Vs.repeat(sw, 1).expand(len(betas), -1, -1)
+    bt = torch.tensor(betas, dtype=torch.float64)[:, None].expand(-1, Kr.shape[1]).contiguous()
+    _, Mb = delta_rule_recurrent(Kr, Kr, Vr, bt)
+    errs = relative_recall_error(Mb, Ks.expand(len(betas), -1, -1), Vs.expand(len(betas), -1, -1))
+    for b, e in zip(betas, errs.tolist()):
+        if b < 2:
+            checks.append(
+                at_most(
+                    f"N=8 keys, d_k={dk}, beta={b:g}, {sw} sweeps of literal writes: relative error",
+                    e,
+                    1e-10,
+                    reason="0 < beta < 2: every write contracts along its key, the sweep is a strict contraction "
+                    "for independent keys; 1e-10 is 10 orders below the starting error 1 (M = 0)",
+                )
+            )
+        else:
+            checks.append(
+                at_least(
+                    f"N=8 keys, d_k={dk}, beta={b:g} > 2, {sw} sweeps of literal writes: relative error",
+                    e,
+                    1.0,
+                    reason="beta > 2: each write amplifies the error along its key by beta - 1 > 1, so the error "
+                    "grows past its starting value 1 (M = 0)",
+                )
+            )
+    try:
+        delta_rule_cyclic(Ks, Vs, 2.2, 1)
+        refused = False
+    except ValueError:
+        refused = True
+    checks.append(holds("the cyclic solver refuses beta = 2.2 > 2/|k|^2 (outside its convergence interval)", refused))
     r, se = C.ratio_of_means(
         (relative_recall_error(hebbian_memory(K, Vv), K, Vv) * (Vv**2).sum(dim=(1, 2))), (Vv**2).sum(dim=(1, 2))
     )
@@ -154,6 +204,18 @@ def _delta_rule_approaches_least_squares(tier: str):
         )
     )
     return checks
+
+
+@control(
+    "memory.delta-rule-exact", "write strength clamped to beta <= 1 (as a sigmoid gate would): converges for beta > 2"
+)
+def _beta_clamped_to_one():
+    def clamped(q, k, v, beta, **kwargs):
+        return recurrent(q, k, v, beta.clamp(max=1.0) if torch.is_tensor(beta) else min(float(beta), 1.0), **kwargs)
+
+    recurrent = delta_rule_recurrent
+    with mock.patch(f"{__name__}.delta_rule_recurrent", clamped):
+        yield
 
 
 @control(

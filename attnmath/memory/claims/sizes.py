@@ -33,6 +33,8 @@ SIZES = Sizes(
     worst_case_draws=(25, 25),
     # memory.bit-error-law: trials of the sign read-out
     bit_error_trials=(50, 500),
+    # memory.bit-error-law: trials at (d, N) = (100, 12), where an off-by-one load moves the law by 50%
+    bit_error_small_trials=(500, 5000),
     # memory.softmax-hopfield-contrast: (key width d_k, stored pairs N)
     hopfield_shape=((64, 256), (128, 2048)),
     # memory.head-redundancy: trials per head count H
