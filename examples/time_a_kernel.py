@@ -16,11 +16,11 @@ import statistics
 import time
 
 import torch
+from attnmath.kernels.linear_attention import reference
 
 from attnmath import kernels
 from attnmath.base.numerics import torch_generator
 from attnmath.base.report import sig
-from attnmath.kernels.linear_attention import reference
 
 
 def median_seconds(fn, repeats: int) -> float:

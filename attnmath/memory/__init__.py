@@ -13,7 +13,7 @@ Modules:
 - :mod:`~attnmath.memory.hebbian`  Hebbian memory (parallel and recurrent fast-weight forms), signal/crosstalk,
   OLAM / least squares, decayed memory
 - :mod:`~attnmath.memory.rules`    delta rule (Rescorla–Wagner / DeltaNet), Rescorla–Wagner conditioning
-- :mod:`~attnmath.memory.capacity` relMSE, bisection for N*, coherence guarantee, Welch bound, bit error, decay SNR
+- :mod:`~attnmath.memory.capacity` relMSE, bisection for N* (random keys or your own), coherence guarantee, Welch bound, bit error, decay SNR
 - :mod:`~attnmath.memory.depth`    depth-composition models P and C with H redundant heads, majority vote
 - :mod:`~attnmath.memory.hopfield` contrast: softmax attention as a modern Hopfield network
 
@@ -21,11 +21,13 @@ The claims live in :mod:`attnmath.memory.claims` (one module per topic, sizes in
 """
 
 from .capacity import (
+    KeyCapacity,
     bit_error_exact,
     bit_error_monte_carlo,
     bit_error_theory,
     capacity_bisection,
     capacity_interpolated,
+    capacity_of_keys,
     capacity_theory,
     coherence,
     coherence_error_bound,
@@ -41,6 +43,7 @@ from .capacity import (
     ratio_of_means,
     relmse_curve,
     relmse_monte_carlo,
+    relmse_of_keys,
     relmse_theory,
     simplex_frame,
     welch_bound,
@@ -83,6 +86,7 @@ from .rules import (
 )
 
 __all__ = [
+    "KeyCapacity",
     "bit_error_exact",
     "bit_error_monte_carlo",
     "bit_error_theory",
@@ -90,6 +94,7 @@ __all__ = [
     "blocking_design",
     "capacity_bisection",
     "capacity_interpolated",
+    "capacity_of_keys",
     "capacity_theory",
     "coherence",
     "coherence_error_bound",
@@ -129,6 +134,7 @@ __all__ = [
     "relative_recall_error",
     "relmse_curve",
     "relmse_monte_carlo",
+    "relmse_of_keys",
     "relmse_theory",
     "rescorla_wagner",
     "residual_accumulation",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -396,3 +397,106 @@ def decay_snr_monte_carlo(
         snr.append(r)
         se.append(e)
     return np.array(snr), np.array(se)
+
+
+@dataclass(frozen=True)
+class KeyCapacity:
+    """The capacity of a user-supplied key set (:func:`capacity_of_keys`).
+
+    ``n``: the largest number of stored pairs recalled with relMSE :math:`\\le\\varepsilon^2`;
+    ``pool``: how many pairs were supplied; ``bracketed``: False when even the whole pool is recalled within
+    :math:`\\varepsilon` (the capacity is then at least ``pool``: supply more keys to find it);
+    ``relmse_at_n`` and ``relmse_above`` (at ``n + 1``, ``nan`` when not bracketed): the measured errors
+    that bracket the answer.
+    """
+
+    n: int
+    pool: int
+    bracketed: bool
+    relmse_at_n: float
+    relmse_above: float
+
+
+def relmse_of_keys(keys: torch.Tensor, values: torch.Tensor, n: int, *, permutations: int = 16, seed: int = 0) -> float:
+    r"""relMSE of a Hebbian memory holding ``n`` of the given pairs, averaged over random subsets.
+
+    For each of ``permutations`` seeded orders of the pool, the first ``n`` pairs are stored,
+    :math:`M=\sum_{j\le n}v_jk_j^\top`, and recalled with their own keys; the result is the ratio of means
+    :math:`\sum\lVert Mk_j-v_j\rVert^2/\sum\lVert v_j\rVert^2` over all orders and stored pairs.
+    keys ``[P, d_k]``, values ``[P, d_v]``; ``1 <= n <= P``.
+    """
+    keys, values = _check_pool(keys, values)
+    n = V.integer(n, "n", minimum=1, maximum=keys.shape[0])
+    return _relmse_orders(keys, values, _orders(keys.shape[0], permutations, seed), n)
+
+
+def capacity_of_keys(
+    keys: torch.Tensor,
+    values: torch.Tensor | None = None,
+    *,
+    eps: float,
+    permutations: int = 16,
+    seed: int = 0,
+) -> KeyCapacity:
+    r"""How many of *your* key/value pairs a Hebbian (linear-attention) memory stores within fidelity ``eps``.
+
+    The largest :math:`N` with :func:`relmse_of_keys` :math:`\le\varepsilon^2`, by bisection
+    (:func:`largest_true`) over nested subsets of the pool (the first :math:`N` pairs of each of
+    ``permutations`` seeded orders: common random numbers, so the measured error grows with :math:`N`).
+    For random unit keys the answer is about :math:`1+\varepsilon^2d_k` (:func:`capacity_theory`, claim
+    ``memory.linear-capacity``); correlated keys store fewer, orthogonal keys store :math:`d_k` exactly.
+
+    keys ``[P, d_k]`` (real, finite); values ``[P, d_v]`` or ``None`` for seeded Gaussian values
+    :math:`\mathcal N(0, I/d_v)` with :math:`d_v = 16`.  Raises ``ValueError`` when a single stored pair
+    already misses (keys far from unit norm: normalise them, or raise ``eps``).
+    """
+    e = V.real(eps, "eps", positive=True)
+    V.tensor(keys, "keys", ndim=2)
+    if values is None:
+        g = torch_generator(seed)
+        values = torch.randn(keys.shape[0], 16, generator=g, dtype=F64).to(keys.dtype) / 4.0
+    keys, values = _check_pool(keys, values)
+    P = keys.shape[0]
+    orders = _orders(P, permutations, seed)
+
+    def at(n: int) -> float:
+        return _relmse_orders(keys, values, orders, n)
+
+    r1 = at(1)
+    if r1 > e * e:
+        norms = keys.norm(dim=-1)
+        raise ValueError(
+            f"a memory of one pair already misses eps={e:g}: relMSE at N=1 is {r1:.3g} > eps^2={e * e:.3g} "
+            f"(key norms range over [{float(norms.min()):.3g}, {float(norms.max()):.3g}]; recall is exact for "
+            f"one pair only with unit keys: normalise the keys, or raise eps)"
+        )
+    if at(P) <= e * e:
+        return KeyCapacity(P, P, False, at(P), math.nan)
+    n = largest_true(lambda m: at(m) <= e * e, 1, P)
+    return KeyCapacity(n, P, True, at(n), at(n + 1))
+
+
+def _check_pool(keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    V.tensor(keys, "keys", ndim=2)
+    V.tensor(values, "values", ndim=2)
+    if values.shape[0] != keys.shape[0]:
+        raise ValueError(
+            f"values must have one row per key: keys are [P={keys.shape[0]}, d_k], got values {list(values.shape)}"
+        )
+    if keys.shape[0] < 1:
+        raise ValueError("keys must hold at least one key, got an empty [0, d_k] tensor")
+    return keys.to(F64), values.to(F64)
+
+
+def _orders(P: int, permutations: int, seed: int) -> torch.Tensor:
+    permutations = V.integer(permutations, "permutations", minimum=1)
+    seed = V.integer(seed, "seed", minimum=0)
+    g = torch_generator(seed)
+    return torch.stack([torch.randperm(P, generator=g) for _ in range(permutations)])
+
+
+def _relmse_orders(keys: torch.Tensor, values: torch.Tensor, orders: torch.Tensor, n: int) -> float:
+    K, Vv = keys[orders[:, :n]], values[orders[:, :n]]  # [R, n, d_k], [R, n, d_v]
+    M = Vv.transpose(-1, -2) @ K  # [R, d_v, d_k]
+    err = K @ M.transpose(-1, -2) - Vv  # recall M k_j for every stored pair
+    return float(err.pow(2).sum() / Vv.pow(2).sum())
