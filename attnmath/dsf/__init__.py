@@ -12,6 +12,7 @@ Modules:
 - ``native_*``                  each architecture from its own paper/code, independent of the DSF code
 - ``analysis``                  numerical rank, Taylor bounds, masked forms, ZOH/Euler states
 - ``symbolic``                  sympy counterparts of the identities (small sizes)
+- ``lemmas``                    the paper's Lemmas 1-2, S6 vs separable attention, the block form of Φ
 - ``sampling``                  seeded random DSFs and float64 inputs
 - ``catalogue``                 every constructor against its native code on one draw
 - ``mqar``                      a synthetic MQAR generator and tiny trainers (claims ``dsf.mqar-*``)
@@ -34,6 +35,7 @@ from .architectures_rnn import mlstm_dsf, qlstm_dsf, rglru_dsf
 from .architectures_ssm import gla_dsf, mamba2_ssd_dsf, phi1, retnet_dsf, s6_dsf, ssd_paper_dsf
 from .core import DSF, STRUCTURES
 from .features import elu_plus_one, kron_eye_col, kron_eye_row, taylor_feature_dim, taylor_features
+from .lemmas import embed_dsf, explicit_phi_matrix, monomial_feature_dim, monomial_features
 from .scan import chunked_diag_scan, diag_transition_products, segsum
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
     "deltanet_dsf",
     "diag_transition_products",
     "elu_plus_one",
+    "embed_dsf",
+    "explicit_phi_matrix",
     "flowformer_causal_dsf",
     "gla_dsf",
     "kron_eye_col",
@@ -51,6 +55,8 @@ __all__ = [
     "linear_attention_dsf",
     "mamba2_ssd_dsf",
     "mlstm_dsf",
+    "monomial_feature_dim",
+    "monomial_features",
     "normalized_attention_dsf",
     "phi1",
     "qlstm_dsf",

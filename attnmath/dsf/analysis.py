@@ -2,8 +2,9 @@ r"""Quantities the DSF chapter measures: numerical ranks, Taylor bounds, step-si
 
 - :func:`numerical_rank`, :func:`hankel_ranks`, :func:`softmax_hankel_rank`: state-size lower bounds (the Hankel
   rank bound is reconstructed; softmax's infinite state is Lemma 1 of Sieber et al. 2024).
-- :func:`taylor_remainder_bound`, :func:`taylor_ratio_bound`, :func:`normalized_output_bound`: the classical
-  Lagrange remainder and the normalised-output bound of the Taylor truncation (reconstructed).
+- :func:`taylor_remainder_bound`, :func:`taylor_ratio_bound`, :func:`normalized_output_bound`,
+  :func:`normalized_output_range_bound`: the classical Lagrange remainder and the normalised-output bounds of
+  the Taylor truncation (reconstructed).
 - :func:`s6_masked_attention`: S6 as :math:`d`-head masked linear attention (reconstructed).
 - :func:`ssd_masked_attention`: the 1-semiseparable masked form :math:`(L\circ CB^\top)(\Delta\odot X)` (Dao & Gu 2024).
 - :func:`softmax_log_normalizers`: causal :math:`\log\eta_i=\mathrm{logsumexp}_{j\le i}s_{ij}` (the eigenvalue recipe of the authors' follow-up code).
@@ -22,6 +23,7 @@ __all__ = [
     "diag_ssm_states",
     "hankel_ranks",
     "normalized_output_bound",
+    "normalized_output_range_bound",
     "numerical_rank",
     "s6_masked_attention",
     "softmax_hankel_rank",
@@ -71,15 +73,32 @@ def taylor_remainder_bound(R: float, order: int) -> float:
 
 
 def taylor_ratio_bound(R: float, order: int) -> float:
-    r""":math:`\delta=R^{P+1}e^{2R}/(P+1)!\ge|T_P(s)/e^s-1|` for :math:`|s|\le R` (reconstructed)."""
+    r""":math:`\delta=R^{P+1}e^{R}/(P+1)!\ge|T_P(s)/e^s-1|` for :math:`|s|\le R` (reconstructed from the Lagrange remainder).
+
+    :math:`T_P(s)/e^s-1=-\frac{s^{P+1}}{(P+1)!}e^{\xi-s}` with :math:`\xi` between 0 and :math:`s`, and
+    :math:`\xi-s\le\max(-s,0)\le R`.
+    """
     R, order = V.real(R, "R", nonnegative=True), V.integer(order, "order", minimum=0)
-    return R ** (order + 1) * math.exp(2 * R) / math.factorial(order + 1)
+    return R ** (order + 1) * math.exp(R) / math.factorial(order + 1)
 
 
 def normalized_output_bound(delta: float, vmax: float) -> float:
     r""":math:`\lVert\tilde y_i-y_i\rVert_\infty\le\frac{2\delta}{1-\delta}\max_j\lVert v_j\rVert_\infty` (needs :math:`\delta<1`)."""
     delta = V.real(delta, "delta", nonnegative=True, high=1.0, high_open=True)
     return 2 * delta / (1 - delta) * V.real(vmax, "vmax", nonnegative=True)
+
+
+def normalized_output_range_bound(delta: float, v_range: float) -> float:
+    r"""Centred normalized-output bound :math:`\lVert\tilde y_i-y_i\rVert_\infty\le\frac{\delta}{1-\delta}\max_r(\max_jv_{jr}-\min_jv_{jr})`.
+
+    Weights :math:`\tilde\alpha_j=\alpha_j(1+\epsilon_j)/(1+\bar\epsilon)` with :math:`|\epsilon_j|\le\delta<1`:
+    :math:`\tilde y-y=\frac1{1+\bar\epsilon}\sum_j\alpha_j(\epsilon_j-\bar\epsilon)(v_j-c)` for any centre :math:`c`
+    (sympy: :func:`.symbolic.normalized_weight_identity`); :math:`c` the mid-range halves
+    :math:`\max|v_j-c|`.  Below the trivial bound (the range: both outputs are convex combinations) iff
+    :math:`\delta<1/2`.  ``v_range`` is the largest per-coordinate range of the values.
+    """
+    delta = V.real(delta, "delta", nonnegative=True, high=1.0, high_open=True)
+    return delta / (1 - delta) * V.real(v_range, "v_range", nonnegative=True)
 
 
 def s6_masked_attention(u, delta, A, B, C, D=None):

@@ -91,7 +91,7 @@ def normalized_attention_dsf(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta, *, realiz
     r"""Normalized attention, eq. (22) of the paper: :math:`\phi=\psi=\mathrm{id}`, :math:`q=W_Qu+b_Q`, :math:`k=W_Ku+b_K`, :math:`\eta_i=e^{w_\eta^\top u_i+b_\eta}`.
 
     Recurrent realization: :math:`\Lambda_i=e^{w_\eta^\top(u_{i-1}-u_i)}`, not bounded by 1 (claim
-    ``dsf.normalized-attention-eq21``).  The ratio is formed in log space.
+    ``dsf.normalized-attention-eq22``).  The ratio is formed in log space.
     """
     V.tensor(u, "u")
     V.choice(realization, "realization", REALIZATIONS)

@@ -4,7 +4,7 @@ r"""DSF constructors for selective SSMs and gated linear attention (Sieber et al
   :math:`B_i=\mathrm{diag}(\Delta_i)\otimes b_i` (Euler, as implemented) or
   :math:`\mathrm{diag}_k(\Delta^{(k)}_i\varphi_1(\Delta^{(k)}_ia^{(k)}))\,(I\otimes b_i)` (ZOH),
   :math:`C_i=I_d\otimes c_i^\top`, :math:`D_i=\mathrm{diag}(D)`; state :math:`N=nd`, index :math:`k n + r`.
-- :func:`ssd_paper_dsf`: the paper's "SSD" (``S6_2``): scalar :math:`A`, rank-1 step.
+- :func:`ssd_paper_dsf`: the paper's "SSD" (``S6_2``): scalar :math:`A`, a scalar step repeated across channels.
 - :func:`mamba2_ssd_dsf`: Mamba-2 SSD per head (heads become a leading batch axis).
 - :func:`gla_dsf`: :math:`S_i=\mathrm{diag}(\alpha_i)S_{i-1}+k_iv_i^\top`, :math:`o_i=sS_i^\top q_i` with a scalar
   (simple GLA / Mamba-2 type) or key-wise (GLA) gate; :func:`retnet_dsf` is the constant :math:`\gamma_h`.
@@ -58,15 +58,24 @@ def s6_dsf(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False, *, 
     return DSF(lam, Bm, Cm, Dm, structure="diagonal")
 
 
-def ssd_paper_dsf(u, w_dt, dt_weight, dt_bias, A_log, B, C, D=None, *, discretization: str = "euler") -> DSF:
-    r"""The paper's "SSD" (``S6_2``): :math:`A=-e^{A_{\log}}` shared by every channel and state, :math:`\Delta^{(k)}_i=\mathrm{softplus}(\omega_kw^\top u_i+\beta_k)`.
+def ssd_paper_dsf(u, w_dt, dt_bias, A_log, B, C, D=None, *, discretization: str = "euler") -> DSF:
+    r"""The paper's "SSD" (official ``S6_2``): :math:`A=-e^{A_{\log}}` shared by every channel and state,
+    :math:`\Delta^{(k)}_i=\mathrm{softplus}(w^\top u_i+\beta_k)` (one scalar step per time step, repeated
+    across the channels, plus a per-channel bias; no per-channel factor).
 
+    u ``[..., L, d]``, ``w_dt`` and ``dt_bias`` ``[d]``, ``A_log`` a float or 0-d tensor, B, C ``[..., L, n]``.
     With :math:`A_{\log}=0` (init), :math:`\Lambda_i=e^{-\mathrm{softplus}(z)}=\sigma(-z)`, the reversed
     sigmoid (the paper's eq. (23)).  Claim ``dsf.native.ssd-paper``.
     """
     V.tensor(u, "u")
-    d, n = u.shape[-1], B.shape[-1]
-    dt = (u @ w_dt)[..., None] * dt_weight
+    if u.dim() < 2:
+        raise ValueError(f"u must have shape [..., L, d], got {list(u.shape)}")
+    d = u.shape[-1]
+    V.tensor(w_dt, "w_dt", shape=(d,))
+    V.tensor(dt_bias, "dt_bias", shape=(d,))
+    V.tensor(B, "B", shape=(*u.shape[:-1], None))
+    n = B.shape[-1]
+    dt = (u @ w_dt)[..., None].expand(*u.shape)
     A = -torch.exp(torch.as_tensor(A_log, dtype=u.dtype) * torch.ones(d, n, dtype=u.dtype, device=u.device))
     return s6_dsf(u, dt, A, B, C, D, delta_bias=dt_bias, delta_softplus=True, discretization=discretization)
 

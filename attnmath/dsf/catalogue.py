@@ -4,7 +4,7 @@ r"""The architecture catalogue: every DSF constructor next to its native impleme
 DSF loop, the DSF's :math:`\Phi u` (or the chunked form) and the native code, and reports the
 largest relative difference.  It backs the catalogue table of ``notebooks/10_dsf_framework``; the
 per-architecture claims ``dsf.native.*`` (and ``dsf.linear-attention-three-ways``, ``dsf.ssd-duality``,
-``dsf.reversed-sigmoid``, ``dsf.normalized-attention-eq21``) are the checked versions.
+``dsf.reversed-sigmoid``, ``dsf.normalized-attention-eq22``) are the checked versions.
 """
 
 from __future__ import annotations
@@ -86,12 +86,12 @@ def native_agreement(seed: int = 0, L: int = 16) -> list[Agreement]:
             u,
             nat(u, delta, A, b, c, D, None, True),
         )
-    w, om, beta, Alog = r(d), r(d), r(d), torch.tensor(0.0, dtype=torch.float64)
+    w, beta, Alog = r(d), r(d), torch.tensor(0.0, dtype=torch.float64)
     add(
         "SSD of the paper (S6_2)",
-        ssd_paper_dsf(u, w, om, beta, Alog, b, c, D),
+        ssd_paper_dsf(u, w, beta, Alog, b, c, D),
         u,
-        NS.s6_2_ref(u, w, om, beta, Alog, b, c, D),
+        NS.s6_2_ref(u, w, beta, Alog, b, c, D),
     )
     H, P = 2, 2
     x, dt, Ah, Dh = r(B, L, H, P), r(B, L, H), -(0.5 + torch.rand(H, generator=g, dtype=torch.float64)), r(H)

@@ -19,7 +19,8 @@ sequence mixer per layer (no MLP), as in the paper's attention configs:
 
 :func:`train_mqar` trains one model with AdamW and a cosine schedule on a fixed training set and
 returns the test accuracy on query positions; :func:`mqar_sweep` runs seeds.  Everything runs in
-float32 on one thread (deterministic).  Claims ``dsf.mqar-*``; these are reproductions *in direction
+float32 on one thread (deterministic).  :func:`paired_lower_bound` compares two models over seeds, and
+:func:`no_binding_accuracy` is the accuracy reachable without recall (the baseline a model must clear).  Claims ``dsf.mqar-*``; these are reproductions *in direction
 only* at a toy scale, never comparisons with the paper's numbers.
 """
 
@@ -37,7 +38,19 @@ from ..base import validation as V
 from ..base.numerics import torch_generator
 
 MIXERS = ("softmax", "linear", "normalized", "qlstm", "qlstm-rev")
-__all__ = ["MIXERS", "MQARConfig", "MQARModel", "mixer_eigenvalues", "mqar_batch", "mqar_sweep", "train_mqar"]
+__all__ = [
+    "MIXERS",
+    "MQARConfig",
+    "MQARModel",
+    "PairedDifference",
+    "mixer_eigenvalues",
+    "mqar_batch",
+    "mqar_sweep",
+    "no_binding_accuracy",
+    "paired_lower_bound",
+    "query_positions",
+    "train_mqar",
+]
 
 
 def mqar_batch(n: int, seq_len: int, num_kv: int, vocab: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -254,3 +267,74 @@ def mixer_eigenvalues(model: MQARModel, x: torch.Tensor) -> list[torch.Tensor]:
     with torch.no_grad():
         states, _ = model.hidden(x)
         return [mix.eigenvalues(s).flatten() for mix, s in zip(model.mixers, states)]
+
+
+def no_binding_accuracy(x: torch.Tensor, num_kv: int) -> float:
+    r"""Accuracy of the best predictor that knows which values the context holds but not which key each is bound to.
+
+    Each key is queried exactly once, so a sequence whose context values have multiplicities :math:`c_u`
+    is answered best by always guessing a most frequent value, with accuracy :math:`\max_u c_u/\#KV`;
+    the result is the mean over sequences, :math:`\mathbb E[\max_u c_u]/\#KV`. It is at least
+    :math:`1/\#KV` (and far above the uniform :math:`2/\text{vocab}`): a model below it has not learned recall.
+    ``x`` is a ``[B, L]`` batch of :func:`mqar_batch` (values at positions ``1, 3, ..., 2 num_kv - 1``).
+    """
+    num_kv = V.integer(num_kv, "num_kv", minimum=1)
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.dtype != torch.long:
+        got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"x must be a [B, L] long tensor of MQAR tokens, got {got}")
+    if x.shape[1] < 2 * num_kv:
+        raise ValueError(f"x must have at least 2 num_kv = {2 * num_kv} columns, got {x.shape[1]}")
+    vals = x[:, 1 : 2 * num_kv : 2]
+    counts = (vals[:, :, None] == vals[:, None, :]).sum(-1)  # multiplicity of each context value
+    return float(counts.max(-1).values.double().mean() / num_kv)
+
+
+def query_positions(cfg: MQARConfig) -> int:
+    """Number of scored query positions in the test set of ``cfg``: ``cfg.test * cfg.num_kv``."""
+    return V.integer(cfg.test, "cfg.test", minimum=1) * V.integer(cfg.num_kv, "cfg.num_kv", minimum=1)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Per-seed differences ``a_s - b_s`` and their one-sided Student-t lower confidence bound."""
+
+    diffs: tuple[float, ...]
+    mean: float
+    sd: float
+    lower: float
+    alpha: float
+    t_quantile: float
+    wins: int
+
+    @property
+    def n(self) -> int:
+        return len(self.diffs)
+
+
+def paired_lower_bound(a, b, *, alpha: float = 0.05) -> PairedDifference:
+    r"""One-sided paired comparison of per-seed accuracies ``a`` and ``b`` (same seeds, same order).
+
+    With :math:`d_s=a_s-b_s` (:math:`s=1..n`, :math:`n\ge2`), :math:`\bar d` and the sample standard
+    deviation :math:`s_d`, the lower :math:`(1-\alpha)` confidence bound of the mean difference is
+    :math:`\bar d-t_{1-\alpha,\,n-1}\,s_d/\sqrt n` (Student t, seeds independent). ``lower > m`` is the
+    one-sided paired t-test rejecting :math:`H_0:\ \mathbb E[d]\le m` at level :math:`\alpha`.
+    ``wins`` counts seeds with :math:`d_s>0` (ties do not count).
+    """
+    from scipy.stats import t as student_t
+
+    alpha = V.real(alpha, "alpha", low=0.0, high=0.5, low_open=True, high_open=True)
+    try:
+        a, b = [float(v) for v in a], [float(v) for v in b]
+    except TypeError as exc:
+        raise TypeError(
+            f"a and b must be sequences of real numbers, got {type(a).__name__}, {type(b).__name__}"
+        ) from exc
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"a and b must have the same length >= 2 (one value per seed), got {len(a)} and {len(b)}")
+    if not all(math.isfinite(v) for v in a + b):
+        raise ValueError("a and b must be finite")
+    d = torch.tensor([x - y for x, y in zip(a, b)], dtype=torch.float64)
+    n = len(d)
+    mean, sd = float(d.mean()), float(d.std(correction=1))
+    tq = float(student_t.ppf(1.0 - alpha, n - 1))
+    return PairedDifference(tuple(d.tolist()), mean, sd, mean - tq * sd / math.sqrt(n), alpha, tq, int((d > 0).sum()))

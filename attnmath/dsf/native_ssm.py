@@ -5,7 +5,8 @@ Layout is time-major ``[..., L, channels]`` (Mamba's kernels use ``(B, D, L)``; 
 - :func:`selective_scan_ref`: Mamba's ``selective_scan_ref`` semantics (Gu & Dao 2023): softplus step,
   :math:`\bar A=e^{\Delta A}`, the *implemented* Euler input :math:`\bar B=\Delta b`, :math:`y=c^\top h+Du`.
 - :func:`selective_scan_zoh`: the same loop with the exact ZOH input :math:`\bar B=A^{-1}(e^{\Delta A}-1)b` (Mamba eq. 4).
-- :func:`s6_2_ref`: the DSF paper's "SSD" mixer (``S6_2``): one scalar :math:`A=-e^{A_{\log}}`, a rank-1 step.
+- :func:`s6_2_ref`: the DSF paper's "SSD" mixer (``S6_2``): one scalar :math:`A=-e^{A_{\log}}`, one scalar step
+  :math:`w^\top u_i` per time step, repeated across channels, plus a per-channel bias.
 - :func:`ssd_minimal_discrete`: a port of Mamba-2's ``ssd_minimal_discrete`` (Dao & Gu 2024, Listing 1).
 - :func:`mamba2_recurrent`: the SSD recurrence :math:`h_i=e^{\Delta_ia}h_{i-1}+\Delta_i b_ix_i^\top` per head.
 - :func:`retention_parallel`: RetNet's parallel retention :math:`(QK^\top\odot D)V`, :math:`D_{ij}=\gamma^{i-j}`.
@@ -65,16 +66,34 @@ def selective_scan_zoh(u, delta, A, B, C, D=None, delta_bias=None, delta_softplu
     return y if D is None else y + u * D
 
 
-def s6_2_ref(u, w_dt, dt_weight, dt_bias, A_log, B, C, D=None):
-    r"""The paper's SSD mixer (``zoology/mixers/mamba.py::S6_2``) after its projections.
+def s6_2_ref(u, w_dt, dt_bias, A_log, B, C, D=None):
+    r"""The paper's SSD mixer (``zoology/mixers/mamba.py::S6_2`` of the official code) after its projections.
 
-    :math:`\Delta^{(k)}_i=\mathrm{softplus}(\omega_k\,w^\top u_i+\beta_k)` (rank-1 step: ``w_dt`` ``[d]``,
-    ``dt_weight`` :math:`\omega` ``[d]``, ``dt_bias`` :math:`\beta` ``[d]``), one scalar :math:`A=-e^{A_{\log}}`
-    for every channel and state, then the selective scan.  u ``[..., L, d]``, B, C ``[..., L, n]``.
+    ``S6_2`` projects each step to a *scalar* (``dt_rank = 1``), repeats it across the ``d`` channels
+    (``torch.repeat_interleave(dt, d_model, dim=1)``; its ``dt_proj`` weight is never applied) and lets
+    the selective scan add the per-channel bias before the softplus:
+    :math:`\Delta^{(k)}_i=\mathrm{softplus}(w^\top u_i+\beta_k)`, with one scalar :math:`A=-e^{A_{\log}}`
+    for every channel and state (``A_log`` times a ones matrix ``Id``), then the selective scan
+    :func:`selective_scan_ref`.  u ``[..., L, d]``; ``w_dt`` :math:`w` ``[d]`` (the dt column of ``x_proj``);
+    ``dt_bias`` :math:`\beta` ``[d]``; ``A_log`` a 0-d tensor or float; B, C ``[..., L, n]``; D ``[d]`` or None.
     """
-    d, n = u.shape[-1], B.shape[-1]
-    dt = (u @ w_dt)[..., None] * dt_weight  # [..., L, d]
-    A = -torch.exp(A_log * torch.ones(d, n, dtype=u.dtype, device=u.device))
+    if not all(isinstance(t, torch.Tensor) for t in (u, w_dt, dt_bias, B, C)):
+        raise TypeError("u, w_dt, dt_bias, B and C must be torch.Tensors")
+    if u.dim() < 2:
+        raise ValueError(f"u must have shape [..., L, d], got {list(u.shape)}")
+    d = u.shape[-1]
+    for name, t in (("w_dt", w_dt), ("dt_bias", dt_bias)):
+        if tuple(t.shape) != (d,):
+            raise ValueError(f"{name} must have shape [d={d}], got {list(t.shape)}")
+    if B.shape[:-1] != u.shape[:-1] or C.shape != B.shape:
+        raise ValueError(
+            f"B and C must have shape [..., L, n] = {list(u.shape[:-1])} + [n], got {list(B.shape)}, {list(C.shape)}"
+        )
+    n = B.shape[-1]
+    dt = (u @ w_dt)[..., None].expand(*u.shape)  # the scalar step repeated across channels
+    A = -torch.exp(
+        torch.as_tensor(A_log, dtype=u.dtype, device=u.device) * torch.ones(d, n, dtype=u.dtype, device=u.device)
+    )
     return selective_scan_ref(u, dt, A, B, C, D, delta_bias=dt_bias, delta_softplus=True)
 
 

@@ -9,8 +9,9 @@ that must evaluate to True; the claims pass them to :func:`attnmath.claims.symbo
 - :func:`taylor_feature_difference`: :math:`\phi_P(q)^\top\phi_P(k)-T_P(q^\top k/\sqrt m)` (Lemma 1's Taylor
   features, :math:`m=2`).
 - :func:`taylor_remainder_difference`: integral form of :math:`e^s-T_P(s)` (the classical Lagrange bound).
-- :func:`normalized_weight_corner`: the worst case :math:`2\delta/(1-\delta)` of the weight perturbation
-  (reconstructed).
+- :func:`taylor_feature_coefficients`: the same, coefficient by coefficient against the multinomial theorem.
+- :func:`normalized_weight_identity`: the centred perturbation identity behind the normalized-output bound
+  :math:`\frac{\delta}{1-\delta}(\max v-\min v)` (reconstructed).
 - :func:`reversed_sigmoid_differences` (eq. (23)), :func:`zoh_theorem1_differences` (Mamba's Theorem 1).
 - :func:`phi1_series_difference`: :math:`\varphi_1(z)=1+z/2+z^2/6+\dots` (classical).
 - :func:`warped_time_difference`: :math:`\prod_{l=j+1}^ie^{a\Delta_l}=e^{a(t_i-t_j)}` (reconstructed).
@@ -18,14 +19,17 @@ that must evaluate to True; the claims pass them to :func:`attnmath.claims.symbo
 
 from __future__ import annotations
 
+import itertools
+
 import sympy as sp
 
 __all__ = [
     "convolutional_form_difference",
     "euler_gain_differs",
-    "normalized_weight_corner",
+    "normalized_weight_identity",
     "phi1_series_difference",
     "reversed_sigmoid_differences",
+    "taylor_feature_coefficients",
     "taylor_feature_difference",
     "taylor_remainder_difference",
     "telescoping_difference",
@@ -99,17 +103,61 @@ def taylor_remainder_difference(order: int = 3):
     return integral - (sp.exp(s) - T)
 
 
-def normalized_weight_corner():
-    r"""Weights :math:`\tilde\alpha_j=\alpha_j(1+\epsilon_j)/(1+\bar\epsilon)` with :math:`|\epsilon|\le\delta`: the relative change
-    :math:`f=(\epsilon-\bar\epsilon)/(1+\bar\epsilon)` increases in :math:`\epsilon`, decreases in :math:`\bar\epsilon`, so its maximum is the corner
-    :math:`f(\delta,-\delta)=2\delta/(1-\delta)`.  Returns (corner difference, sign of df/dε, sign of -df/dε̄) with :math:`1+\bar\epsilon=p>0`, :math:`1+\epsilon=r>0`.
+def taylor_feature_coefficients(m: int = 2, order: int = 3) -> sp.Matrix:
+    r"""Coefficient by coefficient: :math:`\phi_P(q)^\top\phi_P(k)` against the multinomial theorem applied to
+    :math:`T_P(q^\top k/\sqrt m)`, without expanding :math:`T_P`.
+
+    By the multinomial theorem, :math:`\frac{s^p}{p!}` with :math:`s=\sum_rq_rk_r/\sqrt m` has the monomial
+    :math:`\prod_r(q_rk_r)^{a_r}` (:math:`|a|=p`) with coefficient :math:`m^{-p/2}/\prod_ra_r!`, and no
+    monomial with different powers of :math:`q_r` and :math:`k_r`.  Returns, for every monomial of either
+    side, the coefficient of the monomial features' inner product minus that value (all zero iff the
+    features reproduce the truncated series term by term).
     """
-    delta = sp.Symbol("delta", positive=True)
-    p, r = sp.symbols("p r", positive=True)  # p = 1 + ε̄, r = 1 + ε
-    corner = ((delta - (-delta)) / (1 - delta)) - 2 * delta / (1 - delta)
-    f = ((r - 1) - (p - 1)) / p
-    df_deps, df_debar = sp.diff(f, r), sp.diff(f, p)
-    return sp.simplify(corner), sp.simplify(df_deps) > 0, sp.simplify(-df_debar) > 0
+    q = sp.symbols(f"q1:{m + 1}", real=True)
+    k = sp.symbols(f"k1:{m + 1}", real=True)
+
+    def feats(x):
+        out, t = [sp.Integer(1)], [sp.Integer(1)]
+        for p in range(1, order + 1):
+            t = [a * b for a in t for b in x]
+            out += [e / (sp.sqrt(sp.factorial(p)) * sp.Integer(m) ** sp.Rational(p, 4)) for e in t]
+        return out
+
+    inner = sp.Poly(sp.expand(sum(a * b for a, b in zip(feats(q), feats(k)))), *q, *k)
+    got = dict(zip(inner.monoms(), inner.coeffs()))
+    expected = {}
+    for p in range(order + 1):
+        for a in itertools.product(range(p + 1), repeat=m):
+            if sum(a) != p:
+                continue
+            coeff = sp.Integer(m) ** sp.Rational(-p, 2)
+            for ar in a:
+                coeff /= sp.factorial(ar)
+            expected[tuple(a) + tuple(a)] = coeff
+    monoms = sorted(set(got) | set(expected))
+    return sp.Matrix([sp.nsimplify(got.get(mo, 0) - expected.get(mo, 0)) for mo in monoms])
+
+
+def normalized_weight_identity(L: int = 3):
+    r"""The perturbation identity behind the normalized-output bound (reconstructed), for :math:`L` keys.
+
+    With weights :math:`\alpha_j` summing to 1, perturbed weights :math:`\tilde\alpha_j=\alpha_j(1+\epsilon_j)/(1+\bar\epsilon)`,
+    :math:`\bar\epsilon=\sum_j\alpha_j\epsilon_j`, and any centre :math:`c`:
+    :math:`\sum_j\tilde\alpha_jv_j-\sum_j\alpha_jv_j=\frac{1}{1+\bar\epsilon}\sum_j\alpha_j(\epsilon_j-\bar\epsilon)(v_j-c)`.
+    With :math:`|\epsilon_j|\le\delta` and :math:`c` the mid-range of :math:`v` it gives
+    :math:`|\tilde y-y|\le\frac{\delta}{1-\delta}(\max_jv_j-\min_jv_j)`.  Returns left minus right side
+    (simplifies to 0).
+    """
+    alpha = list(sp.symbols(f"alpha1:{L}", positive=True))
+    alpha.append(1 - sum(alpha))
+    eps = sp.symbols(f"epsilon1:{L + 1}", real=True)
+    v = sp.symbols(f"v1:{L + 1}", real=True)
+    c = sp.Symbol("c", real=True)
+    ebar = sum(a * e for a, e in zip(alpha, eps))
+    norm = sum(a * (1 + e) for a, e in zip(alpha, eps))
+    lhs = sum(a * (1 + e) * vj for a, e, vj in zip(alpha, eps, v)) / norm - sum(a * vj for a, vj in zip(alpha, v))
+    rhs = sum(a * (e - ebar) * (vj - c) for a, e, vj in zip(alpha, eps, v)) / (1 + ebar)
+    return sp.simplify(sp.together(lhs - rhs))
 
 
 def reversed_sigmoid_differences():

@@ -20,6 +20,7 @@ from attnmath.dsf.analysis import (
     diag_ssm_states,
     hankel_ranks,
     normalized_output_bound,
+    normalized_output_range_bound,
     numerical_rank,
     s6_masked_attention,
     softmax_hankel_rank,
@@ -141,7 +142,7 @@ def test_softmax_hankel_rank_errors_name_the_argument():
 # ----------------------------------------------------------------------------- Taylor bounds
 def test_taylor_bounds_and_rank_helpers():
     assert taylor_remainder_bound(0.5, 2) == pytest.approx(0.5**3 * math.exp(0.5) / 6, rel=1e-15)
-    assert taylor_ratio_bound(0.5, 2) == pytest.approx(0.5**3 * math.exp(1.0) / 6, rel=1e-15)
+    assert taylor_ratio_bound(0.5, 2) == pytest.approx(0.5**3 * math.exp(0.5) / 6, rel=1e-15)
     assert normalized_output_bound(0.5, 2.0) == pytest.approx(4.0)
     with pytest.raises(ValueError, match=r"delta must be < 1\.0"):
         normalized_output_bound(1.0, 1.0)
@@ -156,14 +157,14 @@ def test_taylor_bounds_and_rank_helpers():
 
 
 def test_taylor_bounds_closed_forms():
-    # R^(P+1) e^R / (P+1)!  and  R^(P+1) e^(2R) / (P+1)!, evaluated by hand
+    # R^(P+1) e^R / (P+1)! for both (the ratio |T_P(s)/e^s - 1| also has the factor e^R), evaluated by hand
     assert taylor_remainder_bound(2.0, 1) == pytest.approx(2 * math.e**2, rel=1e-15)
     assert taylor_remainder_bound(1.5, 2) == pytest.approx(1.5**3 * math.exp(1.5) / 6, rel=1e-15)
     assert taylor_remainder_bound(3.0, 0) == pytest.approx(3 * math.exp(3.0), rel=1e-15)
     assert taylor_remainder_bound(0.0, 2) == 0.0
-    assert taylor_ratio_bound(2.0, 1) == pytest.approx(2 * math.e**4, rel=1e-15)
-    assert taylor_ratio_bound(1.5, 2) == pytest.approx(1.5**3 * math.exp(3.0) / 6, rel=1e-15)
-    assert taylor_ratio_bound(0.5, 0) == pytest.approx(0.5 * math.e, rel=1e-15)
+    assert taylor_ratio_bound(2.0, 1) == pytest.approx(2 * math.e**2, rel=1e-15)
+    assert taylor_ratio_bound(1.5, 2) == pytest.approx(1.5**3 * math.exp(1.5) / 6, rel=1e-15)
+    assert taylor_ratio_bound(0.5, 0) == pytest.approx(0.5 * math.exp(0.5), rel=1e-15)
     assert taylor_ratio_bound(0.0, 3) == 0.0
     for fn in (taylor_remainder_bound, taylor_ratio_bound):
         assert msg(ValueError, fn, -0.5, 1) == "R must be >= 0, got -0.5"
@@ -182,6 +183,36 @@ def test_normalized_output_bound():
     assert msg(ValueError, normalized_output_bound, -0.1, 1.0) == "delta must be >= 0, got -0.1"
     assert msg(ValueError, normalized_output_bound, 0.5, -1.0) == "vmax must be >= 0, got -1.0"
     assert msg(TypeError, normalized_output_bound, 0.5, "1") == "vmax must be a real number, got str"
+
+
+def test_taylor_ratio_bound_covers_the_weight_ratio():
+    # |T_P(s)/e^s - 1| on a grid of |s| <= R, computed here from the series: below the bound, and within
+    # e^R of it at s = -R (the bound is attained up to the factor e^(xi - s) of the Lagrange form)
+    for R, P in ((0.5, 1), (1.2, 3), (2.0, 4)):
+        s = torch.linspace(-R, R, 2001, dtype=F64)
+        T = sum(s**p / math.factorial(p) for p in range(P + 1))
+        worst = float((T / torch.exp(s) - 1).abs().max())
+        assert worst <= taylor_ratio_bound(R, P)
+        assert worst >= taylor_ratio_bound(R, P) * math.exp(-2 * R)
+
+
+def test_normalized_output_range_bound():
+    assert normalized_output_range_bound(0.5, 3.0) == 3.0  # 0.5 / 0.5 x 3: equal to the trivial bound at delta = 1/2
+    assert normalized_output_range_bound(0.2, 1.0) == pytest.approx(0.25, rel=1e-15)
+    assert normalized_output_range_bound(0.0, 2.0) == 0.0 and normalized_output_range_bound(0.5, 0.0) == 0.0
+    assert msg(ValueError, normalized_output_range_bound, 1.0, 1.0) == "delta must be < 1.0, got 1.0"
+    assert msg(ValueError, normalized_output_range_bound, -0.1, 1.0) == "delta must be >= 0, got -0.1"
+    assert msg(ValueError, normalized_output_range_bound, 0.5, -1.0) == "v_range must be >= 0, got -1.0"
+    assert msg(TypeError, normalized_output_range_bound, 0.5, "1") == "v_range must be a real number, got str"
+    # a perturbation of softmax weights by |eps_j| <= delta moves the output by at most the bound (random trials)
+    g = gen(11)
+    for _ in range(20):
+        w = torch.softmax(_r(g, 7), 0)
+        eps = 0.3 * (2 * torch.rand(7, generator=g, dtype=F64) - 1)
+        v = _r(g, 7)
+        wt = w * (1 + eps) / (w * (1 + eps)).sum()
+        change = float((wt @ v - w @ v).abs())
+        assert change <= normalized_output_range_bound(0.3, float(v.max() - v.min())) + 1e-15
 
 
 # ----------------------------------------------------------------------------- masked forms

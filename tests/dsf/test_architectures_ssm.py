@@ -14,6 +14,7 @@ from attnmath.dsf import (
     phi1,
     retnet_dsf,
     s6_dsf,
+    ssd_paper_dsf,
 )
 from attnmath.dsf import native_ssm as NS
 from tests._helpers import gen
@@ -76,3 +77,52 @@ def test_ssm_constructor_bad_inputs_name_the_argument():
         gla_dsf(u, u, u, torch.zeros(4, 3, dtype=F64))
     with pytest.raises(ValueError, match="gamma must lie in"):
         retnet_dsf(u[None], u[None], u[None], torch.tensor([1.5], dtype=F64))
+
+
+def _s6_2_loop(u, w, beta, A_log, b, c, D):
+    """S6_2 written out: one scalar step w.u_i per time step, the same for every channel k, plus the bias beta_k."""
+    L, d = u.shape
+    n = b.shape[-1]
+    a = -math.exp(A_log)
+    h = torch.zeros(d, n, dtype=F64)
+    ys = []
+    for i in range(L):
+        step = F.softplus(torch.dot(u[i], w) + beta)  # [d]
+        h = torch.exp(step[:, None] * a) * h + step[:, None] * b[i][None, :] * u[i][:, None]
+        ys.append((h * c[i][None, :]).sum(-1) + D * u[i])
+    return torch.stack(ys)
+
+
+def test_s6_2_repeats_a_scalar_step_across_channels():
+    g = gen(12)
+    L, d, n = 9, 3, 2
+    u, w, beta, b, c, D = _r(g, L, d), _r(g, d), _r(g, d), _r(g, L, n), _r(g, L, n), _r(g, d)
+    for A_log in (0.0, 0.4):
+        ref = _s6_2_loop(u, w, beta, A_log, b, c, D)
+        assert _rel(NS.s6_2_ref(u, w, beta, torch.tensor(A_log, dtype=F64), b, c, D), ref) <= RTOL
+        dsf = ssd_paper_dsf(u, w, beta, A_log, b, c, D)
+        assert _rel(dsf.recurrent(u), ref) <= RTOL
+        # every channel and state shares softplus^-1(Δ) - β_k = wᵀu_i: Λ = σ(-(wᵀu + β))^(e^A_log)
+        lam = dsf.lam.reshape(L, d, n)
+        expect = torch.sigmoid(-((u @ w)[:, None] + beta)) ** math.exp(A_log)
+        assert torch.allclose(lam, expect[..., None].expand(L, d, n), rtol=0, atol=16 * EPS)
+
+
+def test_s6_2_bad_inputs_name_the_argument():
+    g = gen(13)
+    u, b = _r(g, 5, 3), _r(g, 5, 2)
+    w, beta = _r(g, 3), _r(g, 3)
+    with pytest.raises(ValueError, match=r"w_dt must have shape \[d=3\]"):
+        NS.s6_2_ref(u, _r(g, 4), beta, 0.0, b, b)
+    with pytest.raises(ValueError, match=r"dt_bias must have shape \[d=3\]"):
+        NS.s6_2_ref(u, w, _r(g, 2), 0.0, b, b)
+    with pytest.raises(ValueError, match="B and C must have shape"):
+        NS.s6_2_ref(u, w, beta, 0.0, _r(g, 4, 2), _r(g, 4, 2))
+    with pytest.raises(TypeError, match=r"must be torch\.Tensors"):
+        NS.s6_2_ref(u.numpy(), w, beta, 0.0, b, b)
+    with pytest.raises(ValueError, match=r"w_dt must have shape \[3\]"):
+        ssd_paper_dsf(u, _r(g, 4), beta, 0.0, b, b)
+    with pytest.raises(ValueError, match=r"dt_bias must have shape \[3\]"):
+        ssd_paper_dsf(u, w, _r(g, 2), 0.0, b, b)
+    with pytest.raises(ValueError, match="B must have shape"):
+        ssd_paper_dsf(u, w, beta, 0.0, _r(g, 4, 2), b)

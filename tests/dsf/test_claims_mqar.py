@@ -49,8 +49,22 @@ def test_configurations_come_from_the_sizes_table():
     assert (ci.seq_len, ci.layers, ci.shift, ci.batch, ci.train, ci.epochs) == (32, 1, True, 32, 1024, 12)
     long = cm.mqar_config("ci", "attention-long")  # 512 AdamW steps of batch 64
     assert (long.batch, long.train, long.epochs) == (64, 2048, 16) and long.train // long.batch * long.epochs == 512
-    assert cm.seeds("ci") == (0, 1, 2) and cm.seeds("paper") == (0, 1, 2, 3, 4)
+    assert cm.seeds("ci") == cm.seeds("paper") == tuple(range(8))  # >= 5 seeds: paired t lower bounds
     with pytest.raises(ValueError, match="task must be one of"):
         cm.mqar_config("ci", "gru")
     with pytest.raises(ValueError, match="tier must be one of"):
         cm.mqar_config("huge", "qlstm")
+
+
+def test_margins_follow_the_test_set_size():
+    ci = cm.mqar_config("ci", "attention")  # 512 sequences x 8 queries = 4096 positions
+    assert cm._margin(ci) == pytest.approx(2 / 64) and cm._margin(ci, 2) == pytest.approx(4 / 64)
+
+
+def test_mqar_claims_are_reconstructed_with_figure_numbers():
+    reg = claims.registry()
+    ids = sorted(k for k in reg if k.startswith("dsf.mqar"))
+    assert ids == ["dsf.mqar-linear-state-size", "dsf.mqar-normalized-vs-linear", "dsf.mqar-softmax-vs-linear"]
+    for k in ids:
+        c = reg[k]
+        assert c.status_of_source == "reconstructed" and "Fig" in c.source and len(c.controls) >= 2

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attnmath.dsf.mqar import MIXERS, MQARConfig, MQARModel, mixer_eigenvalues, mqar_batch, train_mqar
+from attnmath.dsf.mqar import (
+    MIXERS,
+    MQARConfig,
+    MQARModel,
+    mixer_eigenvalues,
+    mqar_batch,
+    no_binding_accuracy,
+    paired_lower_bound,
+    query_positions,
+    train_mqar,
+)
 
 
 def test_mqar_batch_layout_and_labels():
@@ -78,3 +88,65 @@ def test_training_is_deterministic_and_beats_chance():
     a, b = train_mqar(cfg), train_mqar(cfg)
     assert a == b
     assert 0.0 <= a <= 1.0 and a > 1 / 8  # uniform guessing among the 8 values scores 1/8
+
+
+def test_paired_lower_bound_by_hand():
+    # differences 0.1, 0.2, 0.3, 0.4: mean 0.25, sd sqrt(0.05/3); t_{0.95,3} = 2.353363 (t table)
+    d = paired_lower_bound([1.1, 1.2, 1.3, 1.4], [1.0, 1.0, 1.0, 1.0], alpha=0.05)
+    assert d.n == 4 and d.wins == 4
+    assert d.mean == pytest.approx(0.25, abs=1e-12)
+    assert d.sd == pytest.approx((0.05 / 3) ** 0.5, abs=1e-12)
+    assert d.t_quantile == pytest.approx(2.353363, abs=1e-6)
+    assert d.lower == pytest.approx(0.25 - 2.353363 * (0.05 / 3) ** 0.5 / 2, abs=1e-6)
+
+
+def test_paired_lower_bound_is_the_one_sided_paired_t_test():
+    """lower > m exactly when scipy's one-sided paired t-test rejects mean(a - b) <= m at level alpha."""
+    from scipy.stats import ttest_rel
+
+    g = torch.Generator().manual_seed(0)
+    for trial in range(40):
+        n = 3 + trial % 6
+        b = torch.rand(n, generator=g).tolist()
+        a = [x + 0.05 * (trial % 5) + 0.1 * float(e) for x, e in zip(b, torch.randn(n, generator=g))]
+        m = 0.03
+        d = paired_lower_bound(a, b, alpha=0.1)
+        p = ttest_rel([x - m for x in a], b, alternative="greater").pvalue
+        assert (d.lower > m) == (p < 0.1), (trial, d.lower, p)
+
+
+def test_paired_lower_bound_ties_and_bad_inputs():
+    d = paired_lower_bound([0.5, 0.6, 0.7], [0.5, 0.6, 0.7])  # a tie in every seed
+    assert d.mean == 0.0 and d.sd == 0.0 and d.lower == 0.0 and d.wins == 0
+    with pytest.raises(ValueError, match="same length >= 2"):
+        paired_lower_bound([0.5], [0.4])
+    with pytest.raises(ValueError, match="same length >= 2"):
+        paired_lower_bound([0.5, 0.6], [0.4])
+    with pytest.raises(ValueError, match="finite"):
+        paired_lower_bound([0.5, float("nan")], [0.4, 0.4])
+    with pytest.raises(ValueError, match="alpha"):
+        paired_lower_bound([0.5, 0.6], [0.4, 0.4], alpha=0.7)
+    with pytest.raises(TypeError, match="sequences of real numbers"):
+        paired_lower_bound(0.5, [0.4, 0.4])
+
+
+def test_no_binding_accuracy_by_hand_and_by_probability():
+    # two pairs: values (40, 40) -> always right by guessing 40; values (40, 41) -> half right
+    x = torch.tensor([[1, 40, 2, 40, 0, 0], [1, 40, 2, 41, 0, 0]])
+    assert no_binding_accuracy(x, 2) == pytest.approx(0.75, abs=1e-12)
+    # num_kv = 2 values drawn from h = 16: E[max count] / 2 = (1 + 1/h) / 2; binomial SE of 20000 sequences
+    x, _ = mqar_batch(20000, 8, 2, 32, seed=5)
+    p_equal = 1 / 16
+    se = (p_equal * (1 - p_equal) / 20000) ** 0.5 / 2
+    assert abs(no_binding_accuracy(x, 2) - (1 + p_equal) / 2) <= 4 * se
+    assert no_binding_accuracy(mqar_batch(64, 32, 8, 64, seed=0)[0], 8) >= 1 / 8
+    with pytest.raises(ValueError, match="long tensor"):
+        no_binding_accuracy(x.float(), 2)
+    with pytest.raises(ValueError, match="columns"):
+        no_binding_accuracy(x[:, :3], 2)
+
+
+def test_query_positions():
+    assert query_positions(MQARConfig(test=512, num_kv=8)) == 4096
+    with pytest.raises(ValueError, match=r"cfg\.test"):
+        query_positions(MQARConfig(test=0))

@@ -9,6 +9,8 @@
 - :mod:`~attnmath.dsf.claims.gates`: gates and steps (reversed sigmoid, qLSTM, Mamba's Theorem 1, ZOH vs
   Euler, stiffness, RG-LRU);
 - :mod:`~attnmath.dsf.claims.extensions`: DSF instances beyond the paper (DeltaNet, Titans, mLSTM);
+- :mod:`~attnmath.dsf.claims.lemmas`: the paper's Lemmas 1 and 2, S6 versus separable attention (L6(a),
+  the per-state normalisers), the channel Hankel rank of S6, the block form of Φ;
 - :mod:`~attnmath.dsf.claims.mqar`: the MQAR orderings, in direction only;
 - :mod:`~attnmath.dsf.claims.sizes`: the run sizes of both tiers;
 - :mod:`~attnmath.dsf.claims.tolerances`: the float64 identity tolerances the claims share.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 from unittest import mock
+
+import torch
 
 from attnmath.base.numerics import torch_generator
 from attnmath.claims import claim, control, holds, rel_close
@@ -11,7 +14,6 @@ from attnmath.claims import claim, control, holds, rel_close
 from .. import scan
 from ..core import DSF
 from ..sampling import rand, randn
-from ..scan import kernel_backend
 
 LENGTH, STATE, CHUNK_SIZE = 45, 12, 16  # L > chunk_size: the Triton route runs ceil(45/16) = 3 chunks, the last partial
 # fp32 kernel vs float64 recurrence: every output is a sum over <= L steps of N-term products with
@@ -31,8 +33,14 @@ def _random_dsf(seed: int, structure: str, L: int = LENGTH, N: int = STATE, d: i
     )
 
 
+def _device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def _f32(s: DSF) -> DSF:
-    return DSF(s.lam.float(), s.B.float(), s.C.float(), s.D.float(), structure=s.structure)
+    """The DSF in fp32 on the kernels' device (CUDA when present, else the CPU interpreter)."""
+    dev = _device()
+    return DSF(*(t.float().to(dev) for t in (s.lam, s.B, s.C, s.D)), structure=s.structure)
 
 
 def _refusal(dsf: DSF, u, chunk_size: int, words: str) -> bool:
@@ -55,7 +63,24 @@ def _refusal(dsf: DSF, u, chunk_size: int, words: str) -> bool:
     kinds=("kernel", "numeric"),
 )
 def _triton_route_matches_recurrence(tier: str):
-    from attnmath.kernels import dispatch
+    from attnmath.kernels import _triton
+    from attnmath.kernels.diag_scan import triton_chunk
+
+    # What the environment asks for, read from the environment itself (not from the dispatch code): the
+    # Triton route is the default for CUDA tensors, or for CPU tensors when the user set TRITON_INTERPRET=1.
+    auto_expected = _triton.available() and (torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1")
+    launches: list[tuple[int, int]] = []  # (sequence length T, chunk_size) of every launch of the Triton entry point
+    entry = triton_chunk.triton_chunk_diag_scan
+
+    def spy(q, k, v, g, **kw):
+        launches.append((q.shape[1], kw.get("chunk_size")))
+        return entry(q, k, v, g, **kw)
+
+    def run(dsf, u, h0=None, chunk_size=CHUNK_SIZE, backend="auto"):
+        launches.clear()
+        with mock.patch.object(triton_chunk, "triton_chunk_diag_scan", spy):
+            y = dsf.chunked(u, chunk_size, h0, backend=backend)
+        return y, list(launches)
 
     checks = []
     chunks = math.ceil(LENGTH / CHUNK_SIZE)
@@ -63,48 +88,70 @@ def _triton_route_matches_recurrence(tier: str):
         s64, u, h0 = _random_dsf(seed, structure)
         ref = s64.recurrent(u, h0)
         s32 = _f32(s64)
-        y = s32.chunked(u.float(), CHUNK_SIZE, h0.float(), backend="triton")
+        dev = _device()
+        y, seen = run(s32, u.float().to(dev), h0.float().to(dev), backend="triton")
         checks.append(
             rel_close(
                 f"{structure} Λ: Triton chunked (fp32, interpreter on CPU; L={LENGTH}, "
                 f"chunk_size={CHUNK_SIZE}: {chunks} chunks) vs float64 recurrence",
-                y.double(),
+                y.double().cpu(),
                 ref,
                 rtol=TOL_FP32,
                 reason=REASON_FP32,
                 kind="kernel",
             )
         )
-        x32 = (s32.B @ u.float()[..., None])[..., 0]
-        picked = kernel_backend(s32.lam, x32, "auto", CHUNK_SIZE)
         checks.append(
             holds(
-                f"{structure} Λ, fp32: 'auto' follows attnmath.kernels.dispatch.backend",
-                picked == dispatch.backend(x32.device, x32.dtype),
+                f"{structure} Λ, backend='triton': the Triton entry point ran once on T = {LENGTH} in chunks of "
+                f"{CHUNK_SIZE} ({chunks} chunks)",
+                seen == [(LENGTH, CHUNK_SIZE)],
                 kind="kernel",
-                details=f"picked {picked}",
+                details=f"launches (T, chunk_size): {seen}",
+            )
+        )
+        y_auto, seen = run(s32, u.float().to(dev), h0.float().to(dev))
+        want = "the Triton kernel" if auto_expected else "the PyTorch form"
+        checks.append(
+            holds(
+                f"{structure} Λ, fp32, backend='auto': {want} ran (CUDA or TRITON_INTERPRET=1 ⇒ Triton)",
+                bool(seen) == auto_expected and all(c == CHUNK_SIZE for _, c in seen),
+                kind="kernel",
+                details=f"Triton launches observed: {seen}",
+            )
+        )
+        checks.append(
+            rel_close(
+                f"{structure} Λ, backend='auto' (fp32) vs float64 recurrence",
+                y_auto.double().cpu(),
+                ref,
+                rtol=TOL_FP32,
+                reason=REASON_FP32,
+                kind="kernel",
             )
         )
     s64, u, h0 = _random_dsf(303, "diagonal")
-    x64 = (s64.B @ u[..., None])[..., 0]
-    checks.append(holds("float64 DSF: 'auto' keeps the PyTorch form", kernel_backend(s64.lam, x64, "auto") == "torch"))
+    _, seen = run(s64, u)
+    checks.append(holds("float64 DSF, 'auto': no Triton launch (the PyTorch form ran)", seen == [], details=f"{seen}"))
     grow = DSF(s64.lam * 1.5, s64.B, s64.C, s64.D, structure="diagonal")
+    _, seen = run(_f32(grow), u.float().to(_device()))
     checks.append(
         holds(
-            "Λ > 1 (e.g. normalized attention's eigenvalues): 'auto' keeps the PyTorch form",
-            kernel_backend(grow.lam.float(), x64.float(), "auto") == "torch",
+            "Λ > 1 (e.g. normalized attention's eigenvalues), fp32, 'auto': no Triton launch",
+            seen == [],
+            details=f"{seen}",
         )
     )
     checks.append(
         holds(
             "forcing Triton with Λ > 1 raises a ValueError that says why",
-            _refusal(_f32(grow), u.float(), CHUNK_SIZE, "0 < lam <= 1"),
+            _refusal(_f32(grow), u.float().to(_device()), CHUNK_SIZE, "0 < lam <= 1"),
         )
     )
     checks.append(
         holds(
             "forcing Triton with chunk_size=8 raises a ValueError that says why (the chunk length is never dropped)",
-            _refusal(_f32(s64), u.float(), 8, "chunk_size a power of two >= 16"),
+            _refusal(_f32(s64), u.float().to(_device()), 8, "chunk_size a power of two >= 16"),
         )
     )
     return checks
@@ -120,4 +167,17 @@ def _kernel_accepts_growing_lambda():
         return unsuitable(lam.clamp(max=1.0), x, chunk_size)
 
     with mock.patch.object(scan, "_kernel_unsuitable", without_lambda_guard):
+        yield
+
+
+@control("dsf.chunked-kernel-dispatch", "DSF.chunked ignores the router under 'auto' (always the PyTorch form)")
+def _auto_never_routes():
+    from .. import core
+
+    route = core._kernel_backend
+
+    def torch_unless_forced(lam, x, backend, chunk_size):
+        return "torch" if backend == "auto" else route(lam, x, backend, chunk_size)
+
+    with mock.patch.object(core, "_kernel_backend", torch_unless_forced):
         yield

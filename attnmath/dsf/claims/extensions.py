@@ -135,8 +135,22 @@ def _titans_equals_native(tier: str):
         q, k, v * (1 - alpha)[..., None], 2 * theta / (1 - alpha), torch.log(1 - alpha), scale=1.0
     )
     gdn_direct = NR.delta_rule_recurrent(q, k, v, 2 * theta, torch.log(1 - alpha), scale=1.0)
+    # Keys off the unit sphere (norms in [0.5, 1.5]): the block-dplr form holds for any keys; only the
+    # contraction of the memory block (1-α)I - 2θkkᵀ, not checked here, needs 2θ|k|² ≤ 2 - α.
+    k_free = k * (0.5 + rand(g, B, L))[..., None]
+    dsf_free = titans_dsf(q, k_free, v, theta, alpha, eta)
+    y_free = NR.titans_linear_memory(q, k_free, v, theta, alpha, eta)
+    norms = k_free.norm(dim=-1)
     return [
         rel_close("DSF loop vs Titans recurrence", dsf.recurrent(v), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
+        rel_close(
+            f"keys not unit norm (|k| in [{float(norms.min()):.2f}, {float(norms.max()):.2f}]): DSF loop vs Titans "
+            "recurrence",
+            dsf_free.recurrent(v),
+            y_free,
+            rtol=TOL_IDENTITY,
+            reason=REASON_IDENTITY,
+        ),
         rel_close("DSF Φv vs Titans recurrence", dsf.parallel(v), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY),
         close(
             "T_t vs P_t + a_t b_tᵀ (block dplr factors)",
@@ -176,6 +190,17 @@ def _native_without_momentum():
         return native(q, k, v, theta, alpha, torch.zeros_like(eta), **kw)
 
     with mock.patch.object(NR, "titans_linear_memory", no_momentum):
+        yield
+
+
+@control("dsf.native.titans", "native Titans memory normalises each key to unit length (the DSF keeps the raw key)")
+def _native_normalises_keys():
+    native = NR.titans_linear_memory
+
+    def unit_keys(q, k, v, theta, alpha, eta, **kw):
+        return native(q, _unit(k), v, theta, alpha, eta, **kw)
+
+    with mock.patch.object(NR, "titans_linear_memory", unit_keys):
         yield
 
 

@@ -31,7 +31,7 @@ SIZES = Sizes(
     telescoping_shape=((16, 4, 2, 2), (64, 8, 3, 4)),  # dsf.recurrent-norm-telescoping: (L, d, m, d_v)
     taylor_shape=((32, 3, 2), (128, 3, 4)),  # dsf.taylor-features: (L, m, d_v)
     softmax_taylor_shape=((2, 20, 4, 2, 2), (2, 96, 8, 3, 4)),  # dsf.native.softmax-taylor: (B, L, d, m, d_v)
-    normalized_shape=((2, 24, 5, 4, 3), (2, 128, 16, 8, 8)),  # dsf.normalized-attention-eq21: (B, L, d, m, d_v)
+    normalized_shape=((2, 24, 5, 4, 3), (2, 128, 16, 8, 8)),  # dsf.normalized-attention-eq22: (B, L, d, m, d_v)
     eigenvalues_shape=((32, 4, 3, 2), (256, 8, 4, 4)),  # dsf.recurrent-norm-eigenvalues: (L, d, m, d_v)
     flowformer_shape=((2, 2, 24, 4, 3), (2, 4, 128, 8, 8)),  # dsf.native.flowformer: (B, H, L, m, d_v)
     # --- ssm
@@ -61,7 +61,7 @@ SIZES = Sizes(
         replace(_MQAR_ATTENTION_CI, batch=64, train=2048, epochs=16),
         replace(_MQAR_ATTENTION_PAPER, batch=64),
     ),
-    mqar_qlstm=(  # qLSTM vs qLSTM-rev (dsf.mqar-qlstm-reversed)
+    mqar_qlstm=(  # qLSTM vs qLSTM-rev: an observation in notebook 11 (no claim: the toy qLSTM does not learn recall)
         MQARConfig(
             seq_len=64, num_kv=4, vocab=32, d=16, batch=32, train=1024, epochs=12, lr=1e-2, layers=1, shift=True
         ),
@@ -69,7 +69,13 @@ SIZES = Sizes(
             seq_len=128, num_kv=8, vocab=64, d=32, batch=32, train=8192, epochs=16, lr=1e-2, layers=2, shift=False
         ),
     ),
-    mqar_seeds=((0, 1, 2), (0, 1, 2, 3, 4)),
+    mqar_seeds=(tuple(range(8)), tuple(range(8))),  # paired over seeds: one-sided t lower bounds (dsf.mqar-*)
+    # --- the paper's two lemmas and the S6-attention statements (claims/lemmas.py)
+    lemma1_shape=((16, 2, 2, 24), (48, 3, 3, 24)),  # dsf.lemma-1: (L, m, d_v, P of the limit check)
+    lemma2_shape=((16, 3, 2, 2), (64, 6, 4, 3)),  # dsf.lemma-2: (L, N, E extra states, d = p)
+    l6_shape=((2, 24, 4, 3), (2, 128, 8, 8)),  # dsf.l6a-separable-is-s6, dsf.l6c-s6-normalisers: (B, L, d, n)
+    s6_hankel_shape=((24, 3, 4), (64, 8, 8)),  # dsf.s6-hankel-rank: (L, d, n)
+    e1_length=(8, 32),  # dsf.e1-block-form: sequence length L of the numeric check
     # notebooks/11_dsf_attention_vs_ssm, figure "Hankel rank vs L": sequence lengths
     notebook_hankel_lengths=((8, 16, 24, 32, 48, 64), (8, 16, 32, 64, 96, 128)),
 )

@@ -178,8 +178,9 @@ def _normaliser_sign_flipped():
     "dsf.ssd-duality",
     title="DSF == native: Mamba-2 SSD recurrence = 1-semiseparable masked attention = chunked ssd_minimal_discrete",
     statement=r"h_i=e^{\Delta_ia}h_{i-1}+\Delta_ib_ix_i^\top\ \Longleftrightarrow\ Y=(L\circ CB^\top)(\Delta\odot X),\ L_{ij}=e^{a\sum_{l=j+1}^i\Delta_l}",
-    source=f"dao2024transformers (SSD, Listing 1); {_SRC} §4.2 (SSD)",
-    status_of_source="stated",
+    source=f"dao2024transformers (SSD duality; ssd_minimal_discrete is its Listing 1); {_SRC} §4.2 (SSD); the "
+    f"DSF form of Mamba-2 and the ports are our formalisation ({_SOURCES})",
+    status_of_source="reconstructed",
     kinds=("numeric",),
 )
 def _ssd_duality(tier: str):
@@ -239,18 +240,19 @@ def _masked_attention_transposed():
 
 @claim(
     "dsf.native.ssd-paper",
-    title="DSF == native: the paper's SSD (scalar A, rank-1 step) and its reversed-sigmoid transition",
-    statement=r"\Delta^{(k)}_i=\mathrm{softplus}(z^{(k)}_i),\ z^{(k)}_i=\omega_kw^\top u_i+\beta_k,\ A=-e^{A_{\log}}\Rightarrow\Lambda_i=\sigma(-z_i)^{e^{A_{\log}}}",
-    source=f"{_SRC} §4.2 and eq. (23) (official zoology/mixers/mamba.py::S6_2)",
-    status_of_source="stated",
+    title="DSF == native: the paper's SSD (scalar A, one scalar step per time step) and its reversed-sigmoid transition",
+    statement=r"\Delta^{(k)}_i=\mathrm{softplus}(z^{(k)}_i),\ z^{(k)}_i=w^\top u_i+\beta_k,\ A=-e^{A_{\log}}\Rightarrow\Lambda_i=\sigma(-z_i)^{e^{A_{\log}}}",
+    source=f"{_SRC} eq. (19) (S6 in the DSF), §4.2 (SSD: one parameter in Λ_i) and eq. (23) (the reversed "
+    f"sigmoid); a port of the official zoology/mixers/mamba.py::S6_2 (scalar step repeated across channels); the "
+    f"DSF form of this mixer is our formalisation ({_SOURCES})",
+    status_of_source="reconstructed",
     kinds=("numeric",),
 )
 def _paper_ssd_equals_native(tier: str):
     B, L, d, n = SIZES[tier].ssd_paper_shape
     g = torch_generator(64)
-    u, w, om, beta, Bm, Cm, D = (
+    u, w, beta, Bm, Cm, D = (
         randn(g, B, L, d),
-        randn(g, d),
         randn(g, d),
         randn(g, d),
         randn(g, B, L, n),
@@ -260,18 +262,18 @@ def _paper_ssd_equals_native(tier: str):
     checks = []
     for A_log in (0.0, 0.4):
         Al = torch.tensor(A_log, dtype=torch.float64)
-        dsf = ssd_paper_dsf(u, w, om, beta, Al, Bm, Cm, D)
-        y = NS.s6_2_ref(u, w, om, beta, Al, Bm, Cm, D)
+        dsf = ssd_paper_dsf(u, w, beta, Al, Bm, Cm, D)
+        y = NS.s6_2_ref(u, w, beta, Al, Bm, Cm, D)
         checks.append(
             rel_close(
                 f"A_log={A_log}: DSF vs S6_2 scan", dsf.recurrent(u), y, rtol=TOL_IDENTITY, reason=REASON_IDENTITY
             )
         )
-        z = (u @ w)[..., None] * om + beta
+        z = (u @ w)[..., None] + beta  # S6_2: the scalar w^T u_i repeated over channels, plus the bias β_k
         rev = torch.sigmoid(-z) ** torch.exp(Al)
         checks.append(
             close(
-                f"A_log={A_log}: Λ_i vs σ(-z_i)^(e^A_log) (reversed sigmoid)",
+                f"A_log={A_log}: Λ_i vs σ(-z_i)^(e^A_log) (reversed sigmoid), z_i = wᵀu_i + β",
                 dsf.lam.reshape(B, L, d, n),
                 rev[..., None].expand(B, L, d, n),
                 atol=16 * F64_EPS,
@@ -285,10 +287,41 @@ def _paper_ssd_equals_native(tier: str):
 def _native_a_log_flipped():
     native = NS.s6_2_ref
 
-    def flipped(u, w_dt, dt_weight, dt_bias, A_log, B, C, D=None):
-        return native(u, w_dt, dt_weight, dt_bias, -A_log, B, C, D)
+    def flipped(u, w_dt, dt_bias, A_log, B, C, D=None):
+        return native(u, w_dt, dt_bias, -A_log, B, C, D)
 
     with mock.patch.object(NS, "s6_2_ref", flipped):
+        yield
+
+
+def _per_channel_factor(d):
+    """A fixed per-channel step factor ω (the dt_proj weight that S6_2 never applies), for the controls."""
+    return 0.5 + rand(torch_generator(640), d)
+
+
+@control(
+    "dsf.native.ssd-paper", "native port multiplies the step by a per-channel factor ω_k (Δ = softplus(ω_k wᵀu + β_k))"
+)
+def _native_per_channel_factor():
+    def old_port(u, w_dt, dt_bias, A_log, B, C, D=None):
+        d, n = u.shape[-1], B.shape[-1]
+        dt = (u @ w_dt)[..., None] * _per_channel_factor(d)
+        A = -torch.exp(torch.as_tensor(A_log, dtype=u.dtype) * torch.ones(d, n, dtype=u.dtype))
+        return NS.selective_scan_ref(u, dt, A, B, C, D, delta_bias=dt_bias, delta_softplus=True)
+
+    with mock.patch.object(NS, "s6_2_ref", old_port):
+        yield
+
+
+@control("dsf.native.ssd-paper", "DSF built with a per-channel step factor ω_k (the old port of the step)")
+def _dsf_per_channel_factor():
+    def old_dsf(u, w_dt, dt_bias, A_log, B, C, D=None):
+        d, n = u.shape[-1], B.shape[-1]
+        dt = (u @ w_dt)[..., None] * _per_channel_factor(d)
+        A = -torch.exp(torch.as_tensor(A_log, dtype=u.dtype) * torch.ones(d, n, dtype=u.dtype))
+        return s6_dsf(u, dt, A, B, C, D, delta_bias=dt_bias, delta_softplus=True)
+
+    with mock.patch(f"{__name__}.ssd_paper_dsf", old_dsf):
         yield
 
 
