@@ -26,10 +26,13 @@ Claims ``dsf.convolutional-form``, ``dsf.chunked-equals-recurrent``, ``dsf.hanke
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..base import validation as V
 from ..base.chunks import CHUNK_SIZE, check_chunk_size
+from ..base.memory import check_quadratic_memory
 from .scan import BACKENDS, _chunked_diag_scan, _kernel_backend, _kernel_readout_scan, diag_transition_products
 
 STRUCTURES = ("scalar", "diagonal", "dplr", "dense")
@@ -179,6 +182,7 @@ class DSF:
         Scalar: ``[..., L, L]``; diagonal: ``[..., L, L, N]`` (log space; the product excludes :math:`\Lambda_j`);
         dplr/dense: ``[..., L, L, N, N]`` by cumulative matrix products.
         """
+        self._check_quadratic_memory("DSF.transition_products", with_blocks=False)
         if self.structure == "scalar":
             return diag_transition_products(self.lam[..., None])[..., 0]
         if self.structure == "diagonal":
@@ -194,8 +198,35 @@ class DSF:
             rows.append(torch.stack(row, dim=-3))
         return torch.stack(rows, dim=-4)
 
+    def quadratic_bytes(self, *, with_blocks: bool = True) -> int:
+        r"""Bytes of the :math:`L\times L` intermediates of :meth:`blocks` (hence :meth:`matrix`, :meth:`parallel`).
+
+        The transition products (``L^2``, ``L^2 N`` or ``L^2 N^2`` numbers per batch element, twice for the
+        log-space cumulative sums) and, ``with_blocks``, the blocks :math:`\Phi_{ij}` (``L^2 p d``) and their
+        einsum operands (about twice that).
+        """
+        per = {"scalar": 1, "diagonal": self.N}.get(self.structure, self.N * self.N)
+        numbers = 2 * self.L * self.L * per
+        if with_blocks:
+            numbers += 3 * self.L * self.L * self.p * self.d
+        batch = math.prod(self.batch) if self.batch else 1
+        return int(batch * numbers * self.lam.element_size())
+
+    def _check_quadratic_memory(self, what: str, *, with_blocks: bool = True) -> None:
+        check_quadratic_memory(
+            f"{what} (L = {self.L}, N = {self.N}, p = {self.p}, d = {self.d})",
+            self.quadratic_bytes(with_blocks=with_blocks),
+            alternative="DSF.recurrent(u) or, for scalar/diagonal transitions, DSF.chunked(u)",
+            device=self.lam.device,
+        )
+
     def blocks(self) -> torch.Tensor:
-        r"""All blocks :math:`\Phi_{ij}` as ``[..., L, L, p, d]`` (zero for :math:`j>i`)."""
+        r"""All blocks :math:`\Phi_{ij}` as ``[..., L, L, p, d]`` (zero for :math:`j>i`).
+
+        Memory :math:`O(L^2)` (:meth:`quadratic_bytes`): refused with a ``MemoryError`` naming the size when it
+        exceeds the free memory (use :meth:`recurrent` or :meth:`chunked`).
+        """
+        self._check_quadratic_memory("DSF.blocks")
         P = self.transition_products()
         C, B = self.C, self.B
         if self.structure == "scalar":

@@ -41,3 +41,24 @@ def test_quadratic_references_refuse_a_size_the_machine_cannot_hold(fn, alternat
     args = (q, q, q) + ((torch.zeros(1, 2**20, 1),) if fn is diag_scan_quadratic else ())
     with pytest.raises(MemoryError, match=rf"needs about [0-9.]+ TiB .* use {alternative}"):
         fn(*args)
+
+
+def test_dsf_quadratic_forms_refuse_a_length_the_machine_cannot_hold():
+    """DSF.parallel at L = 20000 (d = p = 16, N = 64, diagonal) asked for ~51 GB before this check."""
+    from attnmath.dsf import DSF
+
+    L, N, d = 20_000, 64, 16
+    lam = torch.ones(1, 1).expand(L, N)  # no allocation of size L N
+    B = torch.zeros(1, 1, 1).expand(L, N, d)
+    C = torch.zeros(1, 1, 1).expand(L, d, N)
+    dsf = DSF(lam, B, C, structure="diagonal")
+    assert dsf.quadratic_bytes() == (2 * L * L * N + 3 * L * L * d * d) * 4
+    for call in (dsf.blocks, dsf.matrix, lambda: dsf.parallel(torch.zeros(L, d))):
+        with pytest.raises(MemoryError, match=r"DSF.blocks \(L = 20000, N = 64, p = 16, d = 16\) needs about .* GiB"):
+            call()
+    with pytest.raises(MemoryError, match=r"use DSF.recurrent\(u\) or, for scalar/diagonal transitions, DSF.chunked"):
+        dsf.transition_products()
+    small = DSF(torch.rand(8, 3, dtype=torch.float64), torch.randn(8, 3, 2, dtype=torch.float64),
+                torch.randn(8, 2, 3, dtype=torch.float64), structure="diagonal")  # fmt: skip
+    u = torch.randn(8, 2, dtype=torch.float64)
+    assert torch.allclose(small.parallel(u), small.recurrent(u), atol=1e-12)  # small sizes are not refused
