@@ -1,7 +1,8 @@
 r"""The paper's experiments as cached, seeded runs (shared by the claims and the notebook).
 
 - Fig. 6: learning-rate sweep on Syn-Medium, random init, 100 iterations (:func:`fig6_entropy`,
-  :func:`fig6_sweep`) and the paper's stored table (:data:`FIG6_STORED`, from the official code's data).
+  :func:`fig6_sweep`), the paper's stored table (:data:`FIG6_STORED`, from the official code's data) and
+  the cell-by-cell regression against it (:func:`fig6_compare`).
 - Fig. 4: Syn-Small from zero init at :math:`\eta_Y/\eta_Z \in \{1, 10\}` (:func:`fig4_run`).
 - The population flow of claims ``scansnap.s06-fates`` to ``scansnap.s09-common-suppression``
   (:func:`population_run`).
@@ -13,7 +14,9 @@ and then shows the claim pays once. Returned tensors are shared: do not modify t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -53,6 +56,78 @@ def fig6_stored(num_last: int, eta_Z: float, ratio: int) -> tuple[float, float] 
     if row is None or ratio not in FIG6_RATIOS:
         return None
     return row[FIG6_RATIOS.index(ratio)]
+
+
+FIG6_BAND = 0.05  # regression band of a Fig. 6 cell: |ours - stored| <= 0.05 (our RNG streams differ)
+
+
+def fig6_stored_cells() -> tuple[tuple[int, float, int], ...]:
+    """Every cell ``(num_last, eta_Z, ratio)`` of :data:`FIG6_STORED` (9 rows x 4 ratios = 36), in table order."""
+    return tuple((p, e, r) for (p, e) in FIG6_STORED for r in FIG6_RATIOS)
+
+
+@dataclass(frozen=True)
+class Fig6Cell:
+    r"""One Fig. 6 cell set beside the stored table (see :func:`fig6_compare`).
+
+    ``se`` is our standard error over seeds; ``tolerance`` = :math:`\max(0.05, 2\sqrt2\,\mathrm{se})`;
+    ``within_band`` is :math:`|\Delta|\le0.05`, ``explained`` is :math:`|\Delta|\le2\sqrt2\,\mathrm{se}`.
+    """
+
+    num_last: int
+    eta_Z: float
+    ratio: int
+    mean: float
+    se: float
+    stored_mean: float
+    stored_pm: float
+    diff: float
+    tolerance: float
+
+    @property
+    def within_band(self) -> bool:
+        return abs(self.diff) <= FIG6_BAND
+
+    @property
+    def explained(self) -> bool:
+        return abs(self.diff) <= 2 * math.sqrt(2) * self.se
+
+    @property
+    def passed(self) -> bool:
+        return abs(self.diff) <= self.tolerance
+
+
+def fig6_compare(sweep: Mapping[tuple[int, float, float], np.ndarray], stored: Mapping | None = None) -> list[Fig6Cell]:
+    r"""Set every swept cell that the stored table lists beside its stored mean.
+
+    For a cell with our entropies :math:`H_1..H_n` (n seeds) and stored mean :math:`\bar H^*`:
+    :math:`\Delta=\bar H-\bar H^*`, :math:`\mathrm{se}=s(H)/\sqrt n`, and the acceptance criterion
+    :math:`|\Delta|\le\max(0.05,\ 2\,\mathrm{se}_\Delta)` with :math:`\mathrm{se}_\Delta=\sqrt2\,\mathrm{se}`:
+    the stored mean is another mean over ``n`` = 10 seeds of the same process with independent random
+    streams, so the difference of the two means has standard error :math:`\sqrt2` times ours (the
+    stored :math:`\pm` is shown but not used: its meaning, standard deviation or standard error, is
+    not documented). ``stored`` defaults to :data:`FIG6_STORED` (same layout). Cells the stored table
+    does not list are skipped. Returns one :class:`Fig6Cell` per compared cell, in the sweep's order.
+    """
+    table = FIG6_STORED if stored is None else stored
+    if not isinstance(sweep, Mapping):
+        raise TypeError(f"sweep must be a mapping (num_last, eta_Z, ratio) -> entropies, got {type(sweep).__name__}")
+    rows = []
+    for key, h in sweep.items():
+        if not (isinstance(key, tuple) and len(key) == 3):
+            raise ValueError(f"sweep keys must be (num_last, eta_Z, ratio) triples, got {key!r}")
+        h = np.asarray(h, dtype=float)
+        if h.ndim != 1 or h.size < 2:
+            raise ValueError(f"sweep[{key!r}] must be a 1-D array of >= 2 seeds' entropies, got shape {h.shape}")
+        p, e, r = int(key[0]), float(key[1]), key[2]
+        row = table.get((p, e))
+        if row is None or r not in FIG6_RATIOS:
+            continue
+        m, pm = row[FIG6_RATIOS.index(r)]
+        se = float(h.std(ddof=1) / math.sqrt(h.size))
+        d = float(h.mean() - m)
+        rows.append(Fig6Cell(p, e, int(r), float(h.mean()), se, m, pm, d, max(FIG6_BAND, 2 * math.sqrt(2) * se)))
+    return rows
 
 
 @cache

@@ -51,3 +51,31 @@ def test_fig6_sweep_progress_bar_is_labelled(monkeypatch, capsys):
     E.fig6_sweep([1], [0.5], [2], seeds=[3, 4])
     err = capsys.readouterr().err
     assert re.search(r"(^|\r)Fig\. 6 runs: +100%.*2/2", err), err
+
+
+def test_fig6_stored_cells_lists_the_36_transcribed_cells():
+    cells = E.fig6_stored_cells()
+    assert len(cells) == 36 and len(set(cells)) == 36
+    assert all(fig6_stored(*c) is not None for c in cells)
+    assert (5, 1.0, 2) not in cells and cells[0] == (1, 0.5, 1) and cells[-1] == (10, 3.0, 10)
+
+
+def test_fig6_compare_applies_max_band_and_two_se_of_the_difference():
+    # (1, 0.5, 1) stored 1.971: a tight cell 0.03 off is within the band; one 0.06 off misses it
+    tight = np.array([2.001, 2.001, 2.001, 2.001])
+    far = np.array([2.031, 2.031, 2.031, 2.031])
+    # (1, 3.0, 10) stored 1.825: a noisy cell 0.1 off, se = 0.1 / sqrt(4) = 0.05, 2 sqrt(2) se = 0.141
+    noisy = 1.725 + np.array([-0.1, 0.1, -0.1, 0.1]) * np.sqrt(3 / 4)
+    rows = E.fig6_compare({(1, 0.5, 1): tight, (1, 3.0, 10): noisy, (5, 1.0, 2): tight})
+    assert [(r.num_last, r.eta_Z, r.ratio) for r in rows] == [(1, 0.5, 1), (1, 3.0, 10)]  # 5/10 not stored
+    a, b = rows
+    assert a.diff == pytest.approx(0.03) and a.se == 0 and a.tolerance == 0.05 and a.within_band and a.passed
+    assert b.diff == pytest.approx(-0.1) and b.se == pytest.approx(0.05)
+    assert b.tolerance == pytest.approx(2 * np.sqrt(2) * 0.05) and not b.within_band and b.explained and b.passed
+    (c,) = E.fig6_compare({(1, 0.5, 1): far})
+    assert not c.within_band and not c.explained and not c.passed  # 0.06 > max(0.05, 0)
+    (d,) = E.fig6_compare({(1, 0.5, 1): tight}, {(1, 0.5): ((2.101, 0.0),) * 4})  # a patched table is read
+    assert d.diff == pytest.approx(-0.1) and not d.passed
+    assert "sweep must be a mapping" in msg(TypeError, E.fig6_compare, [tight])
+    assert "1-D array of >= 2 seeds" in msg(ValueError, E.fig6_compare, {(1, 0.5, 1): np.array([2.0])})
+    assert "(num_last, eta_Z, ratio) triples" in msg(ValueError, E.fig6_compare, {(1, 0.5): tight})

@@ -20,6 +20,10 @@ SIZES = Sizes(
     snap_times=(141, 1401),
     # notebook: eta_Z / eta_Y of the population flows in the relative-gain figure
     gain_ratios=((0.3, 0.1, 0.03), (1.0, 0.3, 0.1, 0.03, 0.01)),
+    # claim s11: regress all 36 stored Fig. 6 cells (paper) or a seeded subset covering every stored row (ci)
+    fig6_all_stored=(False, True),
+    # claim s14: seeds of the JoMA token distributions X (Gaussian-bump and random), one flow per seed and kind
+    joma_seeds=((0,), (0, 1, 2)),
     # notebook: the Fig. 6 panels swept (number of query tokens; next tokens = 2 x)
     fig6_panels=((1,), FIG6_PANELS),
 )
