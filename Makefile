@@ -6,6 +6,7 @@
 #                    notebooks (nbval: normal, rerun, foreign numerics), jupytext pairs,
 #                    strict book build, browser check, pinned environment, wheel
 #   make test-fast   lint + unit/property tests + claims, without slow tests, notebooks or book
+#   make types       type-check attnmath/ and kernels/ (mypy, configured in pyproject.toml [tool.mypy])
 #   make verify      run every claim (python -m attnmath verify) and write the ledger
 #   make notebooks   re-execute every notebook and store its outputs (after editing a chapter)
 #   make lab         open the notebooks in JupyterLab (jupytext pairs)
@@ -25,7 +26,7 @@ LEDGER := book/_build/ledger.json
 SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
-.PHONY: book book-only test test-fast verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
+.PHONY: book book-only test test-fast types verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
 	rerun-check verify-determinism coverage controls-check lab-check foreign-check check-env wheel-check
 
 $(BIN)/python:
@@ -76,6 +77,7 @@ test:
 	@$(STAGE) pins $(MAKE) --no-print-directory check-env
 	@$(STAGE) lint $(BIN)/ruff check .
 	@$(STAGE) imports $(BIN)/lint-imports --no-cache
+	@$(STAGE) types $(BIN)/mypy
 	@$(STAGE) format $(BIN)/ruff format --check --quiet .
 	@$(STAGE) pairs $(BIN)/python tools/check_pairs.py notebooks
 	@$(STAGE) unit $(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/lab --ignore=tests/test_claims.py --ignore=tests/kernels -m "not gpu"
@@ -90,6 +92,11 @@ test:
 	@$(STAGE) lab $(MAKE) --no-print-directory lab-check
 	@$(STAGE) wheel $(MAKE) --no-print-directory wheel-check
 	@$(STAGE) --report
+
+# mypy reads its files and options from pyproject.toml ([tool.mypy]); the kernels are checked as attnmath.kernels
+# through tools/mypy_path (a symlink to kernels/, the mapping setup.py's package_dir makes for the installed package).
+types: deps-test
+	$(BIN)/mypy
 
 test-fast: deps-test
 	$(BIN)/ruff check .

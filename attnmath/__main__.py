@@ -21,6 +21,8 @@ import argparse
 import json
 import os
 import sys
+from types import ModuleType
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_MATCH = 0, 1, 2, 3
 
@@ -77,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _list(args) -> int:
+def _list(args: argparse.Namespace) -> int:
     """List claims from the static index (no chapter imported) or, when it is stale, from the registry."""
     from .ledger import index
 
@@ -106,7 +108,7 @@ def _list(args) -> int:
     return EXIT_OK
 
 
-def _verify(args, selected, claims) -> int:
+def _verify(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -> int:
     from tqdm import tqdm
 
     results = []

@@ -23,6 +23,7 @@ if __name__ != "attnmath.kernels":  # e.g. `import kernels` with the repository 
 import inspect
 import sys
 import types
+from typing import Any
 
 from . import dispatch
 from .dispatch import backend
@@ -37,7 +38,7 @@ OPERATORS = ("linear_attention", "diag_scan", "softmax_attention")
 class _CallableOperator(types.ModuleType):
     """An operator folder that is also its dispatch function (layout ``[B, T, H, K]``; see :mod:`.dispatch`)."""
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return getattr(dispatch, self.__name__.rpartition(".")[2])(*args, **kwargs)
 
 
@@ -45,6 +46,6 @@ for _name in OPERATORS:
     _module = sys.modules[f"{__name__}.{_name}"]
     _fn = getattr(dispatch, _name)
     _module.__class__ = _CallableOperator
-    _module.__signature__ = inspect.signature(_fn)
+    _module.__signature__ = inspect.signature(_fn)  # type: ignore[attr-defined]  # inspect reads it from any object
     _module.__doc__ = f"{_module.__doc__ or ''}\n\nCalled as a function, this is :func:`attnmath.kernels.dispatch.{_name}`:\n\n{inspect.getdoc(_fn)}"
 del _name, _module, _fn

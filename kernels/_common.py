@@ -27,7 +27,7 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def check_qkv(q, k, v) -> tuple[int, int, int, int, int]:
+def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[int, int, int, int, int]:
     """Validate ``q, k: [B, T, H, K]`` and ``v: [B, T, H, V]`` (same dtype and device, finite); return ``B, T, H, K, V``.
 
     A ``[B, H, T, K]`` tensor is refused where its shape gives it away (more than :data:`MAX_HEADS` "heads" and
@@ -68,7 +68,7 @@ def check_positive_denominator(den: torch.Tensor, name: str = "q_t^T z_t") -> No
         )
 
 
-def check_state(h, name: str, shape: tuple[int, ...], ref: torch.Tensor) -> torch.Tensor | None:
+def check_state(h: torch.Tensor | None, name: str, shape: tuple[int, ...], ref: torch.Tensor) -> torch.Tensor | None:
     """``None`` or a floating tensor of exactly ``shape`` on ``ref``'s device."""
     if h is None:
         return None
@@ -77,7 +77,7 @@ def check_state(h, name: str, shape: tuple[int, ...], ref: torch.Tensor) -> torc
     return h
 
 
-def resolve_scale(scale, K: int) -> float:
+def resolve_scale(scale: float | None, K: int) -> float:
     """``None`` means ``K ** -0.5`` (fla's default); otherwise a positive real."""
     return K**-0.5 if scale is None else V.real(scale, "scale", positive=True)
 
@@ -108,6 +108,6 @@ def from_chunks(x: torch.Tensor, T: int) -> torch.Tensor:
     return x[:, :T]
 
 
-def causal_mask(C: int, device, *, strict: bool = False) -> torch.Tensor:
+def causal_mask(C: int, device: torch.device | str | None, *, strict: bool = False) -> torch.Tensor:
     """Boolean ``[C, C]`` mask of pairs ``j <= i`` (``j < i`` when ``strict``)."""
     return torch.ones(C, C, dtype=torch.bool, device=device).tril(-1 if strict else 0)

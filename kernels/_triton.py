@@ -32,6 +32,8 @@ import contextlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -43,7 +45,7 @@ _SET_BY_US = False  # True once load() switched the interpreter on itself (no GP
 
 
 @contextlib.contextmanager
-def _interpreter_env():
+def _interpreter_env() -> Iterator[None]:
     """``TRITON_INTERPRET=1`` while Triton reads it (its import, ``triton.jit``), when :func:`load` switched the
     interpreter on itself; the caller's ``os.environ`` is restored afterwards (no permanent side effect)."""
     if not _SET_BY_US:
@@ -93,7 +95,7 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET") == "1" or not torch.cuda.is_available()
 
 
-def load():
+def load() -> tuple[ModuleType, ModuleType]:
     """Import triton (switching the interpreter on first when there is no GPU) and return ``(triton, tl)``.
 
     Raises :class:`~attnmath.base.errors.MissingDependency` (a ``RuntimeError``) when triton is
@@ -122,14 +124,14 @@ class LazyKernel:
     """A Triton kernel (or device helper) source that is ``triton.jit``-ed on first use: a kernel on its
     first launch (``kernel[grid](...)``), a helper when the first kernel that calls it is built."""
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
-        self._kernel = None
+        self._kernel: Any = None  # the triton.jit object, once built
 
     @property
-    def kernel(self):
+    def kernel(self) -> Any:
         if self._kernel is None:
             triton, language = load()
             with _interpreter_env():
@@ -137,24 +139,24 @@ class LazyKernel:
                 self._kernel = triton.jit(self.fn)
         return self._kernel
 
-    def __getitem__(self, grid):
+    def __getitem__(self, grid: tuple[int, ...]) -> Callable[..., Any]:
         launch = self.kernel[grid]
         if not _SET_BY_US:
             return launch
 
-        def interpreted_launch(*args, **kwargs):
+        def interpreted_launch(*args: Any, **kwargs: Any) -> Any:
             with _interpreter_env():  # Triton's interpreter imports helpers lazily and reads the knob on launch
                 return launch(*args, **kwargs)
 
         return interpreted_launch
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
             f"{self.__name__} is Triton device code: launch a kernel as kernel[grid](...); helpers run inside kernels"
         )
 
 
-def _bind_globals(fn, language) -> None:
+def _bind_globals(fn: Callable[..., Any], language: ModuleType) -> None:
     """Make ``fn``'s module globals what ``triton.jit`` needs: the real ``tl``, and every lazy helper that
     ``fn`` names replaced by its jitted function (built first, with its own globals bound the same way)."""
     scope = fn.__globals__
@@ -165,7 +167,7 @@ def _bind_globals(fn, language) -> None:
             scope[name] = obj.kernel
 
 
-def lazy_jit(fn) -> LazyKernel:
+def lazy_jit(fn: Callable[..., Any]) -> LazyKernel:
     """Decorator for kernels and their device helpers: defer ``triton.jit(fn)`` to first use (module docstring)."""
     return LazyKernel(fn)
 
@@ -195,7 +197,7 @@ def check_dtype(q: torch.Tensor) -> None:
         raise TypeError("the Triton kernels compute in fp32: q must be fp16, bf16 or fp32, got float64")
 
 
-def check_block(size, name: str = "chunk_size") -> int:
+def check_block(size: int, name: str = "chunk_size") -> int:
     """A Triton block side (chunk length or softmax block): a power of two >= 16 (``tl.dot`` block sides)."""
     c = check_chunk_size(size, name, power_of_two=True)
     if c < MIN_BLOCK:

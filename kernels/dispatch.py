@@ -11,6 +11,8 @@ or ``backend="triton"`` forces a choice; forcing Triton on a CPU machine switche
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import torch
 
 from attnmath.base import validation as V
@@ -47,6 +49,42 @@ def _pick(name: str, x: torch.Tensor) -> str:
     return name
 
 
+@overload
+def linear_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    scale: float | None = None,
+    normalize: Literal[False] = False,
+    initial_state: torch.Tensor | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]: ...
+@overload
+def linear_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    scale: float | None = None,
+    normalize: Literal[True],
+    initial_state: tuple[torch.Tensor, torch.Tensor] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]: ...
+@overload
+def linear_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    scale: float | None = None,
+    normalize: bool,
+    initial_state: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]: ...
 def linear_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -54,10 +92,10 @@ def linear_attention(
     *,
     scale: float | None = None,
     normalize: bool = False,
-    initial_state=None,
+    initial_state: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
     chunk_size: int = CHUNK_SIZE,
     backend: str = "auto",
-):
+) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
     r"""Causal linear attention :math:`S_t = S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t` (optionally normalised).
 
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``; ``initial_state``: ``[B, H, K, V]`` or, with
@@ -105,7 +143,7 @@ def diag_scan(
     initial_state: torch.Tensor | None = None,
     chunk_size: int | None = None,
     backend: str = "auto",
-):
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Diagonal scan :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t`.
 
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``, g (log-decay, ``<= 0``): ``[B, T, H, K]`` (per key,

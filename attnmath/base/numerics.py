@@ -10,6 +10,8 @@ r"""Numerical constants and helpers shared by every chapter: unit roundoff, seed
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import torch
 
@@ -38,7 +40,11 @@ def numpy_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(V.integer(seed, "seed", minimum=0))
 
 
-def phi1(z):
+@overload
+def phi1(z: torch.Tensor) -> torch.Tensor: ...
+@overload
+def phi1(z: float) -> float: ...
+def phi1(z: torch.Tensor | float) -> torch.Tensor | float:
     r""":math:`\varphi_1(z)=(e^z-1)/z`, :math:`\varphi_1(0)=1`, computed as ``expm1(z)/z``.
 
     ``z``: real tensor (any shape) or a real number (returns a float). ``expm1`` avoids the

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 
 
 @contextmanager
-def single_thread():
+def single_thread() -> Iterator[None]:
     """Run tiny-tensor loops on one intra-op thread, then restore the previous setting.
 
     The chapters' simulations are thousands of small steps (``[128, 127]`` tensors in Scan

@@ -14,10 +14,14 @@ r"""Quantities the DSF chapter measures: numerical ranks, Taylor bounds, step-si
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 
 from ..base import validation as V
+
+if TYPE_CHECKING:
+    from .core import DSF
 
 __all__ = [
     "diag_ssm_states",
@@ -42,7 +46,7 @@ def numerical_rank(M: torch.Tensor, rtol: float = 1e-10) -> int:
     return int((s > rtol * s[0]).sum()) if s.numel() and s[0] > 0 else 0
 
 
-def hankel_ranks(dsf, rtol: float = 1e-10) -> list[int]:
+def hankel_ranks(dsf: DSF, rtol: float = 1e-10) -> list[int]:
     r"""Numerical rank of every Hankel block :math:`\Phi[i\ge t, j<t]`, ``t = 1..L-1`` (first batch element)."""
     out = []
     for t in range(1, dsf.L):
@@ -101,7 +105,14 @@ def normalized_output_range_bound(delta: float, v_range: float) -> float:
     return delta / (1 - delta) * V.real(v_range, "v_range", nonnegative=True)
 
 
-def s6_masked_attention(u, delta, A, B, C, D=None):
+def s6_masked_attention(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+) -> torch.Tensor:
     r"""S6 as :math:`d`-head masked linear attention (reconstructed), quadratic form:
     :math:`y^{(k)}_i=\sum_{j\le i}c_i^\top\mathrm{diag}(e^{a^{(k)}(t^{(k)}_i-t^{(k)}_j)})b_j\,\Delta^{(k)}_ju^{(k)}_j+D_ku^{(k)}_i`.
 
@@ -119,7 +130,9 @@ def s6_masked_attention(u, delta, A, B, C, D=None):
     return y if D is None else y + D * u
 
 
-def ssd_masked_attention(x, dt, A, B, C):
+def ssd_masked_attention(
+    x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> torch.Tensor:
     r"""Mamba-2's dual form per head: :math:`Y=(L\circ CB^\top)(\Delta\odot X)`, :math:`L_{ij}=e^{a\sum_{l=j+1}^i\Delta_l}`.
 
     x ``[..., L, H, P]``, dt (positive) ``[..., L, H]``, A ``[H]``, B, C ``[..., L, n]``.

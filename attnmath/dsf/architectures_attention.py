@@ -34,7 +34,9 @@ __all__ = [
 ]
 
 
-def separable_attention_dsf(phi_q, psi_k, W_V, eta, *, realization: str = "recurrent") -> DSF:
+def separable_attention_dsf(
+    phi_q: torch.Tensor, psi_k: torch.Tensor, W_V: torch.Tensor, eta: torch.Tensor, *, realization: str = "recurrent"
+) -> DSF:
     r"""The DSF of :math:`y_i=\sum_{j\le i}\phi(q_i)^\top\psi(k_j)\,W_Vu_j/\eta_i` (the paper's eqs. (14)-(15)).
 
     phi_q, psi_k: ``[..., L, n]``; W_V: ``[d_v, d]``; eta: ``[..., L]`` (positive).  Claims
@@ -60,7 +62,14 @@ def separable_attention_dsf(phi_q, psi_k, W_V, eta, *, realization: str = "recur
 
 
 def softmax_taylor_dsf(
-    u, W_Q, W_K, W_V, order: int, *, scale: float | None = None, realization: str = "recurrent"
+    u: torch.Tensor,
+    W_Q: torch.Tensor,
+    W_K: torch.Tensor,
+    W_V: torch.Tensor,
+    order: int,
+    *,
+    scale: float | None = None,
+    realization: str = "recurrent",
 ) -> DSF:
     r"""Softmax attention truncated to order :math:`P`: features :math:`\phi_P` of :func:`.features.taylor_features`.
 
@@ -76,7 +85,9 @@ def softmax_taylor_dsf(
     return separable_attention_dsf(fq, fk, W_V, eta, realization=realization)
 
 
-def linear_attention_dsf(u, W_Q, W_K, W_V, *, realization: str = "recurrent") -> DSF:
+def linear_attention_dsf(
+    u: torch.Tensor, W_Q: torch.Tensor, W_K: torch.Tensor, W_V: torch.Tensor, *, realization: str = "recurrent"
+) -> DSF:
     r"""Katharopoulos linear attention, eq. (16): :math:`\phi=\psi=\mathrm{elu}+1`, :math:`\eta_i=\phi(q_i)^\top\sum_{j\le i}\phi(k_j)`, :math:`N=md_v`.
 
     Claim ``dsf.linear-attention-three-ways``.
@@ -87,7 +98,18 @@ def linear_attention_dsf(u, W_Q, W_K, W_V, *, realization: str = "recurrent") ->
     return separable_attention_dsf(fq, fk, W_V, eta, realization=realization)
 
 
-def normalized_attention_dsf(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta, *, realization: str = "recurrent") -> DSF:
+def normalized_attention_dsf(
+    u: torch.Tensor,
+    W_Q: torch.Tensor,
+    b_Q: torch.Tensor,
+    W_K: torch.Tensor,
+    b_K: torch.Tensor,
+    W_V: torch.Tensor,
+    w_eta: torch.Tensor,
+    b_eta: torch.Tensor | float,
+    *,
+    realization: str = "recurrent",
+) -> DSF:
     r"""Normalized attention, eq. (22) of the paper: :math:`\phi=\psi=\mathrm{id}`, :math:`q=W_Qu+b_Q`, :math:`k=W_Ku+b_K`, :math:`\eta_i=e^{w_\eta^\top u_i+b_\eta}`.
 
     Recurrent realization: :math:`\Lambda_i=e^{w_\eta^\top(u_{i-1}-u_i)}`, not bounded by 1 (claim
@@ -114,7 +136,7 @@ def recurrent_norm_eigenvalues(log_eta: torch.Tensor) -> torch.Tensor:
     return torch.exp(log_eta[..., :-1] - log_eta[..., 1:])
 
 
-def flowformer_causal_dsf(q_raw, k_raw, v, eps: float = 1e-6) -> DSF:
+def flowformer_causal_dsf(q_raw: torch.Tensor, k_raw: torch.Tensor, v: torch.Tensor, eps: float = 1e-6) -> DSF:
     r"""Causal Flowformer as a DSF with input :math:`v` (reconstructed): :math:`\Lambda_i=I`,
     :math:`B_i=c_i(I\otimes\phi(k_i))`, :math:`C_i=\frac{\alpha_i}{I_i}(I\otimes\phi(q_i)^\top)`, :math:`\phi=\sigma`.
 
@@ -146,7 +168,7 @@ def flowformer_causal_dsf(q_raw, k_raw, v, eps: float = 1e-6) -> DSF:
         sink_scale.append(1.0 / inc)
         alloc.append(torch.sigmoid(hat_in))
         comp.append(n * torch.exp(hat_out) / run_exp)
-    sink_scale, alloc, comp = (torch.stack(t, -1) for t in (sink_scale, alloc, comp))
-    B = comp[..., None, None] * kron_eye_col(k, dv)
-    C = (alloc * sink_scale)[..., None, None] * kron_eye_row(q, dv)
-    return DSF(torch.ones_like(comp), B, C, structure="scalar")
+    sink, alloc_t, comp_t = (torch.stack(t, -1) for t in (sink_scale, alloc, comp))
+    B = comp_t[..., None, None] * kron_eye_col(k, dv)
+    C = (alloc_t * sink)[..., None, None] * kron_eye_row(q, dv)
+    return DSF(torch.ones_like(comp_t), B, C, structure="scalar")

@@ -22,7 +22,7 @@ from .features import kron_eye_col, kron_eye_row
 __all__ = ["deltanet_dsf", "titans_block_factors", "titans_dsf"]
 
 
-def _qkv(q, k, v):
+def _qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
     V.tensor(q, "q")
     V.tensor(k, "k", shape=q.shape)
     V.tensor(v, "v")
@@ -30,7 +30,14 @@ def _qkv(q, k, v):
         raise ValueError(f"v must have shape [..., L={q.shape[-2]}, V] matching q, got {list(v.shape)}")
 
 
-def deltanet_dsf(q, k, v, beta, log_alpha=None, scale: float | None = None) -> DSF:
+def deltanet_dsf(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    beta: torch.Tensor,
+    log_alpha: torch.Tensor | None = None,
+    scale: float | None = None,
+) -> DSF:
     r"""(Gated) DeltaNet as a dplr DSF with input :math:`v` (q, k ``[..., L, K]``, v ``[..., L, V]``, beta/log_alpha ``[..., L]``).
 
     Claim ``dsf.native.deltanet``.
@@ -48,7 +55,9 @@ def deltanet_dsf(q, k, v, beta, log_alpha=None, scale: float | None = None) -> D
     return DSF(diag, beta[..., None, None] * Wk, s * kron_eye_row(q, Vd), structure="dplr", low_rank=(U, Wk))
 
 
-def titans_block_factors(k, theta, alpha, eta):
+def titans_block_factors(
+    k: torch.Tensor, theta: torch.Tensor, alpha: torch.Tensor, eta: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Per-step :math:`(P_t, a_t, b_t)` with :math:`T_t=P_t+a_tb_t^\top` (shapes ``[..., L, 2K, 2K]``, ``[..., L, 2K]`` twice)."""
     V.tensor(k, "k")
     K = k.shape[-1]
@@ -62,7 +71,9 @@ def titans_block_factors(k, theta, alpha, eta):
     return P, a, b
 
 
-def titans_dsf(q, k, v, theta, alpha, eta) -> DSF:
+def titans_dsf(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, alpha: torch.Tensor, eta: torch.Tensor
+) -> DSF:
     r"""Titans linear memory as a (block dplr, stored dense) DSF with input :math:`v`; output :math:`y_t=M_tq_t`.
 
     q, k ``[..., L, K]``, v ``[..., L, V]``, theta, alpha, eta ``[..., L]``.  Claim ``dsf.native.titans``.

@@ -24,7 +24,9 @@ def _diag_seq(x: torch.Tensor) -> torch.Tensor:
     return torch.diag_embed(x)
 
 
-def qlstm_dsf(x, W_g, b_g, *, reversed: bool = False, alpha=1.0) -> DSF:
+def qlstm_dsf(
+    x: torch.Tensor, W_g: torch.Tensor, b_g: torch.Tensor, *, reversed: bool = False, alpha: float | torch.Tensor = 1.0
+) -> DSF:
     r"""qLSTM / qLSTM-rev as a DSF with :math:`N=d` (x ``[..., L, d]``, W_g ``[3d, d]``, b_g ``[3d]``).
 
     The reversed forget gate is written as :math:`e^{\Delta A}` (S6 form), the official code as
@@ -43,7 +45,16 @@ def qlstm_dsf(x, W_g, b_g, *, reversed: bool = False, alpha=1.0) -> DSF:
     return DSF(lam, _diag_seq(torch.sigmoid(i)), _diag_seq(torch.sigmoid(o)), structure="diagonal")
 
 
-def rglru_dsf(x, W_a, b_a, W_x, b_x, a_param, reset=None, c: float = 8.0) -> DSF:
+def rglru_dsf(
+    x: torch.Tensor,
+    W_a: torch.Tensor,
+    b_a: torch.Tensor,
+    W_x: torch.Tensor,
+    b_x: torch.Tensor,
+    a_param: torch.Tensor,
+    reset: torch.Tensor | None = None,
+    c: float = 8.0,
+) -> DSF:
     r"""RG-LRU as an :math:`n=1` DSF (the paper's eq. (21)); x ``[..., L, d]``, ``reset`` bool ``[..., L]``.
 
     :math:`\Lambda_i=e^{\Delta_iA}` with :math:`\Delta_i=r_i=\sigma(W_ax_i+b_a)` and :math:`A=-c\,\mathrm{softplus}(\lambda)`;
@@ -70,7 +81,9 @@ def rglru_dsf(x, W_a, b_a, W_x, b_x, a_param, reset=None, c: float = 8.0) -> DSF
     )
 
 
-def mlstm_dsf(q, k, v, i_pre, f_pre, o_pre) -> DSF:
+def mlstm_dsf(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, i_pre: torch.Tensor, f_pre: torch.Tensor, o_pre: torch.Tensor
+) -> DSF:
     r"""mLSTM (xLSTM) as a scalar DSF with input :math:`v`; the normaliser :math:`n_i` is an auxiliary :math:`O(K)` prefix recurrence.
 
     q, k ``[..., L, K]``, v, o_pre ``[..., L, V]``, i_pre, f_pre ``[..., L]``.  Claim ``dsf.native.mlstm``.

@@ -26,7 +26,18 @@ DISCRETIZATIONS = ("euler", "zoh")
 __all__ = ["DISCRETIZATIONS", "gla_dsf", "mamba2_ssd_dsf", "phi1", "retnet_dsf", "s6_dsf", "ssd_paper_dsf"]
 
 
-def s6_dsf(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False, *, discretization: str = "euler") -> DSF:
+def s6_dsf(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    discretization: str = "euler",
+) -> DSF:
     r"""S6 (Mamba's selective SSM) as a diagonal DSF (the paper's eq. (19)).
 
     u, delta: ``[..., L, d]``; A: ``[d, n]`` (negative); B, C: ``[..., L, n]``; D: ``[d]`` or None.
@@ -58,7 +69,17 @@ def s6_dsf(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False, *, 
     return DSF(lam, Bm, Cm, Dm, structure="diagonal")
 
 
-def ssd_paper_dsf(u, w_dt, dt_bias, A_log, B, C, D=None, *, discretization: str = "euler") -> DSF:
+def ssd_paper_dsf(
+    u: torch.Tensor,
+    w_dt: torch.Tensor,
+    dt_bias: torch.Tensor,
+    A_log: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    *,
+    discretization: str = "euler",
+) -> DSF:
     r"""The paper's "SSD" (official ``S6_2``): :math:`A=-e^{A_{\log}}` shared by every channel and state,
     :math:`\Delta^{(k)}_i=\mathrm{softplus}(w^\top u_i+\beta_k)` (one scalar step per time step, repeated
     across the channels, plus a per-channel bias; no per-channel factor).
@@ -80,7 +101,16 @@ def ssd_paper_dsf(u, w_dt, dt_bias, A_log, B, C, D=None, *, discretization: str 
     return s6_dsf(u, dt, A, B, C, D, delta_bias=dt_bias, delta_softplus=True, discretization=discretization)
 
 
-def mamba2_ssd_dsf(x, dt, A, B, C, D=None, dt_bias=None, dt_softplus=False) -> DSF:
+def mamba2_ssd_dsf(
+    x: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    dt_bias: torch.Tensor | None = None,
+    dt_softplus: bool = False,
+) -> DSF:
     r"""Mamba-2 SSD as a DSF per head: batch ``[..., H]``, :math:`\Lambda_i=e^{\Delta^{(h)}_ia_h}` (scalar),
     :math:`B_i=\Delta^{(h)}_i(I_P\otimes b_i)`, :math:`C_i=I_P\otimes c_i^\top`, :math:`D_i=D_hI_P`.
 
@@ -111,7 +141,9 @@ def mamba2_ssd_dsf(x, dt, A, B, C, D=None, dt_bias=None, dt_softplus=False) -> D
     return DSF(lam, Bm, Cm, Dm, structure="scalar")
 
 
-def gla_dsf(q, k, v, log_gate, scale: float | None = None) -> DSF:
+def gla_dsf(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, log_gate: torch.Tensor, scale: float | None = None
+) -> DSF:
     r"""Gated linear attention as a DSF with input :math:`v`: :math:`\Lambda_i=I_{V}\otimes\mathrm{diag}(e^{g_i})`,
     :math:`B_i=I_V\otimes k_i`, :math:`C_i=s(I_V\otimes q_i^\top)`.
 
@@ -138,7 +170,9 @@ def gla_dsf(q, k, v, log_gate, scale: float | None = None) -> DSF:
     return DSF(lam, kron_eye_col(k, Vd), s * kron_eye_row(q, Vd), structure=structure)
 
 
-def retnet_dsf(q, k, v, gamma, scale: float | None = None) -> DSF:
+def retnet_dsf(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gamma: torch.Tensor | float, scale: float | None = None
+) -> DSF:
     r"""RetNet: :math:`\Lambda=\gamma_hI` constant per head (q, k, v ``[..., H, L, *]``, gamma ``[H]``-broadcastable); claim ``dsf.native.retnet``."""
     V.tensor(q, "q")
     g = torch.as_tensor(gamma, dtype=q.dtype, device=q.device)

@@ -10,6 +10,7 @@ per-architecture claims ``dsf.native.*`` (and ``dsf.linear-attention-three-ways`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +29,7 @@ from .architectures_attention import (
 from .architectures_extensions import deltanet_dsf, titans_dsf
 from .architectures_rnn import mlstm_dsf, qlstm_dsf, rglru_dsf
 from .architectures_ssm import gla_dsf, mamba2_ssd_dsf, retnet_dsf, s6_dsf, ssd_paper_dsf
+from .core import DSF
 
 __all__ = ["Agreement", "native_agreement"]
 
@@ -44,7 +46,7 @@ class Agreement:
     other_form: str
 
 
-def _rel(a, b) -> float:
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max())
 
 
@@ -52,12 +54,18 @@ def native_agreement(seed: int = 0, L: int = 16) -> list[Agreement]:
     """DSF vs native for every constructor of the chapter (float64, batch 2, sequence length ``L``)."""
     g = torch_generator(seed)
 
-    def r(*s):
+    def r(*s: int) -> torch.Tensor:
         return torch.randn(*s, generator=g, dtype=torch.float64)
 
     rows: list[Agreement] = []
 
-    def add(name, dsf, u, y, transform=None):
+    def add(
+        name: str,
+        dsf: DSF,
+        u: torch.Tensor,
+        y: torch.Tensor,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         fwd = (lambda t: t) if transform is None else transform
         y_loop = fwd(dsf.recurrent(u))
         if dsf.structure in ("scalar", "diagonal"):

@@ -2,19 +2,19 @@ r"""The Dynamical Systems Framework object: :math:`h_i=\Lambda_ih_{i-1}+B_iu_i,\
 
 Sieber et al. (2024), eq. (11).  Shapes (leading batch dims ``...`` shared by every tensor):
 
-==============  =========================  ==============================================
-tensor          shape                      meaning
-==============  =========================  ==============================================
-``lam``         ``[..., L]``               ``structure="scalar"``: :math:`\Lambda_i=\lambda_iI_N`
-``lam``         ``[..., L, N]``            ``"diagonal"``: :math:`\Lambda_i=\mathrm{diag}(\lambda_i)`;
-                                           ``"dplr"``: the diagonal part of :math:`\mathrm{diag}(\lambda_i)+U_iV_i^\top`
-``lam``         ``[..., L, N, N]``         ``"dense"``
-``low_rank``    ``([..., L, N, r],)*2``    ``"dplr"`` only: :math:`(U_i, V_i)`
-``B``           ``[..., L, N, d]``         input matrices
-``C``           ``[..., L, p, N]``         output matrices
-``D``           ``[..., L, p, d]`` or None feed-through
-``u``           ``[..., L, d]``            input sequence
-==============  =========================  ==============================================
+==============  ===========================  ==============================================
+tensor          shape                        meaning
+==============  ===========================  ==============================================
+``lam``         ``[..., L]``                 ``structure="scalar"``: :math:`\Lambda_i=\lambda_iI_N`
+``lam``         ``[..., L, N]``              ``"diagonal"``: :math:`\Lambda_i=\mathrm{diag}(\lambda_i)`;
+                                             ``"dplr"``: the diagonal part of :math:`\mathrm{diag}(\lambda_i)+U_iV_i^\top`
+``lam``         ``[..., L, N, N]``           ``"dense"``
+``low_rank``    ``([..., L, N, r],)*2``      ``"dplr"`` only: :math:`(U_i, V_i)`
+``B``           ``[..., L, N, d]``           input matrices
+``C``           ``[..., L, p, N]``           output matrices
+``D``           ``[..., L, p, d]`` or None   feed-through
+``u``           ``[..., L, d]``              input sequence
+==============  ===========================  ==============================================
 
 Forms: :meth:`DSF.recurrent` (the loop), :meth:`DSF.matrix` / :meth:`DSF.parallel` (the block
 lower-triangular :math:`\Phi` with :math:`\Phi_{ij}=C_i\Lambda_i\cdots\Lambda_{j+1}B_j`, the paper's
@@ -27,6 +27,7 @@ Claims ``dsf.convolutional-form``, ``dsf.chunked-equals-recurrent``, ``dsf.hanke
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import torch
 
@@ -52,13 +53,22 @@ class DSF:
     matches ``structure`` (e.g. ``structure="scalar"`` with a ``[L, N]`` tensor is rejected).
     """
 
-    def __init__(self, lam, B, C, D=None, *, structure: str = "diagonal", low_rank=None):
+    def __init__(
+        self,
+        lam: torch.Tensor,
+        B: torch.Tensor,
+        C: torch.Tensor,
+        D: torch.Tensor | None = None,
+        *,
+        structure: str = "diagonal",
+        low_rank: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> None:
         V.choice(structure, "structure", STRUCTURES)
         B = V.tensor(B, "B")
         if B.dim() < 3:
             raise ValueError(f"B must have shape [..., L, N, d], got {list(B.shape)}")
-        *batch, L, N, d = B.shape
-        batch = tuple(batch)
+        *batch_dims, L, N, d = B.shape
+        batch = tuple(batch_dims)
         C = V.tensor(C, "C")
         _check_same("C", C, "B", B)
         if C.dim() != B.dim() or tuple(C.shape[:-2]) != (*batch, L) or C.shape[-1] != N:
@@ -110,14 +120,14 @@ class DSF:
             f"d={self.d}, p={self.p}, dtype={str(self.B.dtype).replace('torch.', '')})"
         )
 
-    def _check_u(self, u, name: str = "u") -> torch.Tensor:
+    def _check_u(self, u: torch.Tensor, name: str = "u") -> torch.Tensor:
         u = V.tensor(u, name)
         _check_same(name, u, "B", self.B)
         if tuple(u.shape) != (*self.batch, self.L, self.d):
             raise ValueError(f"{name} must have shape {[*self.batch, self.L, self.d]}, got {list(u.shape)}")
         return u
 
-    def _check_h0(self, h0) -> torch.Tensor | None:
+    def _check_h0(self, h0: torch.Tensor | None) -> torch.Tensor | None:
         if h0 is None:
             return None
         h0 = V.tensor(h0, "h0")
@@ -135,6 +145,7 @@ class DSF:
             return self.lam[..., None, None] * eye
         out = torch.diag_embed(self.lam)
         if self.structure == "dplr":
+            assert self.low_rank is not None  # __init__ requires it for dplr
             U, W = self.low_rank
             out = out + U @ W.transpose(-1, -2)
         return out
@@ -146,6 +157,7 @@ class DSF:
         if self.structure == "diagonal":
             return self.lam[..., i, :] * h
         if self.structure == "dplr":
+            assert self.low_rank is not None  # __init__ requires it for dplr
             U, W = self.low_rank
             return (
                 self.lam[..., i, :] * h + (U[..., i, :, :] @ (W[..., i, :, :].transpose(-1, -2) @ h[..., None]))[..., 0]
@@ -159,7 +171,21 @@ class DSF:
         return y
 
     # ------------------------------------------------------------------ forms
-    def recurrent(self, u, h0=None, *, return_state: bool = False):
+    @overload
+    def recurrent(
+        self, u: torch.Tensor, h0: torch.Tensor | None = None, *, return_state: Literal[False] = False
+    ) -> torch.Tensor: ...
+    @overload
+    def recurrent(
+        self, u: torch.Tensor, h0: torch.Tensor | None = None, *, return_state: Literal[True]
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+    @overload
+    def recurrent(
+        self, u: torch.Tensor, h0: torch.Tensor | None = None, *, return_state: bool
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
+    def recurrent(
+        self, u: torch.Tensor, h0: torch.Tensor | None = None, *, return_state: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         r"""The step loop :math:`h_i=\Lambda_ih_{i-1}+B_iu_i`, :math:`y_i=C_ih_i+D_iu_i` (:math:`h_0=0` unless given).
 
         u: ``[..., L, d]`` → y ``[..., L, p]`` (and the states ``[..., L, N]`` with ``return_state``).
@@ -245,12 +271,50 @@ class DSF:
         Phi = self.blocks()
         return Phi.transpose(-3, -2).reshape(*self.batch, self.L * self.p, self.L * self.d)
 
-    def parallel(self, u) -> torch.Tensor:
+    def parallel(self, u: torch.Tensor) -> torch.Tensor:
         r""":math:`y=\Phi u` (u ``[..., L, d]`` → ``[..., L, p]``); claim ``dsf.convolutional-form``."""
         u = self._check_u(u)
         return torch.einsum("...ijpd,...jd->...ip", self.blocks(), u)
 
-    def chunked(self, u, chunk_size: int = CHUNK_SIZE, h0=None, *, return_state: bool = False, backend: str = "auto"):
+    @overload
+    def chunked(
+        self,
+        u: torch.Tensor,
+        chunk_size: int = CHUNK_SIZE,
+        h0: torch.Tensor | None = None,
+        *,
+        return_state: Literal[False] = False,
+        backend: str = "auto",
+    ) -> torch.Tensor: ...
+    @overload
+    def chunked(
+        self,
+        u: torch.Tensor,
+        chunk_size: int = CHUNK_SIZE,
+        h0: torch.Tensor | None = None,
+        *,
+        return_state: Literal[True],
+        backend: str = "auto",
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+    @overload
+    def chunked(
+        self,
+        u: torch.Tensor,
+        chunk_size: int = CHUNK_SIZE,
+        h0: torch.Tensor | None = None,
+        *,
+        return_state: bool,
+        backend: str = "auto",
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
+    def chunked(
+        self,
+        u: torch.Tensor,
+        chunk_size: int = CHUNK_SIZE,
+        h0: torch.Tensor | None = None,
+        *,
+        return_state: bool = False,
+        backend: str = "auto",
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         r"""The O(L) chunked form for scalar/diagonal :math:`\Lambda` (intra-chunk masked product + state passing).
 
         u: ``[..., L, d]``; ``chunk_size``: the chunk length (an int >= 1, checked once by

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import sympy as sp
 import torch
@@ -156,7 +157,7 @@ def embedding_difference(L: int = 3, N: int = 1, E: int = 1) -> sp.Matrix:
     Every matrix is a fully symbolic dense one (:math:`d=p=1`); zero by the block structure of :func:`embed_dsf`.
     """
 
-    def mat(name, rows, cols, i):
+    def mat(name: str, rows: int, cols: int, i: int) -> sp.Matrix:
         return sp.Matrix(rows, cols, lambda r, c: sp.Symbol(f"{name}{i}_{r}{c}"))
 
     u = sp.symbols(f"u1:{L + 1}")
@@ -174,7 +175,9 @@ def embedding_difference(L: int = 3, N: int = 1, E: int = 1) -> sp.Matrix:
 
 
 # ------------------------------------------------------------------------------------- L6(a) and L6(c)
-def s6_from_unnormalized_attention(c: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, w: torch.Tensor):
+def s6_from_unnormalized_attention(
+    c: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, w: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""S6 parameters equal to unnormalised separable attention (reconstructed; formalises eqs. (14) and (19)).
 
     Attention :math:`y_i=\sum_{j\le i}\phi(q_i)^\top\psi(k_j)\,W_Vu_j` with :math:`\eta\equiv1`,
@@ -231,7 +234,12 @@ def channel_hankel_block(dsf: DSF, channel: int, t: int, blocks: torch.Tensor | 
 
 
 # ------------------------------------------------------------------------------------- E1, block form
-def explicit_phi_blocks(lams, Bs, Cs, Ds=None) -> dict:
+def explicit_phi_blocks(
+    lams: Sequence[torch.Tensor],
+    Bs: Sequence[torch.Tensor],
+    Cs: Sequence[torch.Tensor],
+    Ds: Sequence[torch.Tensor] | None = None,
+) -> dict:
     r"""The blocks of eq. (12) as literal products: :math:`\Phi_{ij}=C_i\Lambda_i\Lambda_{i-1}\cdots\Lambda_{j+1}B_j` (:math:`j<i`), :math:`\Phi_{ii}=C_iB_i+D_i`.
 
     ``lams``, ``Bs``, ``Cs`` (and ``Ds``) are length-:math:`L` lists of matrices (torch tensors or sympy
@@ -277,7 +285,7 @@ def block_form_difference(L: int = 3, N: int = 2, d: int = 2, p: int = 2) -> sp.
     :math:`\Lambda_i` ``N x N``, :math:`B_i` ``N x d``, :math:`C_i` ``p x N``, :math:`D_i` ``p x d``, :math:`u_i` ``d x 1``.
     """
 
-    def mat(name, rows, cols, i):
+    def mat(name: str, rows: int, cols: int, i: int) -> sp.Matrix:
         return sp.Matrix(rows, cols, lambda r, c: sp.Symbol(f"{name}{i}_{r}{c}"))
 
     lams = [mat("lam", N, N, i) for i in range(1, L + 1)]

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, Literal, overload
 
 import torch
 import torch.nn.functional as F
@@ -88,7 +90,7 @@ class _Attention(nn.Module):
             self.eta = nn.Linear(d, 1)
         self.n = n
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.q(x), self.k(x), self.v(x)
         L = x.shape[1]
         mask = torch.ones(L, L, dtype=torch.bool, device=x.device).tril()
@@ -102,7 +104,7 @@ class _Attention(nn.Module):
             y = ((q @ k.transpose(1, 2)) * mask) @ v * torch.exp(-self.eta(x))
         return self.o(y)
 
-    def eigenvalues(self, x):
+    def eigenvalues(self, x: torch.Tensor) -> torch.Tensor:
         """Recurrent-normalisation eigenvalues Λ_i = η_{i-1}/η_i (i ≥ 2), ``[B, L-1]`` (attention mixers)."""
         q, k = self.q(x), self.k(x)
         L = x.shape[1]
@@ -141,7 +143,7 @@ class _QLSTM(nn.Module):
         self.alpha = nn.Parameter(torch.tensor(1.0))
         self.reversed = reversed
 
-    def _gates(self, x):
+    def _gates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         T = x.shape[1]
         gate, z = self.inp(x).chunk(2, dim=-1)
         z = self.conv(z.transpose(1, 2))[..., :T].transpose(1, 2)
@@ -149,12 +151,12 @@ class _QLSTM(nn.Module):
         a = torch.exp(-F.relu(self.alpha) * F.softplus(f)) if self.reversed else torch.sigmoid(f)
         return gate, z, a, i, o
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         gate, z, a, i, o = self._gates(x)
         h = _prefix_scan(a, torch.sigmoid(i) * z)
         return self.out(F.gelu(gate) * torch.sigmoid(o) * h)
 
-    def eigenvalues(self, x):
+    def eigenvalues(self, x: torch.Tensor) -> torch.Tensor:
         """The diagonal forget gates Λ_i, ``[B, L, 2d]``."""
         return self._gates(x)[2]
 
@@ -174,7 +176,7 @@ class MQARModel(nn.Module):
             self.mixers = nn.ModuleList(_Attention(kind, d, n) for _ in range(layers))
         self.final, self.head = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
 
-    def hidden(self, x):
+    def hidden(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Residual stream before each mixer (list of ``[B, L, d]``) and the final one."""
         h = self.emb(x) + self.pos(torch.arange(x.shape[1]))
         if self.prev is not None:  # token shift: each position also sees the previous token (BASED/H3-style)
@@ -185,7 +187,7 @@ class MQARModel(nn.Module):
             h = h + mix(states[-1])
         return states, h
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.final(self.hidden(x)[1]))
 
 
@@ -211,7 +213,7 @@ class MQARConfig:
 
 
 @contextlib.contextmanager
-def _one_thread_float32():
+def _one_thread_float32() -> Iterator[None]:
     """One thread and float32 defaults, whatever the caller set (a notebook may default to float64)."""
     old_threads, old_dtype = torch.get_num_threads(), torch.get_default_dtype()
     torch.set_num_threads(1)
@@ -223,7 +225,13 @@ def _one_thread_float32():
         torch.set_default_dtype(old_dtype)
 
 
-def train_mqar(cfg: MQARConfig, *, return_model: bool = False, progress: bool = False):
+@overload
+def train_mqar(cfg: MQARConfig, *, return_model: Literal[False] = False, progress: bool = False) -> float: ...
+@overload
+def train_mqar(cfg: MQARConfig, *, return_model: Literal[True], progress: bool = False) -> tuple[float, MQARModel]: ...
+def train_mqar(
+    cfg: MQARConfig, *, return_model: bool = False, progress: bool = False
+) -> float | tuple[float, MQARModel]:
     """Train ``cfg`` and return the test accuracy on query positions (and the model with ``return_model``)."""
     V.choice(cfg.kind, "cfg.kind", MIXERS)
     with _one_thread_float32():
@@ -257,7 +265,7 @@ def train_mqar(cfg: MQARConfig, *, return_model: bool = False, progress: bool = 
     return (acc, model) if return_model else acc
 
 
-def mqar_sweep(cfg: MQARConfig, seeds=(0, 1, 2), **changes) -> list[float]:
+def mqar_sweep(cfg: MQARConfig, seeds: Sequence[int] = (0, 1, 2), **changes: Any) -> list[float]:
     """Test accuracies of ``cfg`` (with ``changes`` applied) over ``seeds``."""
     return [train_mqar(replace(cfg, seed=s, **changes)) for s in seeds]
 
@@ -266,7 +274,7 @@ def mixer_eigenvalues(model: MQARModel, x: torch.Tensor) -> list[torch.Tensor]:
     """DSF eigenvalues of every layer's mixer on inputs ``x`` (recurrent-norm ratios or forget gates), flattened."""
     with torch.no_grad():
         states, _ = model.hidden(x)
-        return [mix.eigenvalues(s).flatten() for mix, s in zip(model.mixers, states)]
+        return [mix.eigenvalues(s).flatten() for mix, s in zip(model.mixers, states)]  # type: ignore[operator]  # nn.ModuleList types its items as Module
 
 
 def no_binding_accuracy(x: torch.Tensor, num_kv: int) -> float:
@@ -311,7 +319,7 @@ class PairedDifference:
         return len(self.diffs)
 
 
-def paired_lower_bound(a, b, *, alpha: float = 0.05) -> PairedDifference:
+def paired_lower_bound(a: Sequence[float], b: Sequence[float], *, alpha: float = 0.05) -> PairedDifference:
     r"""One-sided paired comparison of per-seed accuracies ``a`` and ``b`` (same seeds, same order).
 
     With :math:`d_s=a_s-b_s` (:math:`s=1..n`, :math:`n\ge2`), :math:`\bar d` and the sample standard

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-def _qkv(q, k, v):
+def _qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
     V.tensor(q, "q")
     V.tensor(k, "k", shape=q.shape)
     V.tensor(v, "v")
@@ -39,11 +39,13 @@ def _qkv(q, k, v):
     V.same_dtype("v", v, "q", q)
 
 
-def _causal(L: int, device) -> torch.Tensor:
+def _causal(L: int, device: torch.device) -> torch.Tensor:
     return torch.ones(L, L, dtype=torch.bool, device=device).tril()
 
 
-def softmax_attention_causal(q, k, v, scale: float | None = None) -> torch.Tensor:
+def softmax_attention_causal(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float | None = None
+) -> torch.Tensor:
     r"""Causal softmax attention, quadratic form with a max-shift (q, k ``[..., L, m]``, v ``[..., L, d_v]``)."""
     _qkv(q, k, v)
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
@@ -52,7 +54,9 @@ def softmax_attention_causal(q, k, v, scale: float | None = None) -> torch.Tenso
     return torch.softmax(logits, dim=-1) @ v
 
 
-def taylor_attention_causal(q, k, v, order: int, scale: float | None = None) -> torch.Tensor:
+def taylor_attention_causal(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, order: int, scale: float | None = None
+) -> torch.Tensor:
     r"""Causal attention with weights :math:`T_P(s q_i^\top k_j)/\sum_{l\le i}T_P(s q_i^\top k_l)`, :math:`T_P(z)=\sum_{p\le P}z^p/p!`."""
     _qkv(q, k, v)
     order = V.integer(order, "order", minimum=0)
@@ -63,7 +67,7 @@ def taylor_attention_causal(q, k, v, order: int, scale: float | None = None) -> 
     return (w / w.sum(-1, keepdim=True)) @ v
 
 
-def katharopoulos_attention(q, k, v) -> torch.Tensor:
+def katharopoulos_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     r"""Linear attention, eq. (16): :math:`y_i=\frac{\sum_{j\le i}\phi(q_i)^\top\phi(k_j)v_j}{\sum_{j\le i}\phi(q_i)^\top\phi(k_j)}`, :math:`\phi=\mathrm{elu}+1`, no scale."""
     _qkv(q, k, v)
     fq = torch.where(q > 0, q + 1.0, torch.exp(q))  # elu(x) + 1 written out
@@ -72,7 +76,16 @@ def katharopoulos_attention(q, k, v) -> torch.Tensor:
     return (a @ v) / a.sum(-1, keepdim=True)
 
 
-def normalized_attention(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta) -> torch.Tensor:
+def normalized_attention(
+    u: torch.Tensor,
+    W_Q: torch.Tensor,
+    b_Q: torch.Tensor,
+    W_K: torch.Tensor,
+    b_K: torch.Tensor,
+    W_V: torch.Tensor,
+    w_eta: torch.Tensor,
+    b_eta: torch.Tensor | float,
+) -> torch.Tensor:
     r"""Normalized attention, eq. (22): :math:`y_i=e^{-(w_\eta^\top u_i+b_\eta)}\sum_{j\le i}(q_i^\top k_j)\,v_j`.
 
     u ``[..., L, d]``; :math:`q=W_Qu+b_Q`, :math:`k=W_Ku+b_K` (``W_Q, W_K``: ``[m, d]``), :math:`v=W_Vu` (``[d_v, d]``);
@@ -87,7 +100,7 @@ def normalized_attention(u, W_Q, b_Q, W_K, b_K, W_V, w_eta, b_eta) -> torch.Tens
     return (scores @ v) / eta[..., None]
 
 
-def flowformer_causal(q_raw, k_raw, v, eps: float = 1e-6) -> torch.Tensor:
+def flowformer_causal(q_raw: torch.Tensor, k_raw: torch.Tensor, v: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     r"""Causal Flow-Attention (Wu et al. 2022), from the projected ``q_raw, k_raw`` ``[..., L, m]`` and ``v`` ``[..., L, d_v]``.
 
     :math:`\phi=\sigma`; incoming/outgoing flows with the code's ``eps``, the count ``normal = i``,

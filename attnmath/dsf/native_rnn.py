@@ -11,13 +11,17 @@ r"""Recurrent networks and fast-weight models from their own papers/code (loops,
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import torch
 import torch.nn.functional as F
 
 __all__ = ["delta_rule_recurrent", "mlstm_recurrent", "qlstm_scan", "rg_lru", "titans_linear_memory"]
 
 
-def qlstm_scan(x, W_g, b_g, *, reversed: bool = False, alpha=1.0):
+def qlstm_scan(
+    x: torch.Tensor, W_g: torch.Tensor, b_g: torch.Tensor, *, reversed: bool = False, alpha: float | torch.Tensor = 1.0
+) -> torch.Tensor:
     r"""qLSTM core: x ``[..., L, d]``, W_g ``[3d, d]``, b_g ``[3d]``; returns y ``[..., L, d]``.
 
     ``reversed=True``: forget multiplier ``sigmoid(-forget) ** relu(alpha)`` as in the official code.
@@ -34,7 +38,16 @@ def qlstm_scan(x, W_g, b_g, *, reversed: bool = False, alpha=1.0):
     return torch.sigmoid(out) * torch.stack(hs, dim=-2)
 
 
-def rg_lru(x, W_a, b_a, W_x, b_x, a_param, reset=None, c: float = 8.0):
+def rg_lru(
+    x: torch.Tensor,
+    W_a: torch.Tensor,
+    b_a: torch.Tensor,
+    W_x: torch.Tensor,
+    b_x: torch.Tensor,
+    a_param: torch.Tensor,
+    reset: torch.Tensor | None = None,
+    c: float = 8.0,
+) -> torch.Tensor:
     r"""RG-LRU: :math:`r=\sigma(W_ax+b_a)`, :math:`\iota=\sigma(W_xx+b_x)`, :math:`\log a=-c\,r\odot\mathrm{softplus}(\Lambda)`,
     :math:`h_i=a_i\odot h_{i-1}+\sqrt{1-a_i^2}\odot(\iota_i\odot x_i)`; at a reset :math:`a=0` and the multiplier is 1.
 
@@ -58,7 +71,9 @@ def rg_lru(x, W_a, b_a, W_x, b_x, a_param, reset=None, c: float = 8.0):
     return torch.stack(hs, dim=-2)
 
 
-def mlstm_recurrent(q, k, v, i_pre, f_pre, o_pre):
+def mlstm_recurrent(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, i_pre: torch.Tensor, f_pre: torch.Tensor, o_pre: torch.Tensor
+) -> torch.Tensor:
     r"""mLSTM: :math:`C_i=f_iC_{i-1}+i_iv_ik_i^\top`, :math:`n_i=f_in_{i-1}+i_ik_i`,
     :math:`h_i=o_i\odot C_iq_i/\max(|n_i^\top q_i|,1)`, with :math:`i=e^{\tilde\imath}`, :math:`f=\sigma(\tilde f)`, :math:`o=\sigma(\tilde o)`.
 
@@ -76,7 +91,14 @@ def mlstm_recurrent(q, k, v, i_pre, f_pre, o_pre):
     return torch.stack(hs, dim=-2)
 
 
-def delta_rule_recurrent(q, k, v, beta, log_alpha=None, scale=None):
+def delta_rule_recurrent(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    beta: torch.Tensor,
+    log_alpha: torch.Tensor | None = None,
+    scale: float | None = None,
+) -> torch.Tensor:
     r"""(Gated) delta rule, fla's recurrence: :math:`S\leftarrow\alpha_iS`, :math:`S\leftarrow S+\beta_ik_i(v_i-S^\top k_i)^\top`, :math:`o_i=sS^\top q_i`.
 
     q, k ``[..., L, K]``, v ``[..., L, V]``, beta, log_alpha ``[..., L]``; scale defaults to :math:`K^{-1/2}`.
@@ -94,7 +116,38 @@ def delta_rule_recurrent(q, k, v, beta, log_alpha=None, scale=None):
     return torch.stack(outs, dim=-2)
 
 
-def titans_linear_memory(q, k, v, theta, alpha, eta, *, return_memory: bool = False):
+@overload
+def titans_linear_memory(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    theta: torch.Tensor,
+    alpha: torch.Tensor,
+    eta: torch.Tensor,
+    *,
+    return_memory: Literal[False] = False,
+) -> torch.Tensor: ...
+@overload
+def titans_linear_memory(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    theta: torch.Tensor,
+    alpha: torch.Tensor,
+    eta: torch.Tensor,
+    *,
+    return_memory: Literal[True],
+) -> tuple[torch.Tensor, torch.Tensor]: ...
+def titans_linear_memory(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    theta: torch.Tensor,
+    alpha: torch.Tensor,
+    eta: torch.Tensor,
+    *,
+    return_memory: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     r"""Titans linear memory: :math:`\ell=\lVert M_{t-1}k_t-v_t\rVert^2`, :math:`S_t=\eta_tS_{t-1}-\theta_t\nabla_M\ell`,
     :math:`M_t=(1-\alpha_t)M_{t-1}+S_t`, :math:`y_t=M_tq_t` (no LayerNorm: the linear-in-state version).
 

@@ -29,13 +29,22 @@ __all__ = [
 ]
 
 
-def _delta(delta, delta_bias, delta_softplus):
+def _delta(delta: torch.Tensor, delta_bias: torch.Tensor | None, delta_softplus: bool) -> torch.Tensor:
     if delta_bias is not None:
         delta = delta + delta_bias
     return F.softplus(delta) if delta_softplus else delta
 
 
-def selective_scan_ref(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False):
+def selective_scan_ref(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+) -> torch.Tensor:
     r"""Mamba's reference selective scan: :math:`h_i=e^{\Delta_iA}\odot h_{i-1}+\Delta_i b_i u_i`, :math:`y_i=h_i c_i+Du_i`.
 
     u, delta: ``[..., L, d]``; A: ``[d, n]``; B, C: ``[..., L, n]``; D: ``[d]``.  Returns ``[..., L, d]``.
@@ -52,7 +61,16 @@ def selective_scan_ref(u, delta, A, B, C, D=None, delta_bias=None, delta_softplu
     return y if D is None else y + u * D
 
 
-def selective_scan_zoh(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False):
+def selective_scan_zoh(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+) -> torch.Tensor:
     r"""Selective scan with exact zero-order hold: :math:`\bar B=(e^{\Delta A}-1)A^{-1}b` (A entries < 0)."""
     delta = _delta(delta, delta_bias, delta_softplus)
     x = torch.zeros(*u.shape[:-2], *A.shape, dtype=u.dtype, device=u.device)
@@ -66,7 +84,15 @@ def selective_scan_zoh(u, delta, A, B, C, D=None, delta_bias=None, delta_softplu
     return y if D is None else y + u * D
 
 
-def s6_2_ref(u, w_dt, dt_bias, A_log, B, C, D=None):
+def s6_2_ref(
+    u: torch.Tensor,
+    w_dt: torch.Tensor,
+    dt_bias: torch.Tensor,
+    A_log: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+) -> torch.Tensor:
     r"""The paper's SSD mixer (``zoology/mixers/mamba.py::S6_2`` of the official code) after its projections.
 
     ``S6_2`` projects each step to a *scalar* (``dt_rank = 1``), repeats it across the ``d`` channels
@@ -97,7 +123,7 @@ def s6_2_ref(u, w_dt, dt_bias, A_log, B, C, D=None):
     return selective_scan_ref(u, dt, A, B, C, D, delta_bias=dt_bias, delta_softplus=True)
 
 
-def _segsum(x):
+def _segsum(x: torch.Tensor) -> torch.Tensor:
     """Stable segment sum (Mamba-2 Listing 1): out[..., i, j] = sum_{j<l<=i} x_l, -inf for j > i."""
     T = x.shape[-1]
     x = x[..., None].repeat_interleave(T, dim=-1)
@@ -106,7 +132,9 @@ def _segsum(x):
     return x.masked_fill(~torch.ones(T, T, dtype=torch.bool, device=x.device).tril(0), float("-inf"))
 
 
-def ssd_minimal_discrete(X, A, B, C, block_len):
+def ssd_minimal_discrete(
+    X: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, block_len: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Mamba-2's chunked SSD (port of ``ssd_minimal_discrete``): X ``[b, L, h, p]``, A ``[b, L, h]``, B, C ``[b, L, h, n]``.
 
     Called with ``(X * dt, A * dt, B, C)``; ``L`` must be a multiple of ``block_len``.  Returns ``(Y, final_state)``.
@@ -128,7 +156,16 @@ def ssd_minimal_discrete(X, A, B, C, block_len):
     return (Y_diag + Y_off).reshape(b, L, h, p), final
 
 
-def mamba2_recurrent(x, dt, A, B, C, D=None, dt_bias=None, dt_softplus=False):
+def mamba2_recurrent(
+    x: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    dt_bias: torch.Tensor | None = None,
+    dt_softplus: bool = False,
+) -> torch.Tensor:
     r"""Mamba-2 SSD recurrence: :math:`h^{(h)}_i=e^{\Delta^{(h)}_ia_h}h^{(h)}_{i-1}+\Delta^{(h)}_ib_ix^{(h)\top}_i`, :math:`y^{(h)}_i=h^{(h)\top}_ic_i+D_hx^{(h)}_i`.
 
     x ``[..., L, H, P]``, dt ``[..., L, H]``, A ``[H]``, B, C ``[..., L, n]`` (one group), D ``[H]``.
@@ -146,7 +183,9 @@ def mamba2_recurrent(x, dt, A, B, C, D=None, dt_bias=None, dt_softplus=False):
     return y if D is None else y + D[:, None] * x
 
 
-def retention_parallel(q, k, v, gamma, scale=None):
+def retention_parallel(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gamma: torch.Tensor | float, scale: float | None = None
+) -> torch.Tensor:
     r"""Parallel retention (Sun et al. 2023): :math:`O=(sQK^\top\odot D)V`, :math:`D_{ij}=\gamma^{i-j}[i\ge j]`.
 
     q, k ``[..., L, K]``, v ``[..., L, V]``, gamma broadcastable to ``q.shape[:-2]``; scale defaults to :math:`K^{-1/2}`.
@@ -160,7 +199,9 @@ def retention_parallel(q, k, v, gamma, scale=None):
     return (s * (q @ k.transpose(-1, -2)) * Dm) @ v
 
 
-def gla_recurrent(q, k, v, log_alpha, scale=None):
+def gla_recurrent(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, log_alpha: torch.Tensor, scale: float | None = None
+) -> torch.Tensor:
     r"""Gated linear attention (Yang et al. 2024), recurrent form with a key-wise gate :math:`\alpha_i=e^{g_i}`.
 
     q, k, log_alpha ``[..., L, K]``, v ``[..., L, V]``; :math:`S_i=\mathrm{diag}(\alpha_i)S_{i-1}+k_iv_i^\top`, :math:`o_i=sS_i^\top q_i`.

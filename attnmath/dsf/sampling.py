@@ -17,12 +17,12 @@ from .core import DSF, STRUCTURES
 __all__ = ["rand", "randn", "random_dsf"]
 
 
-def randn(gen: torch.Generator, *shape: int, dtype=torch.float64) -> torch.Tensor:
+def randn(gen: torch.Generator, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Standard normal tensor of ``shape`` from the generator ``gen``."""
     return torch.randn(*shape, generator=gen, dtype=dtype)
 
 
-def rand(gen: torch.Generator, *shape: int, dtype=torch.float64) -> torch.Tensor:
+def rand(gen: torch.Generator, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Uniform tensor on [0, 1) of ``shape`` from the generator ``gen``."""
     return torch.rand(*shape, generator=gen, dtype=dtype)
 
@@ -39,7 +39,7 @@ def random_dsf(
     lam_range: tuple[float, float] = (0.2, 0.99),
     feedthrough: bool = True,
     seed: int = 0,
-    dtype=torch.float64,
+    dtype: torch.dtype = torch.float64,
 ) -> DSF:
     r"""A random DSF ``[*batch, L]`` with state ``N``, input ``d``, output ``p`` (default ``d``).
 
@@ -53,7 +53,7 @@ def random_dsf(
     gen = torch_generator(seed)
     lo, hi = lam_range
 
-    def unif(*shape):
+    def unif(*shape: int) -> torch.Tensor:
         return lo + (hi - lo) * torch.rand(*shape, generator=gen, dtype=dtype)
 
     low_rank = None

@@ -121,7 +121,9 @@ def chunked_diag_scan(
     return _chunked_diag_scan(lam, x, check_chunk_size(chunk_size), h0)
 
 
-def _chunked_diag_scan(lam, x, chunk_size: int, h0):
+def _chunked_diag_scan(
+    lam: torch.Tensor, x: torch.Tensor, chunk_size: int, h0: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`chunked_diag_scan` for an already validated ``chunk_size``."""
     L, N = x.shape[-2], x.shape[-1]
     scalar = lam.dim() == x.dim() - 1
@@ -203,7 +205,9 @@ def kernel_readout_scan(
     return _kernel_readout_scan(lam, x, C, h0, check_chunk_size(chunk_size))
 
 
-def _kernel_readout_scan(lam, x, C, h0, chunk_size: int):
+def _kernel_readout_scan(
+    lam: torch.Tensor, x: torch.Tensor, C: torch.Tensor, h0: torch.Tensor | None, chunk_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`kernel_readout_scan` for an already validated ``chunk_size``."""
     from attnmath.kernels import dispatch
 

@@ -20,6 +20,7 @@ that must evaluate to True; the claims pass them to :func:`attnmath.claims.symbo
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import sympy as sp
 
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-def _sigmoid(x):
+def _sigmoid(x: sp.Expr) -> sp.Expr:
     return 1 / (1 + sp.exp(-x))
 
 
@@ -66,13 +67,13 @@ def convolutional_form_difference(L: int = 3, N: int = 2) -> sp.Matrix:
     return sp.Matrix([sp.expand(a - b) for a, b in zip(y_rec, y_phi)])
 
 
-def telescoping_difference():
+def telescoping_difference() -> sp.Expr:
     r"""Recurrent norm: :math:`\Lambda_i=\eta_{i-1}/\eta_i`, :math:`B_1=\psi/\eta_1`; returns :math:`\Lambda_3\Lambda_2B_1-\psi/\eta_3`."""
     e1, e2, e3, psi = sp.symbols("eta1 eta2 eta3 psi", positive=True)
     return (e2 / e3) * (e1 / e2) * (psi / e1) - psi / e3
 
 
-def taylor_feature_difference(m: int = 2, order: int = 3):
+def taylor_feature_difference(m: int = 2, order: int = 3) -> sp.Expr:
     r""":math:`\phi_P(q)^\top\phi_P(k)-\sum_{p\le P}s^p/p!` with :math:`s=q^\top k/\sqrt m`, features :math:`x^{\otimes p}/(\sqrt{p!}m^{p/4})`.
 
     Also checks the polynomial against ``sympy.series(exp(s))``; returns the sum of both differences.
@@ -80,7 +81,7 @@ def taylor_feature_difference(m: int = 2, order: int = 3):
     q = sp.symbols(f"q1:{m + 1}", real=True)
     k = sp.symbols(f"k1:{m + 1}", real=True)
 
-    def feats(x):
+    def feats(x: Sequence[sp.Expr]) -> list[sp.Expr]:
         out, t = [sp.Integer(1)], [sp.Integer(1)]
         for p in range(1, order + 1):
             t = [a * b for a in t for b in x]
@@ -95,7 +96,7 @@ def taylor_feature_difference(m: int = 2, order: int = 3):
     return sp.expand(inner - T.subs(s, sval)) + sp.expand(T - series)
 
 
-def taylor_remainder_difference(order: int = 3):
+def taylor_remainder_difference(order: int = 3) -> sp.Expr:
     r""":math:`\int_0^s\frac{(s-t)^P}{P!}e^t\,dt-(e^s-T_P(s))`; with :math:`|e^t|\le e^R` it gives :math:`|e^s-T_P(s)|\le R^{P+1}e^R/(P+1)!`."""
     s, t = sp.symbols("s t", real=True)
     T = sum(s**p / sp.factorial(p) for p in range(order + 1))
@@ -116,7 +117,7 @@ def taylor_feature_coefficients(m: int = 2, order: int = 3) -> sp.Matrix:
     q = sp.symbols(f"q1:{m + 1}", real=True)
     k = sp.symbols(f"k1:{m + 1}", real=True)
 
-    def feats(x):
+    def feats(x: Sequence[sp.Expr]) -> list[sp.Expr]:
         out, t = [sp.Integer(1)], [sp.Integer(1)]
         for p in range(1, order + 1):
             t = [a * b for a in t for b in x]
@@ -138,7 +139,7 @@ def taylor_feature_coefficients(m: int = 2, order: int = 3) -> sp.Matrix:
     return sp.Matrix([sp.nsimplify(got.get(mo, 0) - expected.get(mo, 0)) for mo in monoms])
 
 
-def normalized_weight_identity(L: int = 3):
+def normalized_weight_identity(L: int = 3) -> sp.Expr:
     r"""The perturbation identity behind the normalized-output bound (reconstructed), for :math:`L` keys.
 
     With weights :math:`\alpha_j` summing to 1, perturbed weights :math:`\tilde\alpha_j=\alpha_j(1+\epsilon_j)/(1+\bar\epsilon)`,
@@ -160,7 +161,7 @@ def normalized_weight_identity(L: int = 3):
     return sp.simplify(sp.together(lhs - rhs))
 
 
-def reversed_sigmoid_differences():
+def reversed_sigmoid_differences() -> tuple[sp.Expr, sp.Expr]:
     r"""(:math:`e^{-a\,\mathrm{softplus}(z)}-(1+e^z)^{-a}`, :math:`(1+e^z)^{-a}-\sigma(-z)^a`) — the reversed sigmoid of eq. (23)."""
     z = sp.Symbol("z", real=True)
     a = sp.Symbol("a", positive=True)
@@ -168,7 +169,7 @@ def reversed_sigmoid_differences():
     return sp.exp(-a * softplus) - (1 + sp.exp(z)) ** (-a), (1 + sp.exp(z)) ** (-a) - _sigmoid(-z) ** a
 
 
-def zoh_theorem1_differences():
+def zoh_theorem1_differences() -> tuple[sp.Expr, sp.Expr]:
     r"""Mamba Thm 1 with :math:`A=-1`, :math:`b=1`, :math:`\Delta=\mathrm{softplus}(z)`: (:math:`e^{-\Delta}-(1-\sigma(z))`, :math:`\bar B_{ZOH}-\sigma(z)`)."""
     z = sp.Symbol("z", real=True)
     Delta = sp.log(1 + sp.exp(z))
@@ -177,20 +178,20 @@ def zoh_theorem1_differences():
     return A_bar - (1 - _sigmoid(z)), B_zoh - _sigmoid(z)
 
 
-def euler_gain_differs():
+def euler_gain_differs() -> sp.Basic:
     r"""The implemented Euler gain :math:`\bar B=\Delta=\mathrm{softplus}(z)` is not :math:`\sigma(z)`: at :math:`z=0`, :math:`\log2\ne1/2`."""
     z = sp.Symbol("z", real=True)
     return sp.Ne((sp.log(1 + sp.exp(z)) - _sigmoid(z)).subs(z, 0), 0)
 
 
-def phi1_series_difference(order: int = 4):
+def phi1_series_difference(order: int = 4) -> sp.Expr:
     r""":math:`\mathrm{series}((e^z-1)/z)-\sum_{p<P}z^p/(p+1)!`; the first terms are :math:`1+z/2+z^2/6`."""
     z = sp.Symbol("z")
     series = sp.series((sp.exp(z) - 1) / z, z, 0, order).removeO()
     return series - sum(z**p / sp.factorial(p + 1) for p in range(order))
 
 
-def warped_time_difference(L: int = 3):
+def warped_time_difference(L: int = 3) -> sp.Matrix:
     r""":math:`\prod_{l=j+1}^{i}e^{a\Delta_l}-e^{a(t_i-t_j)}` for every :math:`j<i\le L`, with :math:`t_i=\sum_{l\le i}\Delta_l`."""
     a = sp.Symbol("a", negative=True)
     d = sp.symbols(f"Delta1:{L + 1}", positive=True)

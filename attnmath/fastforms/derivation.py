@@ -157,7 +157,7 @@ def softmax_attention(seq: dict, *, causal: bool = True, scale: float | sp.Expr 
     return sp.Matrix.vstack(*rows)
 
 
-def evaluate(expr, seq: dict, values: dict, *, digits: int = 30) -> np.ndarray:
+def evaluate(expr: sp.Basic | sp.MatrixBase, seq: dict, values: dict, *, digits: int = 30) -> np.ndarray:
     r"""``expr`` (a sympy matrix or expression in the symbols of ``seq``) at ``values`` in ``digits``-digit arithmetic.
 
     ``values[name]`` is an array with the shape of ``seq[name]`` (``q, k`` T x K, ``v`` T x V, ``g`` T x K,

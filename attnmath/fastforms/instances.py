@@ -9,14 +9,14 @@ recurrence of Dao & Gu (2024), RetNet's parallel retention (Sun et al. 2023).  T
 reconstructed here (S6 in the DSF is eq. (19) of Sieber et al. 2024; see the book's Sources appendix).
 Claim ``kernels.dsf-instances``.
 
-========  ==========================  ===============  =================  ======================
-model     decay :math:`g_t`           key :math:`k_t`  value :math:`v_t`  query :math:`q_t`
-========  ==========================  ===============  =================  ======================
-S6        :math:`\Delta^{(c)}_t a^{(c)}` (per key)  :math:`b_t`  :math:`\Delta^{(c)}_t u^{(c)}_t` (V=1)  :math:`c_t`
-SSD       :math:`\Delta^{(h)}_t a^{(h)}` (scalar)   :math:`b_t`  :math:`\Delta^{(h)}_t x^{(h)}_t`        :math:`c_t`
-RetNet    :math:`\log\gamma_h` (scalar, constant)   :math:`k_t`  :math:`v_t`                              :math:`q_t`
-GLA       :math:`\log\alpha_t` (per key)            :math:`k_t`  :math:`v_t`                              :math:`q_t`
-========  ==========================  ===============  =================  ======================
+======  ========================================  ===============  ======================================  =================
+model   decay :math:`g_t`                         key :math:`k_t`  value :math:`v_t`                       query :math:`q_t`
+======  ========================================  ===============  ======================================  =================
+S6      :math:`\Delta^{(c)}_t a^{(c)}` (per key)  :math:`b_t`      :math:`\Delta^{(c)}_t u^{(c)}_t` (V=1)  :math:`c_t`
+SSD     :math:`\Delta^{(h)}_t a^{(h)}` (scalar)   :math:`b_t`      :math:`\Delta^{(h)}_t x^{(h)}_t`        :math:`c_t`
+RetNet  :math:`\log\gamma_h` (scalar, constant)   :math:`k_t`      :math:`v_t`                             :math:`q_t`
+GLA     :math:`\log\alpha_t` (per key)            :math:`k_t`      :math:`v_t`                             :math:`q_t`
+======  ========================================  ===============  ======================================  =================
 
 S6 is mapped with one head per channel :math:`c` and value width 1: S6 is :math:`d`-head linear
 attention with value width 1 and shared queries and keys (§4.2 of Sieber et al. 2024: S6's
@@ -51,7 +51,9 @@ __all__ = [
 ]
 
 
-def _check_s6(u, delta, A, Bm, Cm, D):
+def _check_s6(
+    u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, Bm: torch.Tensor, Cm: torch.Tensor, D: torch.Tensor | None
+) -> tuple[int, int, int, int]:
     V.tensor(u, "u", ndim=3, finite=False)
     Bsz, T, d = u.shape
     V.tensor(delta, "delta", shape=(Bsz, T, d), finite=False)
@@ -66,7 +68,18 @@ def _check_s6(u, delta, A, Bm, Cm, D):
     return Bsz, T, d, n
 
 
-def s6_scan(u, delta, A, B, C, D=None, *, initial_state=None, chunk_size=None, backend="auto"):
+def s6_scan(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    *,
+    initial_state: torch.Tensor | None = None,
+    chunk_size: int | None = None,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Mamba's selective scan :math:`h_t = e^{\Delta_t a}\odot h_{t-1} + \Delta_t b_t u_t`, :math:`y_t = c_t^\top h_t + D u_t`.
 
     u, delta (:math:`\Delta > 0`): ``[B, T, D]``; A (:math:`a < 0`): ``[D, N]``; B, C: ``[B, T, N]``;
@@ -86,7 +99,17 @@ def s6_scan(u, delta, A, B, C, D=None, *, initial_state=None, chunk_size=None, b
     return y, S[..., 0]
 
 
-def s6_reference(u, delta, A, B, C, D=None, *, initial_state=None, dtype=torch.float64):
+def s6_reference(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    *,
+    initial_state: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The selective scan loop in Mamba's ``selective_scan_ref`` semantics (layout ``[B, T, ...]``)."""
     Bsz, T, d, n = _check_s6(u, delta, A, B, C, D)
     u, delta, A, B, C = (x.to(dtype) for x in (u, delta, A, B, C))
@@ -101,7 +124,9 @@ def s6_reference(u, delta, A, B, C, D=None, *, initial_state=None, dtype=torch.f
     return y, h
 
 
-def _check_ssd(x, dt, A, B, C, D):
+def _check_ssd(
+    x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, D: torch.Tensor | None
+) -> tuple[int, int, int, int, int]:
     V.tensor(x, "x", ndim=4, finite=False)
     Bsz, T, H, P = x.shape
     V.tensor(dt, "dt", shape=(Bsz, T, H), finite=False)
@@ -115,7 +140,18 @@ def _check_ssd(x, dt, A, B, C, D):
     return Bsz, T, H, P, n
 
 
-def ssd_scan(x, dt, A, B, C, D=None, *, initial_state=None, chunk_size=None, backend="auto"):
+def ssd_scan(
+    x: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    *,
+    initial_state: torch.Tensor | None = None,
+    chunk_size: int | None = None,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Mamba-2/SSD :math:`h_t = e^{\Delta_t a}h_{t-1} + \Delta_t\,b_t x_t^\top`, :math:`y_t = h_t^\top c_t + D x_t`, per head.
 
     x: ``[B, T, H, P]``, dt (:math:`\Delta > 0`): ``[B, T, H]``, A (:math:`a < 0`): ``[H]``, B, C:
@@ -133,7 +169,17 @@ def ssd_scan(x, dt, A, B, C, D=None, *, initial_state=None, chunk_size=None, bac
     return y, S
 
 
-def ssd_reference(x, dt, A, B, C, D=None, *, initial_state=None, dtype=torch.float64):
+def ssd_reference(
+    x: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    *,
+    initial_state: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The SSD recurrence of Dao & Gu (2024), one step at a time (layout ``[B, T, H, P]``)."""
     Bsz, T, H, P, n = _check_ssd(x, dt, A, B, C, D)
     x, dt, A, B, C = (z.to(dtype) for z in (x, dt, A, B, C))
@@ -151,7 +197,17 @@ def ssd_reference(x, dt, A, B, C, D=None, *, initial_state=None, dtype=torch.flo
     return y, h
 
 
-def retnet_scan(q, k, v, gamma, *, scale=None, initial_state=None, chunk_size=None, backend="auto"):
+def retnet_scan(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    gamma: torch.Tensor,
+    *,
+    scale: float | None = None,
+    initial_state: torch.Tensor | None = None,
+    chunk_size: int | None = None,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""RetNet retention :math:`S_t = \gamma_h S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t` (constant decay per head).
 
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``, gamma: ``[H]`` in ``(0, 1]``.  Returns ``(o, S_T)``.
@@ -163,7 +219,15 @@ def retnet_scan(q, k, v, gamma, *, scale=None, initial_state=None, chunk_size=No
     )
 
 
-def retnet_reference(q, k, v, gamma, *, scale=None, dtype=torch.float64):
+def retnet_reference(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    gamma: torch.Tensor,
+    *,
+    scale: float | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
     r"""RetNet's parallel form :math:`O = s\,[(QK^\top)\odot D]V`, :math:`D_{nm} = \gamma^{n-m}[m\le n]` (Sun et al. 2023)."""
     T, K = q.shape[1], q.shape[-1]
     s = K**-0.5 if scale is None else scale
@@ -174,7 +238,17 @@ def retnet_reference(q, k, v, gamma, *, scale=None, dtype=torch.float64):
     return (s * (qf @ kf.transpose(-1, -2)) * Dm @ vf).transpose(1, 2)
 
 
-def gla_scan(q, k, v, gk, *, scale=None, initial_state=None, chunk_size=None, backend="auto"):
+def gla_scan(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    gk: torch.Tensor,
+    *,
+    scale: float | None = None,
+    initial_state: torch.Tensor | None = None,
+    chunk_size: int | None = None,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Gated linear attention :math:`S_t = \mathrm{diag}(\alpha_t)S_{t-1} + k_tv_t^\top`, ``gk`` :math:`= \log\alpha_t` ``[B, T, H, K]``."""
     return dispatch.diag_scan(
         q, k, v, gk, scale=scale, initial_state=initial_state, chunk_size=chunk_size, backend=backend

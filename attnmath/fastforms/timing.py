@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -119,7 +119,17 @@ def scaling_table(
         torch.set_num_threads(old_threads)
 
 
-def _scaling_table(op, Ts, B, H, D, seed, rounds, with_fla, progress):
+def _scaling_table(
+    op: str,
+    Ts: Sequence[int],
+    B: int,
+    H: int,
+    D: int,
+    seed: int,
+    rounds: int,
+    with_fla: bool,
+    progress: bool,
+) -> dict[str, dict[int, float]]:
     fs = forms(op, with_fla=with_fla)
     table: dict[str, dict[int, float]] = {name: {} for name in fs}
     g = torch_generator(seed)
@@ -136,14 +146,14 @@ def _scaling_table(op, Ts, B, H, D, seed, rounds, with_fla, progress):
         if not (name == "quadratic" and not _quadratic_fits(op, B, H, T, D))
         and not (name == "fla naive chunk" and T % 64)  # fla's naive chunk form needs T % 64 == 0
     ]
-    runs = [(r, T, name) for r in range(rounds) for T, name in items]
+    runs: Iterable[tuple[int, int, str]] = [(r, T, name) for r in range(rounds) for T, name in items]
     if progress:
         from tqdm import tqdm
 
         runs = tqdm(runs, desc=op, unit="run")
     with torch.no_grad():
         for _, T, name in runs:
-            t = time_call(lambda f=fs[name], a=data[T]: f(*a))
+            t = time_call(lambda f=fs[name], a=data[T]: f(*a))  # type: ignore[misc]  # mypy cannot infer a lambda that binds loop values as default arguments
             table[name][T] = min(t, table[name].get(T, math.inf))
     return table
 

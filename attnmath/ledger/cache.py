@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import importlib
 import json
+from typing import TYPE_CHECKING
 
 from . import registry
 from .checks import Check
 from .registry import Claim
 from .results import ClaimResult, ControlResult
+
+if TYPE_CHECKING:
+    import pathlib
 
 CACHE_ENV = "ATTNMATH_CLAIM_CACHE"
 
@@ -33,7 +37,10 @@ def source_fingerprint() -> str:
 
         digest = hashlib.sha256()
         for pkg_name in registry.CLAIM_PACKAGES:
-            root = pathlib.Path(importlib.import_module(pkg_name).__file__).parent
+            module_file = importlib.import_module(pkg_name).__file__
+            # a claims package is a regular package (a folder with __init__.py), so it has a file
+            assert module_file is not None, pkg_name
+            root = pathlib.Path(module_file).parent
             for path in sorted(root.rglob("*.py")):
                 digest.update(str(path.relative_to(root.parent)).encode())
                 digest.update(path.read_bytes())
@@ -46,7 +53,7 @@ def source_fingerprint() -> str:
     return _FINGERPRINT
 
 
-def _cache_file(claim_id: str, tier: str):
+def _cache_file(claim_id: str, tier: str) -> pathlib.Path | None:
     import os
     import pathlib
 
@@ -54,7 +61,7 @@ def _cache_file(claim_id: str, tier: str):
     return pathlib.Path(folder) / f"{claim_id}@{tier}.json" if folder else None
 
 
-def artifact_path(name: str):
+def artifact_path(name: str) -> pathlib.Path | None:
     """Where a claim may store an expensive intermediate (a trained model) for the rest of one test run.
 
     ``ATTNMATH_CLAIM_CACHE/artifacts/<name>`` when that variable is set, else None (no caching). The
@@ -95,7 +102,7 @@ def _cache_load(c: Claim, tier: str) -> ClaimResult | None:
     return ClaimResult(c, r["passed"], checks, r["error"], r["tolerance"], r["seconds"], r["exception"], tier)
 
 
-def _control_file(claim_id: str, name: str, tier: str):
+def _control_file(claim_id: str, name: str, tier: str) -> pathlib.Path | None:
     import hashlib
 
     path = _cache_file(claim_id, tier)

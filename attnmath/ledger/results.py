@@ -192,7 +192,7 @@ def format_table(results: Sequence[ClaimResult]) -> str:
     with_controls = any(r.controls is not None for r in results)
     rows = [("", "claim", "source", "kinds", "error", "tol", "s") + (("controls caught",) if with_controls else ())]
     for r in results:
-        row = (
+        row: tuple[str, ...] = (
             {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[r.verdict],
             r.id,
             r.claim.status_of_source,

@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import time
 import traceback
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from .results import ClaimResult, ControlResult, _worst
 
 
 @contextlib.contextmanager
-def _caller_random_state_kept():
+def _caller_random_state_kept() -> Iterator[None]:
     """Restore numpy's legacy global stream and torch's CPU generator after a claim reseeds them."""
     import torch
 

@@ -27,7 +27,9 @@ KEY_KINDS = ("unit", "gaussian")
 F64 = torch.float64
 
 
-def random_keys(n: int, d_k: int, *, kind: str = "unit", batch: Sequence[int] = (), generator=None) -> torch.Tensor:
+def random_keys(
+    n: int, d_k: int, *, kind: str = "unit", batch: Sequence[int] = (), generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""``[*batch, n, d_k]`` float64 keys: uniform on the unit sphere (``unit``) or :math:`\mathcal N(0,I/d_k)` (``gaussian``)."""
     n = V.integer(n, "n", minimum=1)
     d_k = V.integer(d_k, "d_k", minimum=1)
@@ -37,7 +39,12 @@ def random_keys(n: int, d_k: int, *, kind: str = "unit", batch: Sequence[int] = 
 
 
 def random_values(
-    n: int, d_v: int, *, kind: str = "gaussian", batch: Sequence[int] = (), generator=None
+    n: int,
+    d_v: int,
+    *,
+    kind: str = "gaussian",
+    batch: Sequence[int] = (),
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     r"""``[*batch, n, d_v]`` float64 values: :math:`\mathcal N(0,I/d_v)` (``gaussian``) or unit vectors (``unit``)."""
     return random_keys(n, V.integer(d_v, "d_v", minimum=1), kind=kind, batch=batch, generator=generator)
@@ -72,7 +79,9 @@ def capacity_theory(d_k: int, eps: float, kind: str = "unit") -> float:
     return 1 + e**2 * d_k if V.choice(kind, "kind", KEY_KINDS) == "unit" else e**2 * d_k - 1
 
 
-def _relmse_pool(d_k: int, n_max: int, trials: int, seed: int, kind: str, d_v: int):
+def _relmse_pool(
+    d_k: int, n_max: int, trials: int, seed: int, kind: str, d_v: int
+) -> Callable[[int], tuple[float, float]]:
     g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     K = random_keys(n_max, d_k, kind=kind, batch=(trials,), generator=g)
@@ -137,7 +146,9 @@ def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: st
     return _bisect_pool(_relmse_pool(d_k, n_max, trials, seed, kind, d_v), e2, n_max, eps, kind, d_k)
 
 
-def _bisect_pool(at, e2: float, n_max: int, eps: float, kind: str, d_k: int) -> int:
+def _bisect_pool(
+    at: Callable[[int], tuple[float, float]], e2: float, n_max: int, eps: float, kind: str, d_k: int
+) -> int:
     if at(n_max)[0] <= e2:
         raise ValueError(f"no bracket: relMSE at N={n_max} is still <= eps^2={e2}")
     r1 = at(1)[0]  # Gaussian keys: one pair already misses by the norm spread, E(|k|^2-1)^2 = 2/d_k
@@ -228,7 +239,7 @@ def mean_square_overlap(keys: torch.Tensor) -> torch.Tensor:
 
 
 def coherence_tight_instance(
-    n: int, d_k: int, mu: float, *, d_v: int = 16, generator=None
+    n: int, d_k: int, mu: float, *, d_v: int = 16, generator: torch.Generator | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Keys and values on which the coherence guarantee is attained with equality for item 0.
 
@@ -302,7 +313,7 @@ def worst_vs_average(
             R.diagonal().sub_(1.0)  # R_ij = k_i.k_j - delta_ij, so M_N k_j - v_j = sum_{i<=N} R_ji v_i exactly
             mu = torch.cummax(R.abs().tril(-1).amax(dim=1), dim=0).values  # mu_N for N = 1..pool
             ok_g = (torch.arange(pool, dtype=F64) * mu <= e).nonzero()
-            n_emp = largest_true(lambda n, R=R, Vv=Vv: bool((R[:n, :n] @ Vv[:n]).pow(2).sum(1).max() <= e**2), 1, pool)
+            n_emp = largest_true(lambda n, R=R, Vv=Vv: bool((R[:n, :n] @ Vv[:n]).pow(2).sum(1).max() <= e**2), 1, pool)  # type: ignore[misc]  # mypy cannot infer a lambda that binds loop values as default arguments
             if n_emp < pool:
                 break
             pool *= 2

@@ -65,7 +65,7 @@ def hopfield_error_bound(keys: torch.Tensor, values: torch.Tensor, beta: float) 
 
 
 def hopfield_tight_instance(
-    n: int, d_k: int, delta: float, *, d_v: int = 16, generator=None
+    n: int, d_k: int, delta: float, *, d_v: int = 16, generator: torch.Generator | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Keys and values on which the bound of :func:`hopfield_error_bound` is attained for item 0 as :math:`\beta\Delta` grows.
 

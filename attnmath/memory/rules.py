@@ -12,6 +12,8 @@ Memories are ``[..., d_v, d_k]`` as in :mod:`attnmath.memory.hebbian`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -121,7 +123,11 @@ def delta_rule_cyclic(
 # --------------------------------------------------------------------------------------
 # Rescorla–Wagner for conditioning experiments (scalar US, vector of CS)
 # --------------------------------------------------------------------------------------
-def _design(cs: np.ndarray, us: np.ndarray, alpha) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _design(
+    cs: np.ndarray | Sequence[Sequence[float]],
+    us: float | np.ndarray | Sequence[float],
+    alpha: float | np.ndarray | Sequence[float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.asarray(cs, dtype=np.float64)
     lam = np.asarray(us, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0:
@@ -134,7 +140,14 @@ def _design(cs: np.ndarray, us: np.ndarray, alpha) -> tuple[np.ndarray, np.ndarr
     return x, lam, a
 
 
-def rescorla_wagner(cs, us, alpha, *, beta: float = 1.0, initial=None) -> np.ndarray:
+def rescorla_wagner(
+    cs: np.ndarray | Sequence[Sequence[float]],
+    us: float | np.ndarray | Sequence[float],
+    alpha: float | np.ndarray | Sequence[float],
+    *,
+    beta: float = 1.0,
+    initial: float | np.ndarray | Sequence[float] | None = None,
+) -> np.ndarray:
     r"""Rescorla–Wagner: :math:`\Delta V_i=\alpha_i\beta\,(\lambda-\sum_jV_jx_j)\,x_i` on each trial.
 
     cs ``[trials, n_cs]`` (CS present = 1), us ``[trials]`` (US magnitude :math:`\lambda`),
@@ -152,7 +165,13 @@ def rescorla_wagner(cs, us, alpha, *, beta: float = 1.0, initial=None) -> np.nda
     return Vs
 
 
-def hebbian_conditioning(cs, us, alpha, *, initial=None) -> np.ndarray:
+def hebbian_conditioning(
+    cs: np.ndarray | Sequence[Sequence[float]],
+    us: float | np.ndarray | Sequence[float],
+    alpha: float | np.ndarray | Sequence[float],
+    *,
+    initial: float | np.ndarray | Sequence[float] | None = None,
+) -> np.ndarray:
     r"""Hebbian conditioning :math:`\Delta V_i=\alpha_i\lambda x_i` (no prediction error: the linear-attention write).
 
     Same shapes as :func:`rescorla_wagner`. No blocking, and no extinction (a trial with

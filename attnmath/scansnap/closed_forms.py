@@ -11,18 +11,20 @@ printed in the paper (see the book's Sources appendix). Book: ``notebooks/40_sca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.special import lambertw, wrightomega
 
 from ..base import validation as V
 
 
-def _common(M, eta_Y):
+def _common(M: int, eta_Y: float) -> tuple[int, float]:
     M = V.integer(M, "M", minimum=2)
     return M, V.real(eta_Y, "eta_Y", positive=True)
 
 
-def _times(t, name: str = "t") -> np.ndarray:
+def _times(t: float | np.ndarray | Sequence[float], name: str = "t") -> np.ndarray:
     arr = np.asarray(t, dtype=np.float64)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must be finite and >= 0")
@@ -50,7 +52,7 @@ def zeta(n: int, M: int) -> np.ndarray:
     return z
 
 
-def h_closed(t, M: int, eta_Y: float) -> np.ndarray:
+def h_closed(t: float | np.ndarray | Sequence[float], M: int, eta_Y: float) -> np.ndarray:
     r"""Lemma 6 in closed form (classical): :math:`Mh = a - \omega(a - \ln(M-1)) = \ln\big((M-1)\,\omega(a-\ln(M-1))\big)`, :math:`a = (M\eta_Yt+1)/(M-1)`.
 
     Solves :math:`\dot h = \eta_Y/((M-1)+e^{Mh})`, :math:`h(0)=0`, i.e. the implicit
@@ -72,7 +74,7 @@ def h_closed(t, M: int, eta_Y: float) -> np.ndarray:
     return np.where(t == 0, 0.0, u / M)
 
 
-def h_ode(t_eval, M: int, eta_Y: float, *, rtol: float = 1e-11) -> np.ndarray:
+def h_ode(t_eval: float | np.ndarray | Sequence[float], M: int, eta_Y: float, *, rtol: float = 1e-11) -> np.ndarray:
     """Reference for :func:`h_closed`: ``solve_ivp`` (DOP853) of :math:`\\dot h = \\eta_Y/((M-1)+e^{Mh})`."""
     from scipy.integrate import solve_ivp
 
@@ -90,7 +92,9 @@ def h_ode(t_eval, M: int, eta_Y: float, *, rtol: float = 1e-11) -> np.ndarray:
     return sol.y[0]
 
 
-def gamma_speed(t, M: int, K: int, eta_Y: float, *, discrete: bool = False) -> np.ndarray:
+def gamma_speed(
+    t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, *, discrete: bool = False
+) -> np.ndarray:
     r"""Speed-control coefficient :math:`\gamma(t) = (M-1)^2 h/((M-1)+e^{Mh})`, :math:`h = h(t/K)`.
 
     ``discrete=True`` uses :math:`h^*(\lceil t/K\rceil)` (the paper's definition);
@@ -107,7 +111,7 @@ def gamma_speed(t, M: int, K: int, eta_Y: float, *, discrete: bool = False) -> n
     return (M - 1) ** 2 * h / ((M - 1) + np.exp(M * h))
 
 
-def dlog_gamma_dlog_t(t, M: int, K: int, eta_Y: float) -> np.ndarray:
+def dlog_gamma_dlog_t(t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float) -> np.ndarray:
     r"""Exact local slope :math:`\frac{d\ln\gamma}{d\ln t} = \frac{t\,\eta_Y}{KD}\Big(\frac1h - \frac{Me^{Mh}}{D}\Big)`, :math:`D = (M-1)+e^{Mh}`."""
     M, eY = _common(M, eta_Y)
     t = _times(t)
@@ -141,14 +145,16 @@ def t0_snap(M: int, K: int, eta_Y: float) -> float:
     return 2.0 * t0_scan(M, K, eta_Y)
 
 
-def Gamma_closed(t, M: int, K: int, eta_Y: float, eta_Z: float) -> np.ndarray:
+def Gamma_closed(t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float) -> np.ndarray:
     r""":math:`\Gamma(t) = \eta_Z\int_0^t\gamma = \frac{\eta_Z}{\eta_Y}\frac{K(M-1)^2}{2}h^2(t/K)` (exact for the continuous :math:`h`; derived here)."""
     M, eY = _common(M, eta_Y)
     eZ = V.real(eta_Z, "eta_Z", nonnegative=True)
     return eZ / eY * K * (M - 1) ** 2 / 2.0 * h_closed(_times(t) / K, M, eY) ** 2
 
 
-def B_snap(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarray:
+def B_snap(
+    t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float, C0: float
+) -> np.ndarray:
     r"""Theorem 4, corrected (reconstructed here): :math:`B_n(t) = \tfrac14\ln(1 + 4\Gamma(t)/C_0)`, so :math:`B_n(0) = 0`.
 
     The paper prints :math:`\tfrac14\ln(C_0+4\Gamma)` (:func:`B_snap_printed`), off by
@@ -158,19 +164,25 @@ def B_snap(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarr
     return 0.25 * np.log1p(4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z) / c0)
 
 
-def B_snap_printed(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarray:
+def B_snap_printed(
+    t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float, C0: float
+) -> np.ndarray:
     r"""The paper's printed Eqn. 124/129, :math:`\tfrac14\ln(C_0+4\Gamma)`: kept only to show it is off by :math:`\tfrac14\ln C_0`."""
     c0 = V.real(C0, "C0", positive=True)
     return 0.25 * np.log(c0 + 4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z))
 
 
-def dB_dlog_t(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> np.ndarray:
+def dB_dlog_t(
+    t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float, C0: float
+) -> np.ndarray:
     r"""Exact local slope :math:`dB/d\ln t = t\,\eta_Z\gamma(t)/(C_0 + 4\Gamma(t))`."""
     t = _times(t)
     return t * eta_Z * gamma_speed(t, M, K, eta_Y) / (C0 + 4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z))
 
 
-def B_snap_branches(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float):
+def B_snap_branches(
+    t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float, C0: float
+) -> tuple[np.ndarray, np.ndarray]:
     r"""The two asymptotic branches of :math:`B_n`: scanning (:math:`t < t_0'`) and snapping (:math:`t \ge t_0`).
 
     :math:`\tfrac14\ln(1+\frac{2(M-1)^2}{C_0KM^2}\eta_Y\eta_Zt^2)` and
@@ -183,7 +195,16 @@ def B_snap_branches(t, M: int, K: int, eta_Y: float, eta_Z: float, C0: float):
     return scan, snap
 
 
-def snap_ode(t_eval, M: int, K: int, eta_Y: float, eta_Z: float, C0: float, *, rtol: float = 1e-12):
+def snap_ode(
+    t_eval: float | np.ndarray | Sequence[float],
+    M: int,
+    K: int,
+    eta_Y: float,
+    eta_Z: float,
+    C0: float,
+    *,
+    rtol: float = 1e-12,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Reference ODE of the paper's §6: :math:`\dot z = -\eta_Z\gamma(t)e^{4z}/C_0`, :math:`\dot B = \eta_Z\gamma(t)e^{4z}/C_0`, :math:`z(0)=B(0)=0`.
 
     ``solve_ivp`` (DOP853) with :math:`\gamma` from :func:`gamma_speed`. Returns ``(z, B)`` at ``t_eval``.
@@ -193,7 +214,7 @@ def snap_ode(t_eval, M: int, K: int, eta_Y: float, eta_Z: float, C0: float, *, r
     c0 = V.real(C0, "C0", positive=True)
     t = _times(t_eval, "t_eval")
 
-    def rhs(tt, y):
+    def rhs(tt: float, y: np.ndarray) -> list[float]:
         rate = eta_Z * float(gamma_speed(tt, M, K, eta_Y)) * np.exp(4.0 * y[0]) / c0
         return [-rate, rate]
 
@@ -207,12 +228,14 @@ def relative_gain(f: np.ndarray, l: int, lp: int) -> np.ndarray:
     return f[..., l] ** 2 / f[..., lp] ** 2 - 1.0
 
 
-def chi(z, z0) -> np.ndarray:
+def chi(z: float | np.ndarray | Sequence[float], z0: float | np.ndarray | Sequence[float]) -> np.ndarray:
     r""":math:`\chi_l(t) = e^{2(z_{ml}(t) - z_{ml}(0))}`, so that :math:`r(t) = r(0)\chi_l(t)` (Theorem 3)."""
     return np.exp(2.0 * (np.asarray(z, dtype=np.float64) - np.asarray(z0, dtype=np.float64)))
 
 
-def attention_ratio_decay(r0, chi_l0) -> np.ndarray:
+def attention_ratio_decay(
+    r0: float | np.ndarray | Sequence[float], chi_l0: float | np.ndarray | Sequence[float]
+) -> np.ndarray:
     r""":math:`(c_l/c_{l_0})(t)/(c_l/c_{l_0})(0) = \sqrt{(1+r_0)/(1+r_0\chi_{l_0})}` with :math:`r_0 = r_{l_0/l}(0)` (claim ``scansnap.s08-frequency-bias``)."""
     r0 = np.asarray(r0, dtype=np.float64)
     return np.sqrt((1.0 + r0) / (1.0 + r0 * np.asarray(chi_l0, dtype=np.float64)))

@@ -14,6 +14,7 @@ Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s01-long-sequence-limit`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -51,7 +52,13 @@ class SequenceClasses:
         return torch.unique(self.query)
 
 
-def sequence_classes(probs, query, next_token, *, atol: float = 1e-10) -> SequenceClasses:
+def sequence_classes(
+    probs: torch.Tensor | Sequence[Sequence[float]],
+    query: Sequence[int] | torch.Tensor,
+    next_token: Sequence[int] | torch.Tensor,
+    *,
+    atol: float = 1e-10,
+) -> SequenceClasses:
     r"""Validate and build sequence classes.
 
     probs: ``[K, M]`` rows :math:`\mathbb P(\cdot\mid n)`, non-negative and summing to 1
@@ -89,7 +96,7 @@ def sequence_classes(probs, query, next_token, *, atol: float = 1e-10) -> Sequen
     return SequenceClasses(probs, query, next_token, distinct, common)
 
 
-def _token_ids(ids, name: str, K: int, M: int) -> torch.Tensor:
+def _token_ids(ids: Sequence[int] | torch.Tensor, name: str, K: int, M: int) -> torch.Tensor:
     t = torch.as_tensor(ids)
     if t.dtype.is_floating_point or t.dtype == torch.bool or t.ndim != 1 or t.numel() != K:
         raise ValueError(f"{name} must be {K} integer token ids (one per class), got {list(t.shape)} {t.dtype}")

@@ -14,7 +14,7 @@ Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s03-invariants``, ``scan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +27,7 @@ from .data import SequenceClasses, population_attention, sample_batch
 from .model import init_yz, lemma1_gradients, yz_loss
 
 
-def _rate(x, name: str) -> float:
+def _rate(x: float, name: str) -> float:
     return V.real(x, name, nonnegative=True)
 
 
@@ -39,7 +39,9 @@ def population_objective(Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses
     return (logits[torch.arange(data.K), data.next_token] - torch.logsumexp(logits, dim=1)).mean()
 
 
-def population_gradients(Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses):
+def population_gradients(
+    Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Exact gradient of :func:`population_objective` (Lemma 1 with Lemma 2's :math:`c_n`).
 
     :math:`\partial J/\partial Y = \frac1K\sum_n f_n(e_n-\alpha_n)^\top` and
@@ -170,14 +172,14 @@ def sgd_train(
 
 
 def reduced_distinct_flow(
-    p_distinct,
-    p_common,
-    t_eval,
+    p_distinct: float | np.ndarray | Sequence[float],
+    p_common: float | np.ndarray | Sequence[float],
+    t_eval: float | np.ndarray | Sequence[float],
     *,
     s: Callable[[float], float] | None = None,
     common_rate: float = 1.0,
     rtol: float = 1e-10,
-):
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Theorem 3's reduced ODE: :math:`\dot z_l = s(t)f_l^2` (distinct), :math:`\dot z_c = -\kappa\,s(t)f_c^2` (common).
 
     :math:`f = c/\|c\|`, :math:`c \propto \mathbb P \odot e^{z}` over one class's support,
@@ -199,7 +201,7 @@ def reduced_distinct_flow(
     p = np.concatenate([pd, pc])
     sign = np.concatenate([np.ones(nd), -kappa * np.ones(pc.size)])
 
-    def rhs(tt, z):
+    def rhs(tt: float, z: np.ndarray) -> np.ndarray:
         c = p * np.exp(z - z.max())
         f2 = c**2 / (c @ c)
         return speed(tt) * sign * f2

@@ -23,8 +23,8 @@ def sparse_then_dense(
     tau: float = 3.0,
     v0: float = 0.05,
     seed: int = 0,
-    dtype=torch.float32,
-):
+    dtype: torch.dtype = torch.float32,
+) -> tuple[np.ndarray, torch.Tensor]:
     r"""Run :math:`v_{t+1} = v_t + \eta(\mu - v_t)\odot\mathrm{softmax}(v_t^2/\tau)`, :math:`\mu` = sorted :math:`\mathcal U[1,4]^n`.
 
     :math:`\mu` comes from ``torch_generator(seed)`` (the same stream as the
@@ -111,7 +111,7 @@ def joma_loss(W: torch.Tensor, z: torch.Tensor, X: torch.Tensor, tau: float, att
     return torch.nn.functional.cross_entropy(out, torch.arange(K))
 
 
-def _joma_init(X: torch.Tensor, d: int, init: str, init_scale: float, seed: int):
+def _joma_init(X: torch.Tensor, d: int, init: str, init_scale: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     Mc, K = X.shape
     if init == "zero":
         return torch.zeros(d, K, dtype=torch.float64), torch.zeros(Mc, dtype=torch.float64)
@@ -121,7 +121,9 @@ def _joma_init(X: torch.Tensor, d: int, init: str, init_scale: float, seed: int)
     return W, z
 
 
-def _joma_args(X, tau, attention, d, init, init_scale, seed):
+def _joma_args(
+    X: torch.Tensor, tau: float, attention: str, d: int, init: str, init_scale: float, seed: int
+) -> tuple[torch.Tensor, float, str, int, str, float]:
     X = V.tensor(X, "X", ndim=2, dtypes=(torch.float64,))
     tau = V.real(tau, "tau", positive=True)
     attention = V.choice(attention, "attention", JOMA_ATTENTION)
@@ -132,7 +134,9 @@ def _joma_args(X, tau, attention, d, init, init_scale, seed):
     return X, tau, attention, d, init, init_scale
 
 
-def joma_gradients(W: torch.Tensor, z: torch.Tensor, X: torch.Tensor, tau: float, attention: str = "exp"):
+def joma_gradients(
+    W: torch.Tensor, z: torch.Tensor, X: torch.Tensor, tau: float, attention: str = "exp"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(dL/dW, dL/dz)`` of :func:`joma_loss` by autograd (float64)."""
     W = W.detach().requires_grad_(True)
     z = z.detach().requires_grad_(True)
@@ -204,7 +208,7 @@ def joma_flow(
     Mc, K = X.shape
     W, z = _joma_init(X, d, init, init_scale, seed)
 
-    def rhs(_, y):
+    def rhs(_: float, y: np.ndarray) -> np.ndarray:
         gW, gz = joma_gradients(
             torch.from_numpy(y[: d * K]).reshape(d, K), torch.from_numpy(y[d * K :]), X, tau, attention
         )

@@ -16,7 +16,7 @@ Book: ``notebooks/40_scan_and_snap`` (claims ``scansnap.s02-lemma1-autograd``,
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple, overload
 
 import torch
 
@@ -75,7 +75,17 @@ def yz_loss(Y: torch.Tensor, Z: torch.Tensor, batch: Batch) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(out.logits, batch.next_token)
 
 
-def lemma1_gradients(Y: torch.Tensor, Z: torch.Tensor, batch: Batch, *, return_loss: bool = False):
+@overload
+def lemma1_gradients(
+    Y: torch.Tensor, Z: torch.Tensor, batch: Batch, *, return_loss: Literal[False] = False
+) -> tuple[torch.Tensor, torch.Tensor]: ...
+@overload
+def lemma1_gradients(
+    Y: torch.Tensor, Z: torch.Tensor, batch: Batch, *, return_loss: Literal[True]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: ...
+def lemma1_gradients(
+    Y: torch.Tensor, Z: torch.Tensor, batch: Batch, *, return_loss: bool = False
+) -> tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Lemma 1 in closed form: the ascent directions :math:`\dot Y/\eta_Y` and :math:`\dot Z/\eta_Z` of :math:`\bar J`.
 
     Per sequence, :math:`\dot Y/\eta_Y = f(\mathbf x_{T+1}-\alpha)^\top` and only row
@@ -100,7 +110,7 @@ def lemma1_gradients(Y: torch.Tensor, Z: torch.Tensor, batch: Batch, *, return_l
 
 
 def official_orientation_loss(
-    K1_weight: torch.Tensor, K2_weight: torch.Tensor, tokens: torch.Tensor, labels
+    K1_weight: torch.Tensor, K2_weight: torch.Tensor, tokens: torch.Tensor, labels: torch.Tensor
 ) -> torch.Tensor:
     r"""The same model written the way the official ``Model2`` is: one-hot inputs and two linear maps.
 
@@ -121,7 +131,9 @@ def official_orientation_loss(
     return torch.nn.functional.cross_entropy(mixed @ K1_weight.T, torch.as_tensor(labels))
 
 
-def init_yz(M: int, init: str, generator: torch.Generator | None = None, dtype=torch.float64):
+def init_yz(
+    M: int, init: str, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Initial :math:`(Y, Z)`: ``"zero"`` (the theory's :math:`Y(0)=Z(0)=0`, Fig. 4) or ``"uniform"``.
 
     ``"uniform"`` is PyTorch's default ``nn.Linear`` init used by the Fig. 6 sweep

@@ -53,7 +53,7 @@ def init_standard(M: int, d: int, seed: int) -> StandardParams:
     return StandardParams(*(torch.randn(*s, generator=g, dtype=torch.float64) / math.sqrt(d) for s in shapes))
 
 
-def standard_forward(p: StandardParams, batch: Batch):
+def standard_forward(p: StandardParams, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Attention ``b [B, T-1]``, token-space mixture ``v [B, M]`` and logits ``[B, M]`` of the standard model."""
     U, WQ, WK, WV = p.tensors()
     scores = (U[batch.query] @ WQ) @ (U @ WK).T / math.sqrt(U.shape[1])  # [B, M]: query vs every token

@@ -51,14 +51,16 @@ def error_optimal_step(tol: float, x: float, lam: float) -> float:
     return math.sqrt(2 * tol / abs(x)) / abs(lam)
 
 
-def _check(f, x0, T, n_steps):
+def _check(f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, T: float, n_steps: int) -> tuple[float, int]:
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     V.tensor(x0, "x0", ndim=1)
     return V.real(T, "T", positive=True), V.integer(n_steps, "n_steps", minimum=1)
 
 
-def uniform_euler(f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, T: float, n_steps: int):
+def uniform_euler(
+    f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, T: float, n_steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""``n_steps`` uniform Euler steps :math:`h=T/N` of an elementwise field; ``x0 [B]``.
 
     Returns ``(xs [N+1, B], hs [N, B])``.
@@ -81,7 +83,7 @@ def stiffness_aware_euler(
     n_steps: int,
     c: float = 0.5,
     rho0: float = 50.0,
-):
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Euler with the secant controller :math:`h_t=\min(\mathrm{rem},c/\hat\rho_t)` at equal budget ``n_steps``.
 
     ``x0 [B]``, ``f`` elementwise. :math:`\hat\rho_0=` ``rho0``; then
@@ -94,10 +96,12 @@ def stiffness_aware_euler(
     rho0 = V.real(rho0, "rho0", positive=True)
     x, rem, rho = x0, torch.full_like(x0, T), torch.full_like(x0, rho0)
     xs, hs, rhos = [x0], [], []
-    x_prev = f_prev = None
+    x_prev: torch.Tensor | None = None
+    f_prev: torch.Tensor | None = None
     for t in range(n):
         fx = f(x)
         if t > 0:
+            assert x_prev is not None and f_prev is not None  # set at the end of step t - 1
             dx = (x - x_prev).abs()
             rho = torch.where(dx > 0, (fx - f_prev).abs() / dx.clamp_min(1e-300), rho)
         h = rem if t == n - 1 else torch.minimum(rem, c / rho.clamp_min(1e-300))

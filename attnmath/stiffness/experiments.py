@@ -23,6 +23,7 @@ import itertools
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -37,6 +38,8 @@ from .gates import ScalarStepGate, run_scalar_adaptor
 
 # ---------------------------------------------------------------- reference solves
 VDP_Y0 = (2.0, 0.0)
+#: The integrators of :func:`scipy.integrate.solve_ivp` the experiments accept.
+OdeMethod = Literal["RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"]
 VDP_SETTLED = 0.05  # fraction of the interval [0, 2 mu] treated as the solver's start-up
 
 
@@ -79,7 +82,7 @@ def vdp_jacobian_radius(mu: float, y: np.ndarray) -> np.ndarray:
 
 
 @cache
-def vdp_run(mu: float, rtol: float, method: str = "RK45") -> VdPRun:
+def vdp_run(mu: float, rtol: float, method: OdeMethod = "RK45") -> VdPRun:
     r"""Van der Pol: :math:`\dot y_1=y_2,\ \dot y_2=\mu(1-y_1^2)y_2-y_1`, :math:`y(0)=(2,0)`, :math:`t\in[0,2\mu]`, atol = 1e-3 rtol.
 
     Spearman correlation of :math:`h_n=t_{n+1}-t_n` with :math:`\rho(J(y_n))` and :math:`h_{\max}/h_{\min}`.
@@ -88,7 +91,7 @@ def vdp_run(mu: float, rtol: float, method: str = "RK45") -> VdPRun:
     rtol = V.real(rtol, "rtol", positive=True)
     V.choice(method, "method", ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"))
 
-    def rhs(_t, y):
+    def rhs(_t: float, y: np.ndarray) -> list[float]:
         return [y[1], mu * (1 - y[0] ** 2) * y[1] - y[0]]
 
     sol = solve_ivp(rhs, (0.0, 2 * mu), VDP_Y0, method=method, rtol=rtol, atol=1e-3 * rtol)
@@ -107,12 +110,12 @@ ROBERTSON_RTOL, ROBERTSON_ATOL = 1e-4, 1e-8
 
 
 @cache
-def robertson_run(method: str) -> tuple[int, int, np.ndarray]:
+def robertson_run(method: OdeMethod) -> tuple[int, int, np.ndarray]:
     r"""Robertson kinetics on :math:`[0,40]`, rtol 1e-4, atol 1e-8: ``(steps, nfev, y(40))``."""
     V.choice(method, "method", ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"))
     k1, k2, k3 = ROBERTSON_K
 
-    def rhs(_t, y):
+    def rhs(_t: float, y: np.ndarray) -> list[float]:
         return [-k1 * y[0] + k2 * y[1] * y[2], k1 * y[0] - k2 * y[1] * y[2] - k3 * y[1] ** 2, k3 * y[1] ** 2]
 
     sol = solve_ivp(rhs, (0.0, 40.0), [1.0, 0.0, 0.0], method=method, rtol=ROBERTSON_RTOL, atol=ROBERTSON_ATOL)
@@ -144,17 +147,17 @@ def stiff_2x2_euler(h: float, t_end: float = 1.0, implicit: bool = False) -> tup
     if not isinstance(implicit, bool):
         raise TypeError(f"implicit must be a bool, got {type(implicit).__name__}")
     M = np.linalg.inv(np.eye(2) - h * STIFF_A) if implicit else np.eye(2) + h * STIFF_A
-    ys = [np.array([1.0, 0.0])]
+    steps = [np.array([1.0, 0.0])]
     for _ in range(n):
-        ys.append(M @ ys[-1])
-    ys = np.stack(ys)
+        steps.append(M @ steps[-1])
+    ys = np.stack(steps)
     t = h * np.arange(n + 1)
     return t, ys, float(np.abs(ys[-1] - stiff_2x2_exact(t[-1:])[0]).max())
 
 
 # ---------------------------------------------------------------- the learned step-size adaptor
 ADAPTOR_BLOCKS, ADAPTOR_H, ADAPTOR_TRAIN, ADAPTOR_TEST = 10, 0.1, 2048, 2048  # blocks, step, draws
-LBFGS = {
+LBFGS: dict[str, Any] = {
     "lr": 1.0,
     "max_iter": 300,
     "history_size": 50,
@@ -169,14 +172,14 @@ def adaptor_data() -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tenso
     r"""The adaptor's data: :math:`\lambda=\exp U[\log1,\log100]`, :math:`y_0\sim U[0.5,2]`; 2048 train then 2048 test, seed 0."""
     g = torch_generator(0)
 
-    def draw(n):
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
         lam = torch.exp(torch.empty(n, dtype=torch.float64).uniform_(0.0, math.log(100.0), generator=g))
         return lam, torch.empty(n, dtype=torch.float64).uniform_(0.5, 2.0, generator=g)
 
     return draw(ADAPTOR_TRAIN), draw(ADAPTOR_TEST)
 
 
-def adaptor_loss(gate: ScalarStepGate | None, lam: torch.Tensor, y0: torch.Tensor):
+def adaptor_loss(gate: ScalarStepGate | None, lam: torch.Tensor, y0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Dense relative trajectory loss :math:`\mathrm{mean}_{i,k}((x_k-y_0e^{-\lambda t_k})/y_0)^2` and the gates ``[N, B]``."""
     xs, gs = run_scalar_adaptor(gate, lambda x: -lam * x, y0, ADAPTOR_H, ADAPTOR_BLOCKS)
     tk = ADAPTOR_H * torch.arange(1, ADAPTOR_BLOCKS + 1, dtype=torch.float64)
@@ -215,7 +218,7 @@ def fit_adaptor(kind: str, seed: int, n_train: int = ADAPTOR_TRAIN) -> AdaptorRe
         gate = ScalarStepGate(kind, dtype=torch.float64)
     opt = torch.optim.LBFGS(gate.parameters(), **LBFGS)
 
-    def closure():
+    def closure() -> torch.Tensor:
         opt.zero_grad()
         loss, _ = adaptor_loss(gate, ltr, ytr)
         loss.backward()
@@ -227,7 +230,9 @@ def fit_adaptor(kind: str, seed: int, n_train: int = ADAPTOR_TRAIN) -> AdaptorRe
     return _adaptor_result(loss, gs, lte, gate)
 
 
-def _adaptor_result(loss, gs, lam, gate) -> AdaptorResult:
+def _adaptor_result(
+    loss: torch.Tensor, gs: torch.Tensor, lam: torch.Tensor, gate: ScalarStepGate | None
+) -> AdaptorResult:
     rho = lam[None].expand_as(gs)
     sp = float(spearmanr(gs[1:].flatten().numpy(), rho[1:].flatten().numpy()).statistic) if gate else math.nan
     gap = float((gs - phi1(-ADAPTOR_H * rho)).abs().mean())
@@ -305,7 +310,7 @@ def stiffest_first_errors(k_max: int = 5) -> torch.Tensor:
 CONTROLLER_STEPS, CONTROLLER_T, CONTROLLER_SAMPLES = 12, 1.0, 4096  # budget, horizon, draws
 
 
-def cubic_decay_exact(y0: torch.Tensor, lam: torch.Tensor, t) -> torch.Tensor:
+def cubic_decay_exact(y0: torch.Tensor, lam: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
     r"""Exact solution of :math:`\dot y=-\lambda(y+y^3)`, :math:`y_0>0`: :math:`\sqrt{ce^{-2\lambda t}/(1-ce^{-2\lambda t})}`, :math:`c=y_0^2/(1+y_0^2)`."""
     c = y0**2 / (1 + y0**2)
     e = c * torch.exp(-2 * lam * t)
@@ -335,7 +340,7 @@ def controller_vs_uniform(seed: int, n_samples: int = CONTROLLER_SAMPLES) -> Con
     lam = torch.exp(torch.empty(n, dtype=torch.float64).uniform_(0.0, math.log(30.0), generator=g))
     y0 = torch.empty(n, dtype=torch.float64).uniform_(0.5, 2.0, generator=g)
 
-    def f(y):
+    def f(y: torch.Tensor) -> torch.Tensor:
         return -lam * (y + y**3)
 
     exact = cubic_decay_exact(y0, lam, CONTROLLER_T)

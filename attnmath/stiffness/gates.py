@@ -16,6 +16,7 @@ r"""Gates as step sizes: the exact gate, the gated Euler block, Heun–Euler, SE
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,7 +55,9 @@ def gated_euler_step(x: torch.Tensor, f: torch.Tensor, a: torch.Tensor, h: float
     return x + h * a * f
 
 
-def heun_euler(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, h: float):
+def heun_euler(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, h: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""One embedded Heun–Euler step: returns ``(x_heun, x_euler, estimate)``.
 
     :math:`x^E=x+hf(x)`, :math:`x^H=x+\tfrac h2(f(x)+f(x^E))`, and the error estimate
@@ -125,7 +128,9 @@ class SecantStepGate(nn.Module):
         self.fc1 = nn.Linear((3 if self.use_dx else 2) * channels, hidden, bias=bias, dtype=dtype)
         self.fc2 = nn.Linear(hidden, channels, bias=bias, dtype=dtype)
 
-    def forward(self, f, f_prev, x=None, x_prev=None) -> torch.Tensor:
+    def forward(
+        self, f: torch.Tensor, f_prev: torch.Tensor, x: torch.Tensor | None = None, x_prev: torch.Tensor | None = None
+    ) -> torch.Tensor:
         g, gp = _gap(f, "f"), _gap(f_prev, "f_prev")
         if gp.shape != g.shape:
             raise ValueError(f"f_prev must have the shape of f {list(f.shape)}, got {list(f_prev.shape)}")
@@ -152,13 +157,15 @@ class RecurrentStepGate(nn.Module):
         reduction = V.integer(reduction, "reduction", minimum=1)
         hidden = max(1, channels // reduction)
         self.channels = channels
-        kw = {"dtype": dtype}
+        kw: dict[str, Any] = {"dtype": dtype}
         self.inp = nn.Sequential(
             nn.Linear(2 * channels, hidden, **kw), nn.ReLU(), nn.Linear(hidden, 4 * channels, **kw)
         )
         self.rec = nn.Sequential(nn.Linear(channels, hidden, **kw), nn.ReLU(), nn.Linear(hidden, 4 * channels, **kw))
 
-    def forward(self, f, f_prev, state=None):
+    def forward(
+        self, f: torch.Tensor, f_prev: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         g, gp = _gap(f, "f"), _gap(f_prev, "f_prev")
         if gp.shape != g.shape:
             raise ValueError(f"f_prev must have the shape of f {list(f.shape)}, got {list(f_prev.shape)}")
@@ -195,7 +202,7 @@ class ScalarStepGate(nn.Module):
         self.kind = V.choice(kind, "kind", ("sam", "stepnet"))
         hidden = V.integer(hidden, "hidden", minimum=1)
         n_in = 1 if kind == "sam" else 3
-        kw = {"dtype": dtype}
+        kw: dict[str, Any] = {"dtype": dtype}
         self.net = nn.Sequential(
             nn.Linear(n_in, hidden, **kw),
             nn.Tanh(),
@@ -208,6 +215,7 @@ class ScalarStepGate(nn.Module):
         if self.kind == "sam":
             return _sl(f)[:, None]
         first = torch.full_like(f, float(t == 0))
+        assert q is not None, "a stepnet gate reads the secant estimate q"
         return torch.stack([_sl(f), _sl(q), first], -1)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
@@ -223,7 +231,7 @@ def run_scalar_adaptor(
     *,
     eps: float = 1e-2,
     clamp: float = 1e6,
-):
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Run :math:`x_{t+1}=x_t+a_t\,h\,f(x_t)`, :math:`t<N`, with a learned gate (``None``: :math:`a=1`).
 
     ``x0``: ``[B]``; ``f``: elementwise field ``[B] -> [B]``. The StepNet-lite secant at :math:`t=0`
@@ -234,7 +242,8 @@ def run_scalar_adaptor(
     h = V.real(h, "h", nonnegative=True)
     n_blocks = V.integer(n_blocks, "n_blocks", minimum=1)
     x, xs, gs = x0, [x0], []
-    x_prev = f_prev = None
+    x_prev: torch.Tensor | None = None
+    f_prev: torch.Tensor | None = None
     for t in range(n_blocks):
         fx = f(x)
         if gate is None:
@@ -245,6 +254,7 @@ def run_scalar_adaptor(
                 if t == 0:
                     x_prev = x + eps * h * fx
                     f_prev = f(x_prev)
+                assert x_prev is not None and f_prev is not None  # the probe at t = 0, the last block after
                 dx = x - x_prev
                 q = torch.where(dx != 0, (fx - f_prev) / torch.where(dx != 0, dx, torch.ones_like(dx)), 0 * dx)
             a = gate(gate.features(fx, q, t))

@@ -18,7 +18,7 @@ unknown): the stiffness-awareness score :func:`stiffness_awareness_score`, the s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -93,7 +93,7 @@ def jacobian_spectral_radius(
     x = x.detach()
     est = x.new_zeros(x.shape[0])
     for _ in range(n_iter):
-        _, jv = torch.func.jvp(func, (x,), (v,))
+        _, jv = torch.func.jvp(func, (x,), (v,))  # type: ignore[misc]  # torch annotates the has_aux=True triple; without aux jvp returns a pair
         est = jv.norm(dim=-1)
         v = jv / est.clamp_min(_TINY)[:, None]
     return est.detach()
@@ -112,7 +112,7 @@ def spikiness(r: torch.Tensor, dim: int = 0) -> torch.Tensor:
     return r.amax(dim) / r.median(dim).values.clamp_min(_TINY)
 
 
-def _flat(a, name: str) -> np.ndarray:
+def _flat(a: float | np.ndarray | Sequence[float] | torch.Tensor, name: str) -> np.ndarray:
     arr = a.detach().cpu().double().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, dtype=np.float64)
     if arr.size == 0:
         raise ValueError(f"{name} must be non-empty")
@@ -121,20 +121,32 @@ def _flat(a, name: str) -> np.ndarray:
     return arr.ravel()
 
 
-def _matched(a, rho, na="a_bar", nr="rho"):
+def _matched(
+    a: float | np.ndarray | Sequence[float] | torch.Tensor,
+    rho: float | np.ndarray | Sequence[float] | torch.Tensor,
+    na: str = "a_bar",
+    nr: str = "rho",
+) -> tuple[np.ndarray, np.ndarray]:
     a, r = _flat(a, na), _flat(rho, nr)
     if a.shape != r.shape:
         raise ValueError(f"{na} and {nr} must have the same number of entries, got {a.size} and {r.size}")
     return a, r
 
 
-def stiffness_awareness_score(a_bar, rho) -> float:
+def stiffness_awareness_score(
+    a_bar: float | np.ndarray | Sequence[float] | torch.Tensor, rho: float | np.ndarray | Sequence[float] | torch.Tensor
+) -> float:
     r"""Stiffness-awareness score :math:`\mathrm{SAS}=-\mathrm{Spearman}_{(i,t)}(\bar a_t,\rho_t)\in[-1,1]`; higher = smaller steps where stiffer."""
     a, r = _matched(a_bar, rho)
     return float(-spearmanr(a, r).statistic)
 
 
-def stability_margin_rate(a_bar, rho, h: float = 1.0, beta: float = 2.0) -> float:
+def stability_margin_rate(
+    a_bar: float | np.ndarray | Sequence[float] | torch.Tensor,
+    rho: float | np.ndarray | Sequence[float] | torch.Tensor,
+    h: float = 1.0,
+    beta: float = 2.0,
+) -> float:
     r"""Stability-margin rate :math:`\mathrm{SMR}=\Pr_{(i,t)}[\bar a_t\,h\,\rho_t\le\beta]` (:math:`\beta=2` for Euler)."""
     a, r = _matched(a_bar, rho)
     h = V.real(h, "h", positive=True)
@@ -142,7 +154,11 @@ def stability_margin_rate(a_bar, rho, h: float = 1.0, beta: float = 2.0) -> floa
     return float(np.mean(a * h * r <= beta))
 
 
-def oracle_gap(a, rho, h: float = 1.0) -> float:
+def oracle_gap(
+    a: float | np.ndarray | Sequence[float] | torch.Tensor,
+    rho: float | np.ndarray | Sequence[float] | torch.Tensor,
+    h: float = 1.0,
+) -> float:
     r"""Oracle gap :math:`\mathbb E|a_t-\varphi_1(-h\rho_t)|` for linear(ised) problems with decay rate :math:`\rho_t\ge0`."""
     av, r = _matched(a, rho, "a", "rho")
     h = V.real(h, "h", positive=True)

@@ -15,8 +15,10 @@ stiffness-awareness score and stability-margin rate of the channel-mean gate (cl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,7 +105,7 @@ def train_digits_arm(arm: str, seed: int, epochs: int, n_blocks: int = DIGITS_BL
     acc = float((logits.argmax(1) == yte).double().mean())
     rho = torch.stack(
         [
-            jacobian_spectral_radius(lambda x, t=t: model.residual(t, x), tr.xs[t], generator=torch_generator(t))
+            jacobian_spectral_radius(lambda x, t=t: model.residual(t, x), tr.xs[t], generator=torch_generator(t))  # type: ignore[misc]  # mypy cannot infer a lambda that binds loop values as default arguments
             for t in range(n_blocks)
         ]
     )  # [L, B]
@@ -139,7 +141,7 @@ def neural_stiffness_index(arm: str, seed: int, epochs: int, n_blocks: int = DIG
     return sai(tr.xs[:-1], tr.xs[1:], 1.0).numpy()
 
 
-def nsi_profile_stats(index: np.ndarray) -> dict[str, float | np.ndarray]:
+def nsi_profile_stats(index: np.ndarray) -> dict[str, Any]:
     r"""Summary of one index ``[L, B]`` (blocks × samples): block means, total variation, per-block spread.
 
     - ``mean``: :math:`m_t=\mathrm{mean}_i I_{t,i}` (``[L]``);
@@ -178,7 +180,7 @@ def nsi_log_ratios(gated: np.ndarray, plain: np.ndarray) -> dict[str, float]:
     }
 
 
-def nsi_direction_pvalue(values, direction: str) -> float:
+def nsi_direction_pvalue(values: float | np.ndarray | Sequence[float], direction: str) -> float:
     r"""One-sided one-sample t-test that the mean of per-seed log ratios is below (``"less"``) or above (``"greater"``) 0.
 
     ``values``: 1-d, at least 2 finite numbers (one per seed, from :func:`nsi_log_ratios`). Returns the p-value
@@ -196,7 +198,7 @@ def nsi_direction_pvalue(values, direction: str) -> float:
         if v[0] == 0:
             return 1.0
         return 0.0 if (v[0] < 0) == (direction == "less") else 1.0
-    return float(ttest_1samp(v, 0.0, alternative=direction).pvalue)
+    return float(ttest_1samp(v, 0.0, alternative="less" if direction == "less" else "greater").pvalue)
 
 
 def plot_neural_stiffness_index(gated, plain, ax=None, labels=("SE-gated", "plain")):

@@ -18,6 +18,7 @@ With ``norm=False, bias=False`` the field is positively homogeneous, :math:`f(cx
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
@@ -64,7 +65,7 @@ class ResidualMLP(nn.Module):
             V.integer(val, name, minimum=1)
         self.gate_kind = V.choice(gate, "gate", GATES)
         self.h = V.real(h, "h", positive=True)
-        kw = {"dtype": dtype}
+        kw: dict[str, Any] = {"dtype": dtype}
         self.stem = nn.Linear(d_in, width, bias=bias, **kw)
         self.norms = nn.ModuleList(nn.LayerNorm(width, **kw) if norm else nn.Identity() for _ in range(n_blocks))
         self.fc1 = nn.ModuleList(nn.Linear(width, width, bias=bias, **kw) for _ in range(n_blocks))
@@ -109,7 +110,13 @@ class ResidualMLP(nn.Module):
             gs.append(a)
         return Trace(torch.stack(xs), torch.stack(fs), torch.stack(gs))
 
-    def forward(self, x: torch.Tensor, return_trace: bool = False):
+    @overload
+    def forward(self, x: torch.Tensor, return_trace: Literal[False] = False) -> torch.Tensor: ...
+    @overload
+    def forward(self, x: torch.Tensor, return_trace: Literal[True]) -> tuple[torch.Tensor, Trace]: ...
+    @overload
+    def forward(self, x: torch.Tensor, return_trace: bool) -> torch.Tensor | tuple[torch.Tensor, Trace]: ...
+    def forward(self, x: torch.Tensor, return_trace: bool = False) -> torch.Tensor | tuple[torch.Tensor, Trace]:
         V.tensor(x, "x", ndim=2)
         tr = self.trajectory(self.stem(x))
         logits = self.head(tr.xs[-1])

@@ -3,16 +3,16 @@ r"""Classical linear stability: stability functions, real stability boundaries, 
 For the test equation :math:`\dot y=\lambda y` one step of a Runge–Kutta method is
 :math:`y_{n+1}=R(z)\,y_n`, :math:`z=h\lambda` (Hairer–Wanner II, IV.2). The methods here:
 
-=================  =======================================  ====================
-method             :math:`R(z)`                             real interval
-=================  =======================================  ====================
-``euler``          :math:`1+z`                              :math:`[-2,0]`
-``rk2``            :math:`1+z+z^2/2`                        :math:`[-2,0]`
-``rk3``            :math:`1+z+z^2/2+z^3/6`                  :math:`[-2.5127,0]`
-``rk4``            :math:`\dots+z^4/24`                     :math:`[-2.7853,0]`
-``backward_euler`` :math:`1/(1-z)`                          :math:`(-\infty,0]`
-``trapezoid``      :math:`(1+z/2)/(1-z/2)`                  :math:`(-\infty,0]`
-=================  =======================================  ====================
+==================  =======================================  ====================
+method              :math:`R(z)`                             real interval
+==================  =======================================  ====================
+``euler``           :math:`1+z`                              :math:`[-2,0]`
+``rk2``             :math:`1+z+z^2/2`                        :math:`[-2,0]`
+``rk3``             :math:`1+z+z^2/2+z^3/6`                  :math:`[-2.5127,0]`
+``rk4``             :math:`\dots+z^4/24`                     :math:`[-2.7853,0]`
+``backward_euler``  :math:`1/(1-z)`                          :math:`(-\infty,0]`
+``trapezoid``       :math:`(1+z/2)/(1-z/2)`                  :math:`(-\infty,0]`
+==================  =======================================  ====================
 
 Claims: ``stiffness.euler-stability``, ``stiffness.rk-real-boundaries``,
 ``stiffness.local-error-order``, ``stiffness.stiff-2x2-threshold``. Book:
@@ -22,7 +22,8 @@ Claims: ``stiffness.euler-stability``, ``stiffness.rk-real-boundaries``,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import sympy as sp
@@ -52,7 +53,7 @@ def stability_function_sympy(method: str, z: sp.Symbol | None = None) -> sp.Expr
     return (1 + z / 2) / (1 - z / 2)
 
 
-def stability_function(method: str, z) -> np.ndarray:
+def stability_function(method: str, z: complex | np.ndarray | Sequence[complex]) -> np.ndarray:
     r""":math:`R(z)` evaluated on a real or complex array ``z`` (numpy, any shape; returns complex128).
 
     Same formulas as :func:`stability_function_sympy`. Claims ``stiffness.euler-stability``,
@@ -66,7 +67,7 @@ def stability_function(method: str, z) -> np.ndarray:
     if not np.all(np.isfinite(z)):
         raise ValueError("z must contain only finite values (found NaN or Inf)")
     if method in EXPLICIT:
-        return sum(z**k / math.factorial(k) for k in range(_ORDER[method] + 1))
+        return cast(np.ndarray, sum(z**k / math.factorial(k) for k in range(_ORDER[method] + 1)))
     if method == "backward_euler":
         return 1 / (1 - z)
     return (1 + z / 2) / (1 - z / 2)
@@ -101,7 +102,7 @@ def real_stability_boundary(method: str, zmax: float = 10.0) -> float:
     return float(brentq(gfun, float(grid[i]), hi, xtol=1e-15, rtol=1e-15))
 
 
-def euler_max_step(lam) -> np.ndarray:
+def euler_max_step(lam: complex | np.ndarray | Sequence[complex]) -> np.ndarray:
     r"""Largest stable explicit-Euler step for :math:`\dot y=\lambda y`, :math:`\mathrm{Re}\,\lambda<0`.
 
     :math:`|1+h\lambda|\le1 \iff h\le h_{\max}=-2\,\mathrm{Re}\,\lambda/|\lambda|^2` (for real
@@ -119,7 +120,7 @@ def euler_max_step(lam) -> np.ndarray:
     return -2.0 * lam.real / np.abs(lam) ** 2
 
 
-def _as_matrix(A, name: str) -> torch.Tensor:
+def _as_matrix(A: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
     if isinstance(A, np.ndarray):
         if A.dtype.kind not in "fiu":
             raise TypeError(f"{name} must be a real matrix, got dtype {A.dtype}")
@@ -130,12 +131,12 @@ def _as_matrix(A, name: str) -> torch.Tensor:
     return A.double()
 
 
-def eigenvalues(A) -> np.ndarray:
+def eigenvalues(A: np.ndarray | torch.Tensor) -> np.ndarray:
     """Eigenvalues of a real square matrix ``A`` ([d, d], numpy or torch) as complex128 numpy."""
     return torch.linalg.eigvals(_as_matrix(A, "A")).numpy()
 
 
-def stiffness_ratio(A) -> float:
+def stiffness_ratio(A: np.ndarray | torch.Tensor) -> float:
     r"""Lambert's stiffness ratio :math:`S=\max_i|\mathrm{Re}\,\lambda_i|/\min_i|\mathrm{Re}\,\lambda_i|`.
 
     ``A``: real square matrix ``[d, d]`` (numpy or torch). Defined when every eigenvalue has
@@ -149,7 +150,7 @@ def stiffness_ratio(A) -> float:
     return float(re.max() / re.min())
 
 
-def spectral_radius(A) -> float:
+def spectral_radius(A: np.ndarray | torch.Tensor) -> float:
     r""":math:`\rho(A)=\max_i|\lambda_i|` of a real square matrix ``[d, d]``."""
     return float(np.abs(eigenvalues(A)).max())
 
@@ -177,7 +178,13 @@ def rk_step(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: float, meth
     return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
-def fixed_step_solve(f, y0, h: float, n_steps: int, method: str = "euler") -> np.ndarray:
+def fixed_step_solve(
+    f: Callable[[np.ndarray], np.ndarray],
+    y0: float | np.ndarray | Sequence[float],
+    h: float,
+    n_steps: int,
+    method: str = "euler",
+) -> np.ndarray:
     r"""``n_steps`` fixed steps of :func:`rk_step` from ``y0``; returns the trajectory ``[n_steps+1, *y0.shape]``."""
     y = np.asarray(y0, dtype=np.float64)
     if not np.all(np.isfinite(y)):

@@ -24,7 +24,7 @@ row-major reshape to ``[d_v, d_k]`` is the memory chapter's :math:`M_i=S_i^\top=
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-def _pairs(keys, values) -> tuple[int, int, int]:
+def _pairs(keys: torch.Tensor, values: torch.Tensor) -> tuple[int, int, int]:
     V.tensor(keys, "keys", ndim=range(2, 6))
     V.tensor(values, "values", ndim=keys.ndim)
     V.same_dtype("keys", keys, "values", values)
@@ -62,7 +62,9 @@ def _pairs(keys, values) -> tuple[int, int, int]:
     return keys.shape[-2], keys.shape[-1], values.shape[-1]
 
 
-def memory_dsf(keys, values, kind: str, *, gamma: float = 1.0, beta: float = 1.0, dt: float = 1.0) -> DSF:
+def memory_dsf(
+    keys: torch.Tensor, values: torch.Tensor, kind: str, *, gamma: float = 1.0, beta: float = 1.0, dt: float = 1.0
+) -> DSF:
     r"""The DSF that writes the pairs of ``keys`` ``[..., N, d_k]`` / ``values`` ``[..., N, d_v]`` (input :math:`u=v`).
 
     ``kind`` is one of :data:`KINDS` (table in the module docstring); ``gamma`` in (0, 1] is RetNet's decay,
@@ -100,7 +102,7 @@ def state_as_memory(h: torch.Tensor, d_k: int, d_v: int) -> torch.Tensor:
     return h.reshape(*h.shape[:-1], d_v, d_k)
 
 
-def dsf_recall(keys, values, kind: str, *, chunk: int = 64, **kw) -> torch.Tensor:
+def dsf_recall(keys: torch.Tensor, values: torch.Tensor, kind: str, *, chunk: int = 64, **kw: float) -> torch.Tensor:
     r"""Write all N pairs through :func:`memory_dsf`, read the final state as :math:`M_N`, recall :math:`M_Nk_j` for every j.
 
     keys ``[T, N, d_k]``, values ``[T, N, d_v]`` (T independent trials) → recalls ``[T, N, d_v]``. Trials are
@@ -122,7 +124,7 @@ def dsf_recall(keys, values, kind: str, *, chunk: int = 64, **kw) -> torch.Tenso
 
 
 def state_recall_relmse(
-    kind: str, n: int, d_k: int, d_v: int, *, trials: int, seed: int, chunk: int = 64, **kw
+    kind: str, n: int, d_k: int, d_v: int, *, trials: int, seed: int, chunk: int = 64, **kw: float
 ) -> tuple[float, float]:
     r"""relMSE :math:`\sum_j\lVert M_Nk_j-v_j\rVert^2/\sum_j\lVert v_j\rVert^2` of the DSF's final state (ratio of means over
     ``trials`` with its delta-method SE, :func:`attnmath.memory.ratio_of_means`).
@@ -158,7 +160,9 @@ def decayed_relmse_theory(gamma: float, d_k: int, n: int) -> float:
     return float(np.mean([(1 - g**s) ** 2 + g ** (2 * s) / decay_snr_theory(g, d_k, n, s) for s in range(n)]))
 
 
-def _softmax_pool(d_k: int, n_max: int, beta: float, trials: int, seed: int, d_v: int):
+def _softmax_pool(
+    d_k: int, n_max: int, beta: float, trials: int, seed: int, d_v: int
+) -> Callable[[int], tuple[float, float]]:
     d_k = V.integer(d_k, "d_k", minimum=1)
     b = V.real(beta, "beta", positive=True)
     g = torch_generator(seed)

@@ -17,6 +17,7 @@ because the vocabulary is finite.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,7 +120,7 @@ def flow_attention(flow: Flow, data: SequenceClasses, kind: str = "exp") -> torc
     return w / w.sum(-1, keepdim=True)
 
 
-def efold_changes(t: np.ndarray, values: np.ndarray, t_ref: float, ks) -> np.ndarray:
+def efold_changes(t: np.ndarray, values: np.ndarray, t_ref: float, ks: Sequence[int]) -> np.ndarray:
     r"""Change of a recorded trajectory over each e-fold of time :math:`[t_{\rm ref}e^k, t_{\rm ref}e^{k+1}]`.
 
     ``t`` ``[S]`` increasing times, ``values`` ``[S, ...]``; the endpoints are the nearest recorded times. Returns

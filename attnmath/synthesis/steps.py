@@ -75,7 +75,15 @@ def s4d_transition_dsf(a: torch.Tensor, delta: torch.Tensor, transition: str = "
     return DSF(lam, (delta[:, None] * ones)[..., None], ones[:, None, :], structure="diagonal")
 
 
-def held_input_ode_states(a, b, u, delta, *, rtol: float = 1e-12, atol: float = 1e-14) -> np.ndarray:
+def held_input_ode_states(
+    a: np.ndarray | torch.Tensor,
+    b: np.ndarray | torch.Tensor,
+    u: np.ndarray | torch.Tensor,
+    delta: np.ndarray | torch.Tensor,
+    *,
+    rtol: float = 1e-12,
+    atol: float = 1e-14,
+) -> np.ndarray:
     r"""Exact states of :math:`\dot h=\mathrm{diag}(a)h+b_iu_i` on :math:`(t_{i-1},t_i]`, :math:`t_i=\sum_{l\le i}\Delta_l`, :math:`h(0)=0`.
 
     Token :math:`i` is held for :math:`\Delta_i`: one ``solve_ivp`` (DOP853) per interval, restarted at every
@@ -93,7 +101,7 @@ def held_input_ode_states(a, b, u, delta, *, rtol: float = 1e-12, atol: float = 
     out = np.empty_like(b)
     for i in range(u.shape[0]):
         force = b[i] * u[i]
-        sol = solve_ivp(lambda _t, y, f=force: a * y + f, (0.0, d[i]), h, method="DOP853", rtol=rtol, atol=atol)
+        sol = solve_ivp(lambda _t, y, f=force: a * y + f, (0.0, d[i]), h, method="DOP853", rtol=rtol, atol=atol)  # type: ignore[call-overload]  # mypy cannot infer a lambda that binds loop values as default arguments
         if not sol.success:  # pragma: no cover - scipy reports a failed solve
             raise RuntimeError(f"solve_ivp failed on interval {i}: {sol.message}")
         h = sol.y[:, -1]
@@ -124,7 +132,7 @@ def relaxation_task(
     out = np.empty_like(la)
     for i in range(la.shape[1]):
         li, ui = la[:, i], ua[:, i]
-        sol = solve_ivp(lambda _t, x, li=li, ui=ui: -li * (x - ui), (0.0, h), y, method="DOP853", rtol=rtol, atol=atol)
+        sol = solve_ivp(lambda _t, x, li=li, ui=ui: -li * (x - ui), (0.0, h), y, method="DOP853", rtol=rtol, atol=atol)  # type: ignore[call-overload]  # mypy cannot infer a lambda that binds loop values as default arguments
         if not sol.success:  # pragma: no cover - scipy reports a failed solve
             raise RuntimeError(f"solve_ivp failed on token {i}: {sol.message}")
         y = sol.y[:, -1]
@@ -132,7 +140,9 @@ def relaxation_task(
     return u, torch.from_numpy(out)
 
 
-def toy_forward(params: torch.Tensor, lam: torch.Tensor, u: torch.Tensor, transition: str):
+def toy_forward(
+    params: torch.Tensor, lam: torch.Tensor, u: torch.Tensor, transition: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""The toy selective SSM: :math:`\Delta_i=\mathrm{softplus}(w_1\ln\lambda_i+w_2u_i+c)`, :math:`a=-e^{\alpha}`, one state.
 
     ``params = (w_1, w_2, c, \alpha)``. ``"zoh"``: S6 (:func:`attnmath.dsf.s6_dsf`, exact ZOH) with input gain
@@ -193,7 +203,7 @@ def fit_selective_toy(transition: str, seed: int) -> ToyFit:
     p = (0.5 * torch.randn(4, generator=g, dtype=F64)).requires_grad_(True)
     opt = torch.optim.LBFGS([p], **LBFGS)
 
-    def closure():
+    def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = ((toy_forward(p, ltr, utr, transition)[0] - ytr) ** 2).mean()
         loss.backward()

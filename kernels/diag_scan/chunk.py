@@ -50,7 +50,7 @@ def _cumulative_log_decay(g: torch.Tensor) -> torch.Tensor:
     return g.cumsum(-2)
 
 
-def _state_passing(kv: torch.Tensor, decay: torch.Tensor, h0: torch.Tensor | None):
+def _state_passing(kv: torch.Tensor, decay: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """``S_{n+1} = diag(decay_n) S_n + kv_n``; returns the entering states [B, H, N, K, V] and the final state."""
     S = torch.zeros_like(kv[:, :, 0]) if h0 is None else h0
     states = []
@@ -87,7 +87,17 @@ def _intra_per_key(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, c: int) ->
     return A.reshape(*lead, C, C)
 
 
-def _forward_group(q, k, v, g, h0, scale, C, c, scalar):
+def _forward_group(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    g: torch.Tensor,
+    h0: torch.Tensor | None,
+    scale: float,
+    C: int,
+    c: int,
+    scalar: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``."""
     dt = compute_dtype(q.dtype)
     qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))
@@ -133,4 +143,5 @@ def chunk_diag_scan(
         sl = slice(start, start + G)
         o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, s, C, c, scalar)
         outs.append(o)
+    assert h is not None  # T >= 1 (check_qkv rejects empty inputs): at least one group ran
     return torch.cat(outs, dim=1), h

@@ -28,7 +28,7 @@ from attnmath.base.memory import check_quadratic_memory
 from .._common import check_qkv, check_state, resolve_scale
 
 
-def check_g(g, q: torch.Tensor) -> bool:
+def check_g(g: torch.Tensor, q: torch.Tensor) -> bool:
     """Validate the log-decay ``g``: ``[B, T, H, K]`` (per key) or ``[B, T, H]`` (scalar); return ``scalar``."""
     V.tensor(g, "g", ndim=(3, 4), finite=False)
     V.same_device("q", q, "g", g)

@@ -23,6 +23,8 @@ device helpers of :mod:`attnmath.kernels._tiles`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from attnmath.base.chunks import CHUNK_SIZE
@@ -121,7 +123,15 @@ def _chunk_size(chunk_size: int | None, scalar: bool) -> int:
     return CHUNK_SIZE if (scalar or _triton.interpreting()) else PER_KEY_GPU_CHUNK_SIZE
 
 
-def gate_gradient(q, k, dq, dk, ht, dht, scalar: bool) -> torch.Tensor:
+def gate_gradient(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    dq: torch.Tensor,
+    dk: torch.Tensor,
+    ht: torch.Tensor,
+    dht: torch.Tensor | None,
+    scalar: bool,
+) -> torch.Tensor:
     r""":math:`dg_t = \sum_{u\ge t}(q_u\odot dq_u - k_u\odot dk_u) + (S_T\odot dS_T)\mathbf 1` (``[B, T, H, K]``
     or summed over ``K`` for scalar ``g``), computed in ``q``'s dtype promoted to at least fp32 (float64 inputs
     stay float64; the Triton backward passes fp16/bf16/fp32 and gets fp32).  Claim ``kernels.gate-gradient-identity``."""
@@ -137,7 +147,16 @@ class TritonChunkDiagScanFunction(torch.autograd.Function):
     """``(q, k, v, g, h0) -> (o, S_T)``: Triton forward/backward kernels plus the host-side gate gradient."""
 
     @staticmethod
-    def forward(ctx, q, k, v, g, h0, scale, chunk_size):
+    def forward(
+        ctx: Any,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        g: torch.Tensor,
+        h0: torch.Tensor | None,
+        scale: float,
+        chunk_size: int | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         q, k, v, g = (x.contiguous() for x in (q, k, v, g))
         B, T, H, K = q.shape
         V = v.shape[-1]
@@ -156,7 +175,9 @@ class TritonChunkDiagScanFunction(torch.autograd.Function):
         return o, ht
 
     @staticmethod
-    def backward(ctx, do, dht):
+    def backward(
+        ctx: Any, do: torch.Tensor, dht: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, None, None]:
         q, k, v, g, h0c, ht = ctx.saved_tensors
         scale, BT, BK, BV, NV, scalar, use_h0, h0_dtype = ctx.meta
         B, T, H, K = q.shape

@@ -26,6 +26,8 @@ Claim ``kernels.linear-attention-chunked-form``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
@@ -53,7 +55,9 @@ def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Ten
     return states, final
 
 
-def _forward_group(q, k, v, h0, scale, C):
+def _forward_group(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None, scale: float, C: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``; h0 in the compute dtype or None."""
     dt = compute_dtype(q.dtype)
     qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))  # one copy each, reused twice
@@ -63,7 +67,16 @@ def _forward_group(q, k, v, h0, scale, C):
     return from_chunks(o, q.shape[1]).to(q.dtype), final
 
 
-def _backward_group(q, k, v, h0, do, dht, scale, C):
+def _backward_group(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    h0: torch.Tensor | None,
+    do: torch.Tensor,
+    dht: torch.Tensor,
+    scale: float,
+    C: int,
+) -> tuple[torch.Tensor, ...]:
     """Gradients of one group given the gradient ``dht`` of the state leaving it; returns ``dq, dk, dv, dh0``."""
     s, T = scale, q.shape[1]
     dt = compute_dtype(q.dtype)
@@ -89,7 +102,15 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, q, k, v, h0, scale, chunk_size):
+    def forward(
+        ctx: Any,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        h0: torch.Tensor | None,
+        scale: float,
+        chunk_size: int,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         dt = compute_dtype(q.dtype)
         G, T = group_len(chunk_size), q.shape[1]
         h = None if h0 is None else h0.to(dt)
@@ -106,7 +127,9 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
         return torch.cat(outs, dim=1), h
 
     @staticmethod
-    def backward(ctx, do, dht):
+    def backward(
+        ctx: Any, do: torch.Tensor, dht: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, None, None]:
         q, k, v, h0 = ctx.saved_tensors
         G, T, C = group_len(ctx.C), q.shape[1], ctx.C
         dt = compute_dtype(q.dtype)

@@ -23,7 +23,15 @@ from attnmath.base.memory import check_quadratic_memory
 from .._common import check_positive_denominator, check_qkv, check_state, resolve_scale
 
 
-def _split_state(initial_state, normalize, B, H, K, V, q):
+def _split_state(
+    initial_state: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None,
+    normalize: bool,
+    B: int,
+    H: int,
+    K: int,
+    V: int,
+    q: torch.Tensor,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     if initial_state is None:
         return None, None
     if normalize:
@@ -31,7 +39,8 @@ def _split_state(initial_state, normalize, B, H, K, V, q):
             raise TypeError("initial_state must be a tuple (S0 [B, H, K, V], z0 [B, H, K]) when normalize=True")
         S0, z0 = initial_state
         return check_state(S0, "initial_state[0]", (B, H, K, V), q), check_state(z0, "initial_state[1]", (B, H, K), q)
-    return check_state(initial_state, "initial_state", (B, H, K, V), q), None
+    # a tuple without normalize is rejected by check_state (TypeError: initial_state must be a torch.Tensor)
+    return check_state(initial_state, "initial_state", (B, H, K, V), q), None  # type: ignore[arg-type]
 
 
 def linear_attention_recurrent(
@@ -40,10 +49,10 @@ def linear_attention_recurrent(
     v: torch.Tensor,
     *,
     scale: float | None = None,
-    initial_state=None,
+    initial_state: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
     normalize: bool = False,
     dtype: torch.dtype = torch.float32,
-):
+) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
     r"""The recurrence :math:`S_t = S_{t-1} + k_t v_t^\top`, :math:`o_t = s\,S_t^\top q_t`, one step at a time.
 
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``; ``initial_state``: ``[B, H, K, V]`` (a tuple

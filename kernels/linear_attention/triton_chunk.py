@@ -19,6 +19,8 @@ Claim ``kernels.linear-attention-chunked-form`` (kind ``kernel``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from attnmath.base.chunks import CHUNK_SIZE
@@ -94,7 +96,15 @@ class TritonChunkLinearAttentionFunction(torch.autograd.Function):
     """``(q, k, v, h0) -> (o, S_T)``: Triton forward and backward kernels."""
 
     @staticmethod
-    def forward(ctx, q, k, v, h0, scale, chunk_size):
+    def forward(
+        ctx: Any,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        h0: torch.Tensor | None,
+        scale: float,
+        chunk_size: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         q, k, v = (x.contiguous() for x in (q, k, v))
         B, T, H, K = q.shape
         V = v.shape[-1]
@@ -112,7 +122,9 @@ class TritonChunkLinearAttentionFunction(torch.autograd.Function):
         return o, ht
 
     @staticmethod
-    def backward(ctx, do, dht):
+    def backward(
+        ctx: Any, do: torch.Tensor, dht: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, None, None]:
         q, k, v, h0c = ctx.saved_tensors
         scale, BT, BK, BV, NV, use_h0, h0_dtype = ctx.meta
         B, T, H, K = q.shape

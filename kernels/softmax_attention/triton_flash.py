@@ -12,6 +12,8 @@ Claim ``kernels.online-softmax`` (kind ``kernel``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from attnmath.base.chunks import CHUNK_SIZE
@@ -67,7 +69,9 @@ class TritonFlashAttentionFunction(torch.autograd.Function):
     """``(q, k, v) -> o``: Triton online-softmax forward; backward in PyTorch from the saved log-sum-exp."""
 
     @staticmethod
-    def forward(ctx, q, k, v, scale, causal, block_size):
+    def forward(
+        ctx: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float, causal: bool, block_size: int
+    ) -> torch.Tensor:
         q, k, v = (x.contiguous() for x in (q, k, v))
         B, T, H, K = q.shape
         V = v.shape[-1]
@@ -90,7 +94,7 @@ class TritonFlashAttentionFunction(torch.autograd.Function):
         return o
 
     @staticmethod
-    def backward(ctx, do):
+    def backward(ctx: Any, do: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None, None, None]:
         q, k, v, o, lse = ctx.saved_tensors
         s, T = ctx.scale, q.shape[1]
         qf, kf, vf, of, dof = (x.float().transpose(1, 2) for x in (q, k, v, o, do))

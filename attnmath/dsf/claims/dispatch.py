@@ -40,10 +40,10 @@ def _device():
 def _f32(s: DSF) -> DSF:
     """The DSF in fp32 on the kernels' device (CUDA when present, else the CPU interpreter)."""
     dev = _device()
-    return DSF(*(t.float().to(dev) for t in (s.lam, s.B, s.C, s.D)), structure=s.structure)
+    return DSF(*(t.float().to(dev) for t in (s.lam, s.B, s.C, s.D)), structure=s.structure)  # type: ignore[union-attr]  # the claim's systems all carry a feed-through D
 
 
-def _refusal(dsf: DSF, u, chunk_size: int, words: str) -> bool:
+def _refusal(dsf: DSF, u: torch.Tensor, chunk_size: int, words: str) -> bool:
     """Whether forcing Triton raises a ValueError whose message contains ``words``."""
     try:
         dsf.chunked(u, chunk_size, backend="triton")
@@ -69,7 +69,8 @@ def _triton_route_matches_recurrence(tier: str):
     # What the environment asks for, read from the environment itself (not from the dispatch code): the
     # Triton route is the default for CUDA tensors, or for CPU tensors when the user set TRITON_INTERPRET=1.
     auto_expected = _triton.available() and (torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1")
-    launches: list[tuple[int, int]] = []  # (sequence length T, chunk_size) of every launch of the Triton entry point
+    # (sequence length T, chunk_size) of every launch of the Triton entry point
+    launches: list[tuple[int, int | None]] = []
     entry = triton_chunk.triton_chunk_diag_scan
 
     def spy(q, k, v, g, **kw):

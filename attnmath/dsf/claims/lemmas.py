@@ -150,7 +150,9 @@ def _features_one_order_short():
 
 
 # ---------------------------------------------------------------------------------------------- Lemma 2
-def _extra(g, structure: str, batch, L: int, N: int, E: int, d: int):
+def _extra(
+    g: torch.Generator, structure: str, batch: tuple[int, ...], L: int, N: int, E: int, d: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     dense = structure in ("dplr", "dense")
     if dense:
         M = randn(g, *batch, L, E, E)

@@ -20,12 +20,14 @@ import functools
 import hashlib
 import itertools
 import os
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 from unittest import mock
 
 import torch
 
-from attnmath.claims import artifact_path, at_least, claim, control, source_fingerprint
+from attnmath.claims import Check, artifact_path, at_least, claim, control, source_fingerprint
 
 from ..mqar import (
     MQARConfig,
@@ -94,7 +96,7 @@ def run_with_gates(cfg: MQARConfig) -> tuple[float, float]:
     return acc, float(mixer_eigenvalues(model, x)[0].mean())
 
 
-def cell(tier: str, task: str, **changes) -> list[float]:
+def cell(tier: str, task: str, **changes: Any) -> list[float]:
     """Accuracies of one grid cell over the seeds of ``tier``."""
     cfg = mqar_config(tier, task)
     return [run(replace(cfg, seed=s, **changes)) for s in seeds(tier)]
@@ -114,11 +116,19 @@ def _margin(cfg: MQARConfig, positions_per_term: int = 1) -> float:
     return 2.0 * positions_per_term / query_positions(cfg) ** 0.5
 
 
-def _fmt(xs) -> str:
+def _fmt(xs: Sequence[float]) -> str:
     return "[" + ", ".join(f"{x:.3f}" for x in xs) + "]"
 
 
-def _paired(name: str, a, b, margin: float, what: str, seeds_: tuple[int, ...], details: str = ""):
+def _paired(
+    name: str,
+    a: Sequence[float],
+    b: Sequence[float],
+    margin: float,
+    what: str,
+    seeds_: tuple[int, ...],
+    details: str = "",
+) -> Check:
     """The paired check: the one-sided (1 - ALPHA) t lower bound of mean(a - b) over seeds must reach ``margin``."""
     d = paired_lower_bound(a, b, alpha=ALPHA)
     check = at_least(
@@ -218,7 +228,7 @@ def _softmax_beats_linear(tier: str):
     ]
 
 
-def _cell_override(mixer: str, task: str, /, **override):
+def _cell_override(mixer: str, task: str, /, **override: Any) -> Any:
     """Patch :func:`cell` so that the ``mixer`` cell of ``task`` gets ``override`` applied (other cells unchanged)."""
     grid_cell = cell
 

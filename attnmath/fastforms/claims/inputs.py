@@ -8,6 +8,9 @@ run in float64 with the float64 step-by-step references (:data:`R64`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -37,7 +40,9 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def seeded_inputs(seed: int, B: int, T: int, H: int, K: int, V: int, gate: str | None = None, dtype=F64) -> dict:
+def seeded_inputs(
+    seed: int, B: int, T: int, H: int, K: int, V: int, gate: str | None = None, dtype: torch.dtype = F64
+) -> dict:
     """``q, k [B, T, H, K]``, ``v [B, T, H, V]``, ``h0 [B, H, K, V]`` and the log-decay ``g`` (``None``,
     ``"scalar"`` ``[B, T, H]`` or ``"key"`` ``[B, T, H, K]``; ``logsigmoid(x + 2)``), drawn in float64."""
     g = torch_generator(seed)
@@ -49,7 +54,7 @@ def seeded_inputs(seed: int, B: int, T: int, H: int, K: int, V: int, gate: str |
     return {n: (None if x is None else x.to(dtype)) for n, x in {"q": q, "k": k, "v": v, "h0": h0, "g": lg}.items()}
 
 
-def triton_run(fn, x: dict, names: str, **kw):
+def triton_run(fn: Callable[..., Any], x: dict, names: str, **kw: Any) -> Any:
     """``fn(*x[names], initial_state=x["h0"], backend="triton", **kw)`` with the inputs in fp32 on :func:`device`."""
     dev = device()
     args = [x[n].to(device=dev, dtype=torch.float32) for n in names]

@@ -233,13 +233,13 @@ def _coherence_guarantee_and_welch_bound(tier: str):
             ok_ms,
         )
     )
-    msq = np.array(msq)
+    msq_a = np.array(msq)
     checks.append(
         statistical(
             f"mean squared overlap of {2 * dk} random unit keys vs E = 1/d_k (Welch^2 = {C.welch_bound(2 * dk, dk) ** 2:.5f})",
-            float(msq.mean()),
+            float(msq_a.mean()),
             1 / dk,
-            float(msq.std(ddof=1) / math.sqrt(draws)),
+            float(msq_a.std(ddof=1) / math.sqrt(draws)),
             n_trials=draws,
             seed=0,
         )

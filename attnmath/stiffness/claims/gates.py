@@ -137,7 +137,7 @@ def _layer_norm_np(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> n
     return (x - mu) / np.sqrt(var + eps) * w + b
 
 
-def _se_stack_by_euler_solver(net, x0: np.ndarray, h: float) -> np.ndarray:
+def _se_stack_by_euler_solver(net: ResidualMLP, x0: np.ndarray, h: float) -> np.ndarray:
     """The SE-gated stack as explicit Euler, one solver step of size h per block, on the numpy field
     F_t(x) = a_t(x) * f_t(x) (f_t, a_t rebuilt in numpy from the module's weights): the step goes
     through the solver's Euler (stability.rk_step), not through the network's update line."""

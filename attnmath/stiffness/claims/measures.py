@@ -86,7 +86,7 @@ def _jvp_power_iteration_finds_rho(tier: str):
         lam = -np.concatenate([[10.0], rng.uniform(0.5, 2.5, d - 1)])  # |lambda_2/lambda_1| <= 1/4
         J = torch.from_numpy(Q @ np.diag(lam) @ Q.T)
         x = torch.from_numpy(rng.standard_normal((1, d)))
-        ests.append(jacobian_spectral_radius(lambda u, J=J: u @ J.T, x, n_iter=20)[0].item())
+        ests.append(jacobian_spectral_radius(lambda u, J=J: u @ J.T, x, n_iter=20)[0].item())  # type: ignore[misc]  # mypy cannot infer a lambda that binds loop values as default arguments
         refs.append(10.0)
     return [
         rel_close(

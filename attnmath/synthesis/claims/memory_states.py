@@ -8,6 +8,7 @@ Book: ``notebooks/90_synthesis``, section "The memory a DSF state holds".
 from __future__ import annotations
 
 import math
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -271,7 +272,7 @@ def _snr_without_self_term():
         yield
 
 
-THREE_TASK = {"d_k": 32, "d_v": 4, "ns": (8, 16, 32), "gamma": 0.9, "seed": 0}
+THREE_TASK: dict[str, Any] = {"d_k": 32, "d_v": 4, "ns": (8, 16, 32), "gamma": 0.9, "seed": 0}
 
 
 @claim(
@@ -349,7 +350,7 @@ def _crosstalk_off_by_one():
         yield
 
 
-CROSS = {"d_k": 16, "eps": 0.5, "d_ks": (4, 6, 8, 10), "seed": 0}
+CROSS: dict[str, Any] = {"d_k": 16, "eps": 0.5, "d_ks": (4, 6, 8, 10), "seed": 0}
 
 
 @claim(

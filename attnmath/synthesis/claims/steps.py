@@ -433,20 +433,20 @@ def _learned_step_tracks_stiffness(tier: str):
                 reason=precision_reason + "; a softplus-linear step cannot saturate like 1 - e^{-hλ}",
             ),
         ]
-    lam = lam.flatten().numpy()
-    h_max = euler_max_step(-lam).real
-    h_opt = np.array([error_optimal_step(1e-4, 1.0, float(x)) for x in lam])
+    lam_np = lam.flatten().numpy()
+    h_max = euler_max_step(-lam_np).real
+    h_opt = np.array([error_optimal_step(1e-4, 1.0, float(x)) for x in lam_np])
     checks += [
         close(
             "stiffness chapter: Euler's stable step 2/λ on the same tokens (Spearman with λ = -1)",
-            float(spearmanr(h_max, lam).statistic),
+            float(spearmanr(h_max, lam_np).statistic),
             -1.0,
             atol=1e-12,
             reason="a strictly decreasing function of λ",
         ),
         close(
             "stiffness chapter: the error-optimal Euler step ∝ 1/λ (Spearman with λ = -1)",
-            float(spearmanr(h_opt, lam).statistic),
+            float(spearmanr(h_opt, lam_np).statistic),
             -1.0,
             atol=1e-12,
             reason="a strictly decreasing function of λ",
