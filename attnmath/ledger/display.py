@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .cache import _cache_load
 from .registry import get
 from .results import ClaimResult
@@ -42,15 +44,33 @@ class ClaimDisplay:
         import html
 
         r, c = self.result, self.result.claim
-        color = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700"}[r.verdict]
         items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in self._lines()[2:])
+        # Colours come from the book's stylesheet (book/_static/attnmath.css: CSS variables set for the
+        # light and the dark theme); the var() fallbacks keep the box readable where it is not loaded.
+        color = f"var(--attnmath-claim-{r.verdict}, {_FALLBACK[r.verdict]})"
         return (
-            f'<div class="attnmath-claim" style="border-left:4px solid {color};padding:0.3em 0.8em;">'
-            f'<strong style="color:{color}">{r.verdict.upper()}</strong> '
-            f"<code>{html.escape(c.id)}</code>: {html.escape(c.title)}<br/>"
+            f'<div class="attnmath-claim attnmath-claim-{r.verdict}" '
+            f'style="border-left:4px solid {color};padding:0.3em 0.8em;">'
+            f'<strong class="attnmath-claim-verdict" style="color:{color}">{r.verdict.upper()}</strong> '
+            f'<a class="attnmath-claim-id" href="{ledger_href(c.id)}" title="this claim in the claims ledger">'
+            f"<code>{html.escape(c.id)}</code></a>: {html.escape(c.title)}<br/>"
             f"<small>source: {html.escape(c.source)} &middot; <em>{c.status_of_source}</em></small>"
             f"<ul>{items}</ul></div>"
         )
+
+
+_FALLBACK = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700"}
+LEDGER_PAGE = "../book/ledger.html"  # the ledger page, relative to a chapter page (notebooks/NN_name.html)
+
+
+def ledger_anchor(claim_id: str) -> str:
+    """The HTML id of a claim's entry on the ledger page: its label ``claim-<id>`` as Sphinx writes ids."""
+    return "claim-" + re.sub(r"[^a-z0-9]+", "-", claim_id.lower()).strip("-")
+
+
+def ledger_href(claim_id: str) -> str:
+    """The link from a chapter page to the claim's ledger entry."""
+    return f"{LEDGER_PAGE}#{ledger_anchor(claim_id)}"
 
 
 def show(claim_id: str, tier: str = "ci") -> ClaimDisplay:

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["EDGES", "VIEWS", "Edge", "View", "claim_ids", "draw_view_map"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["EDGES", "VIEWS", "Edge", "View", "claim_ids", "draw_view_map", "labels_outside_boxes"]
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,12 @@ def claim_ids() -> tuple[str, ...]:
     return tuple(out)
 
 
-def draw_view_map(path: str | os.PathLike | None = None, *, show_claims: bool = True):
+def draw_view_map(path: str | os.PathLike[str] | None = None, *, show_claims: bool = True) -> Figure:
     r"""Draw the four views as boxes and their connections as labelled edges; save to ``path`` if given.
 
     Each edge carries its text and (``show_claims``) the ids of the claims that back it, at the position
     :data:`EDGES` gives. Returns the matplotlib ``Figure`` (the caller closes it).
-    The file type follows the suffix of ``path`` (``.png``, ``.svg``, ``.pdf``).
+    The file type follows the suffix of ``path`` (``.png`` at 200 dpi, ``.svg`` without a timestamp, ``.pdf``).
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -158,24 +162,61 @@ def draw_view_map(path: str | os.PathLike | None = None, *, show_claims: bool = 
             zorder=3,
             bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.75", "lw": 0.6},
         )
+    # Each box is sized from its measured text (title and question), so no label runs out of its box
+    # whatever the fonts; the figure is vector (SVG in the book) and scales as a whole with the page.
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas has one; the base class does not
+    to_data = ax.transData.inverted()
     for i, v in enumerate(VIEWS):
         x, y = v.xy
-        ax.add_patch(
-            FancyBboxPatch(
-                (x - 0.42, y - 0.13),
-                0.84,
-                0.26,
-                boxstyle="round,pad=0.02",
-                fc=f"C{i}",
-                alpha=0.25,
-                ec=f"C{i}",
-                lw=1.5,
-                zorder=2,
-            )
+        texts = (
+            ax.text(x, y + 0.04, v.title, ha="center", va="center", fontsize=11, weight="bold", zorder=3),
+            ax.text(x, y - 0.06, v.question, ha="center", va="center", fontsize=8.5, style="italic", zorder=3),
         )
-        ax.text(x, y + 0.04, v.title, ha="center", va="center", fontsize=11, weight="bold", zorder=3)
-        ax.text(x, y - 0.06, v.question, ha="center", va="center", fontsize=8.5, style="italic", zorder=3)
+        corners = [to_data.transform(t.get_window_extent(renderer).get_points()) for t in texts]
+        half_width = max(max(abs(c[0, 0] - x), abs(c[1, 0] - x)) for c in corners) + 0.05
+        half_width = max(half_width, 0.42)
+        box = FancyBboxPatch(
+            (x - half_width, y - 0.13),
+            2 * half_width,
+            0.26,
+            boxstyle="round,pad=0.02",
+            fc=f"C{i}",
+            alpha=0.25,
+            ec=f"C{i}",
+            lw=1.5,
+            zorder=2,
+            gid=f"view-box-{v.key}",
+        )
+        ax.add_patch(box)
+    left = min(p.get_x() for p in ax.patches if isinstance(p, FancyBboxPatch)) - 0.05
+    right = max(p.get_x() + p.get_width() for p in ax.patches if isinstance(p, FancyBboxPatch)) + 0.05
+    ax.set_xlim(min(-1.95, left), max(1.95, right))
     ax.set_title("Four views of attention and the synthesis claims that connect them", fontsize=12)
     if path is not None:
-        fig.savefig(path, bbox_inches="tight")
+        svg = os.fspath(path).lower().endswith(".svg")
+        with plt.rc_context({"svg.hashsalt": "attnmath"} if svg else {}):  # reproducible SVG ids
+            # vector for .svg (no timestamp), 200 dpi for a raster
+            fig.savefig(path, bbox_inches="tight", dpi=200, metadata={"Date": None} if svg else None)
     return fig
+
+
+def labels_outside_boxes(fig: Figure) -> list[str]:
+    """The texts of a :func:`draw_view_map` figure that are not inside their view's box (empty when all fit).
+
+    Measured with the figure's own renderer, in display coordinates: each view's title and question
+    must lie inside the box drawn for that view.
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas has one; the base class does not
+    boxes = {p.get_gid(): p.get_window_extent(renderer) for p in ax.patches if isinstance(p, FancyBboxPatch)}
+    outside = []
+    for v in VIEWS:
+        box = boxes[f"view-box-{v.key}"]
+        for t in ax.texts:
+            if t.get_text() in (v.title, v.question):
+                ext = t.get_window_extent(renderer)
+                if ext.x0 < box.x0 or ext.x1 > box.x1 or ext.y0 < box.y0 or ext.y1 > box.y1:
+                    outside.append(t.get_text())
+    return outside

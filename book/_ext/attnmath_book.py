@@ -14,7 +14,7 @@ Three placeholders are replaced at ``source-read`` time with generated MyST mark
   prefix, or by the paper's bib key in its source).
 
 At ``builder-inited`` the map of the four views is drawn by
-:func:`attnmath.synthesis.draw_view_map` into ``book/_generated/view_map.png`` (not tracked), which the
+:func:`attnmath.synthesis.draw_view_map` into ``book/_generated/view_map.svg`` (not tracked), which the
 intro page includes: the figure always matches the code and the registered claims.
 
 The results come from ``attnmath_ledger_json`` (written by ``make test`` or ``make verify``).
@@ -290,7 +290,7 @@ def always_outdated(app, env, added, changed, removed):
     return [d for d in GENERATED_DOCS if d in env.found_docs]
 
 
-VIEW_MAP = ROOT / "book" / "_generated" / "view_map.png"
+VIEW_MAP = ROOT / "book" / "_generated" / "view_map.svg"  # vector: sharp at every page width
 
 
 def draw_view_map(app: Sphinx) -> None:

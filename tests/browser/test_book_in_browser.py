@@ -153,3 +153,116 @@ def test_negative_control_without_mathjax_is_detected(site, browser):
     assert report["status"] == "no-mathjax"
     assert report["mjx"] == 0
     assert report["raw_tex"], "raw TeX should be visible when no renderer runs"
+
+
+# --- Book furniture (issue 16): dark mode, claim-box contrast, view map widths, copy buttons -------------
+
+CONTRAST_JS = """
+const sel = arguments[0];
+function rgb(c) { return (c.match(/[\\d.]+/g) || ['255', '255', '255']).map(Number); }
+function lum(c) {
+  const [r, g, b] = rgb(c).slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function background(el) {
+  for (; el; el = el.parentElement) {
+    const c = getComputedStyle(el).backgroundColor, v = rgb(c);
+    if (v.length < 4 || v[3] > 0) return c;
+  }
+  return 'rgb(255, 255, 255)';
+}
+const el = document.querySelector(sel);
+if (!el) return null;
+const fg = getComputedStyle(el).color, bg = background(el);
+const a = lum(fg), b = lum(bg);
+return {fg: fg, bg: bg, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+        theme: document.documentElement.dataset.theme};
+"""
+CLAIM_ID = "div.attnmath-claim a.attnmath-claim-id code"
+WIDTHS = (1200, 800, 480)  # every page width these tests use, down to a phone
+
+
+def set_theme(driver, theme: str) -> None:
+    """Switch pydata-sphinx-theme's mode the way its toggle does (data-theme on <html>, kept in localStorage)."""
+    driver.execute_script(
+        "localStorage.setItem('mode', arguments[0]); localStorage.setItem('theme', arguments[0]);"
+        "document.documentElement.dataset.mode = arguments[0]; document.documentElement.dataset.theme = arguments[0];",
+        theme,
+    )
+
+
+def mean_brightness(png: bytes) -> float:
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("L")
+    return sum(img.getdata()) / (img.width * img.height)
+
+
+def test_claim_boxes_readable_in_light_and_dark_mode(site, browser, tmp_path_factory):
+    """Screenshot a chapter in both themes; the claim id must keep a WCAG contrast ratio >= 4.5 in each."""
+    shots = tmp_path_factory.mktemp("screenshots")
+    browser.set_window_size(1200, 1600)
+    inspect_page(browser, site + "notebooks/10_dsf_framework.html")
+    brightness = {}
+    for theme in ("light", "dark"):
+        set_theme(browser, theme)
+        browser.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'});", CLAIM_ID)
+        result = browser.execute_script(CONTRAST_JS, CLAIM_ID)
+        assert result is not None, "no claim box on the chapter page"
+        assert result["theme"] == theme
+        assert result["ratio"] >= 4.5, (
+            f"{theme} mode: claim id {result['fg']} on {result['bg']}, contrast {result['ratio']:.2f}"
+        )
+        png = browser.get_screenshot_as_png()
+        (shots / f"claim-box-{theme}.png").write_bytes(png)
+        brightness[theme] = mean_brightness(png)
+    assert brightness["dark"] < brightness["light"] - 40, f"the dark theme did not apply: {brightness}"
+    # negative control: the same measurement flags an id drawn in its background colour
+    browser.execute_script(
+        "const s = document.createElement('style');"
+        "s.textContent = arguments[0] + '{color: var(--attnmath-claim-background) !important}';"
+        "document.head.appendChild(s);",
+        CLAIM_ID,
+    )
+    assert browser.execute_script(CONTRAST_JS, CLAIM_ID)["ratio"] < 1.5
+    set_theme(browser, "light")
+
+
+def test_claim_box_link_opens_its_ledger_entry(site, browser):
+    browser.set_window_size(1200, 1600)
+    inspect_page(browser, site + "notebooks/20_kernels.html")
+    href = browser.execute_script("return document.querySelector('a.attnmath-claim-id').href;")
+    anchor = href.split("#", 1)[1]
+    browser.get(href)
+    assert browser.execute_script("return document.getElementById(arguments[0]) !== null;", anchor), href
+    assert "ledger" in browser.current_url
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_view_map_fits_the_page_at_every_width(site, browser, width):
+    """The landing page's view map (vector, labels sized to their boxes) scales within its column."""
+    browser.set_window_size(width, 1600)
+    inspect_page(browser, site + "book/intro.html")
+    box = browser.execute_script(
+        "const img = Array.from(document.images).find(i => i.src.includes('view_map'));"
+        "if (!img) return null;"
+        "const r = img.getBoundingClientRect(), p = img.closest('figure').getBoundingClientRect();"
+        "return {loaded: img.complete && img.naturalWidth > 0, src: img.src, left: r.left, right: r.right,"
+        " fig_left: p.left, fig_right: p.right, page: document.documentElement.clientWidth};"
+    )
+    assert box is not None, "no view map on the landing page"
+    assert box["loaded"] and box["src"].endswith(".svg"), box
+    assert box["left"] >= box["fig_left"] - 1 and box["right"] <= box["fig_right"] + 1, box
+    assert 0 <= box["left"] and box["right"] <= box["page"] + 1, box
+    browser.set_window_size(1200, 1600)
+
+
+def test_copy_buttons_on_code_cells(site, browser):
+    browser.set_window_size(1200, 1600)
+    inspect_page(browser, site + "notebooks/10_dsf_framework.html")
+    n_inputs = browser.execute_script("return document.querySelectorAll('div.cell_input div.highlight pre').length;")
+    n_buttons = browser.execute_script("return document.querySelectorAll('div.cell_input button.copybtn').length;")
+    assert n_inputs >= 10 and n_buttons == n_inputs, (n_inputs, n_buttons)
+    assert browser.execute_script("return document.querySelectorAll('div.cell_output button.copybtn').length;") == 0

@@ -62,8 +62,12 @@ def test_display_lines_and_html(reg):
         "  statistical check 'm': ok, 4 sigma band of the Monte-Carlo mean (5 trials, seed 2)",
     ]
     html = disp._repr_html_()
-    assert html.startswith('<div class="attnmath-claim" style="border-left:4px solid #cf222e;')
-    assert '<strong style="color:#cf222e">FAILED</strong> <code>testmut.disp</code>' in html
+    red = "var(--attnmath-claim-failed, #cf222e)"  # the theme's colour, the fixed one outside the book
+    assert html.startswith(f'<div class="attnmath-claim attnmath-claim-failed" style="border-left:4px solid {red};')
+    assert f'<strong class="attnmath-claim-verdict" style="color:{red}">FAILED</strong> ' in html
+    # the id links to the claim's entry on the ledger page (the anchor Sphinx writes for its label)
+    assert '<a class="attnmath-claim-id" href="../book/ledger.html#claim-testmut-disp"' in html
+    assert "><code>testmut.disp</code></a>: title of testmut.disp" in html
     assert "<ul><li>numeric check &#x27;c&#x27;: ok, tolerance 1.0e-12 (fp64)</li><li>numeric check" in html
     assert html.count("<li>") == 3
 
@@ -73,7 +77,9 @@ def test_display_lines_and_html(reg):
         == "[PASSED] testmut.disp-ok: title of testmut.disp-ok\n  source: src, eq. 1 (reconstructed)\n  numeric check 'h': ok"
     )
     html = ok._repr_html_()
-    assert "solid #1a7f37;" in html and '<strong style="color:#1a7f37">PASSED</strong>' in html
+    green = "var(--attnmath-claim-passed, #1a7f37)"
+    assert f"solid {green};" in html and f'style="color:{green}">PASSED</strong>' in html
+    assert 'href="../book/ledger.html#claim-testmut-disp-ok"' in html
 
     raised = claims.show(reg("testmut.disp-raise", lambda: [][1]).id)
     assert repr(raised).split("\n")[-1] == "  raised: IndexError: list index out of range"
