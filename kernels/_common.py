@@ -3,8 +3,9 @@
 ``q, k``: ``[B, T, H, K]``; ``v``: ``[B, T, H, V]``; states: ``[B, H, K, V]``.  Inputs may be
 fp16, bf16, fp32 or fp64; every form computes in fp32 (fp64 for fp64 inputs) and returns outputs
 in the input dtype and states in the compute dtype.  Finiteness: :func:`check_qkv` rejects a NaN or
-Inf in ``q``, ``k`` or ``v`` (one reduction per tensor, a device sync on a GPU); initial states and
-log-decays ``g`` are not checked for finiteness (a NaN there gives NaN outputs).
+Inf in ``q``, ``k`` or ``v``, :func:`check_state` in an initial state and ``check_g`` in the
+log-decays ``g`` (one reduction per tensor, a device sync on a GPU): a NaN there would give NaN
+outputs, and ``g=-inf`` (a reset) gives NaN in the chunked forms' :math:`b_i-b_j`.
 """
 
 from __future__ import annotations
@@ -72,14 +73,19 @@ def check_state(h: torch.Tensor | None, name: str, shape: tuple[int, ...], ref: 
     """``None`` or a floating tensor of exactly ``shape`` on ``ref``'s device."""
     if h is None:
         return None
-    V.tensor(h, name, shape=shape, finite=False)
+    V.tensor(h, name, shape=shape)
     V.same_device("q", ref, name, h)
     return h
 
 
+# The kernels form s * q^T k in fp32: with s <= sqrt(fp32 max) (2**64) the logits stay finite for every |q^T k| up to
+# the same bound, while s = 1e308 overflows (to Inf, then NaN) on any input.
+SCALE_MAX = 2.0**64
+
+
 def resolve_scale(scale: float | None, K: int) -> float:
-    """``None`` means ``K ** -0.5`` (fla's default); otherwise a positive real."""
-    return K**-0.5 if scale is None else V.real(scale, "scale", positive=True)
+    """``None`` means ``K ** -0.5`` (fla's default); otherwise a positive real at most :data:`SCALE_MAX`."""
+    return K**-0.5 if scale is None else V.real(scale, "scale", positive=True, high=SCALE_MAX)
 
 
 GROUP_TOKENS = 512  # the chunked PyTorch forms stream over groups of whole chunks of about this many steps

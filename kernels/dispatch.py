@@ -32,6 +32,8 @@ BACKENDS = ("auto", "torch", "triton")
 
 def backend(device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> str:
     """``"triton"`` or ``"torch"``: what ``backend="auto"`` picks for tensors on ``device`` (default: CUDA if present)."""
+    device = V.device(device, "device")
+    dtype = V.dtype(dtype, "dtype")
     if dtype == torch.float64 or not _triton.available():
         return "torch"
     dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")

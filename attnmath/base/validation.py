@@ -133,3 +133,95 @@ def probability_vector(p: Any, name: str, *, atol: float = 1e-8) -> np.ndarray:
     if abs(arr.sum() - 1.0) > atol:
         raise ValueError(f"{name} must sum to 1, got sum {arr.sum():.6g}")
     return arr
+
+
+INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+REAL_DTYPES = FLOAT_DTYPES + INT_DTYPES  # real numbers: floats and integers (never bool or complex)
+
+
+def tensor_like(
+    x: Any,
+    name: str,
+    ref: torch.Tensor,
+    ref_name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    shape: Sequence[int | str | None] | None = None,
+    finite: bool = True,
+) -> torch.Tensor:
+    """:func:`tensor`, then the same dtype and device as ``ref`` (a weight or gate that meets ``ref`` in one product)."""
+    x = tensor(x, name, ndim=ndim, shape=shape, finite=finite)
+    same_dtype(name, x, ref_name, ref)
+    same_device(name, x, ref_name, ref)
+    return x
+
+
+def shape_in(x: torch.Tensor, name: str, shapes: Sequence[Sequence[int]], what: str) -> torch.Tensor:
+    """Check that ``x.shape`` is one of ``shapes`` (``what`` describes them, e.g. ``"[..., L] or [..., L, N]"``)."""
+    if tuple(x.shape) not in {tuple(s) for s in shapes}:
+        got = " or ".join(str(list(s)) for s in shapes)
+        raise ValueError(f"{name} must have shape {what} = {got}, got {list(x.shape)}")
+    return x
+
+
+def has_data(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Reject a ``meta`` tensor (shape only) where the function needs the values."""
+    if x.device.type == "meta":
+        raise ValueError(f"{name} must hold values, got a tensor on the meta device (shape {list(x.shape)} only)")
+    return x
+
+
+def real_array(
+    x: Any,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    finite: bool = True,
+    nonempty: bool = True,
+) -> np.ndarray:
+    """A real (float or integer, never bool/complex/None/str) array-like, tensor or scalar as float64 numpy.
+
+    Tensors are detached (a ``requires_grad`` tensor is read, not differentiated) and must hold values.
+    """
+    if isinstance(x, torch.Tensor):
+        has_data(x, name)
+        if x.dtype not in REAL_DTYPES:
+            raise TypeError(f"{name} must be real (float or integer), got dtype {str(x.dtype).replace('torch.', '')}")
+        arr = x.detach().cpu().to(torch.float64).numpy()
+    else:
+        if x is None or isinstance(x, str | bytes):
+            raise TypeError(f"{name} must be a real number or array, got {type(x).__name__}")
+        raw = np.asarray(x)
+        if raw.dtype.kind not in "fiu":
+            raise TypeError(f"{name} must be real (float or integer), got dtype {raw.dtype}")
+        arr = raw.astype(np.float64)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            raise ValueError(
+                f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {list(arr.shape)}"
+            )
+    if nonempty and arr.size == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {list(arr.shape)}")
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
+    return arr
+
+
+def device(x: Any, name: str) -> torch.device | None:
+    """``None``, a ``torch.device`` or a device string torch understands (``"cpu"``, ``"cuda:0"``)."""
+    if x is None or isinstance(x, torch.device):
+        return x
+    if not isinstance(x, str):
+        raise TypeError(f"{name} must be a torch.device, a device string or None, got {type(x).__name__}")
+    try:
+        return torch.device(x)
+    except RuntimeError:
+        raise ValueError(f"{name} must be a device such as 'cpu' or 'cuda:0', got {x!r}") from None
+
+
+def dtype(x: Any, name: str) -> torch.dtype | None:
+    """``None`` or a ``torch.dtype`` (not its name as a string)."""
+    if x is not None and not isinstance(x, torch.dtype):
+        raise TypeError(f"{name} must be a torch.dtype or None, got {type(x).__name__} {x!r}")
+    return x

@@ -34,6 +34,12 @@ __all__ = [
 ]
 
 
+def _check_u(u: torch.Tensor) -> None:
+    V.tensor(u, "u")
+    if u.dim() < 2:
+        raise ValueError(f"u must have shape [..., L, d], got {list(u.shape)}")
+
+
 def separable_attention_dsf(
     phi_q: torch.Tensor, psi_k: torch.Tensor, W_V: torch.Tensor, eta: torch.Tensor, *, realization: str = "recurrent"
 ) -> DSF:
@@ -77,9 +83,13 @@ def softmax_taylor_dsf(
     :math:`n_P=\sum_{p\le P}m^p`.  Softmax itself is the limit :math:`P\to\infty` (infinite state: Lemma 1 of the paper).
     Use an even order (then :math:`T_P>0` and :math:`\eta_i>0`).  Claim ``dsf.native.softmax-taylor``.
     """
-    V.tensor(u, "u")
+    _check_u(u)
+    d = u.shape[-1]
+    for name, W in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
+        V.tensor_like(W, name, u, "u", shape=(None, d))
+    V.choice(realization, "realization", REALIZATIONS)
     q, k = u @ W_Q.T, u @ W_K.T
-    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else V.real(scale, "scale", positive=True)
     fq, fk = taylor_features(q, order, s), taylor_features(k, order, s)
     eta = (fq * fk.cumsum(-2)).sum(-1)
     return separable_attention_dsf(fq, fk, W_V, eta, realization=realization)
@@ -92,7 +102,10 @@ def linear_attention_dsf(
 
     Claim ``dsf.linear-attention-three-ways``.
     """
-    V.tensor(u, "u")
+    _check_u(u)
+    d = u.shape[-1]
+    for name, W in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
+        V.tensor_like(W, name, u, "u", shape=(None, d))
     fq, fk = elu_plus_one(u @ W_Q.T), elu_plus_one(u @ W_K.T)
     eta = (fq * fk.cumsum(-2)).sum(-1)
     return separable_attention_dsf(fq, fk, W_V, eta, realization=realization)
@@ -115,8 +128,19 @@ def normalized_attention_dsf(
     Recurrent realization: :math:`\Lambda_i=e^{w_\eta^\top(u_{i-1}-u_i)}`, not bounded by 1 (claim
     ``dsf.normalized-attention-eq22``).  The ratio is formed in log space.
     """
-    V.tensor(u, "u")
+    _check_u(u)
     V.choice(realization, "realization", REALIZATIONS)
+    d = u.shape[-1]
+    V.tensor_like(W_Q, "W_Q", u, "u", shape=(None, d))
+    V.tensor_like(b_Q, "b_Q", u, "u", shape=(W_Q.shape[0],))
+    V.tensor_like(W_K, "W_K", u, "u", shape=W_Q.shape)
+    V.tensor_like(b_K, "b_K", u, "u", shape=(W_K.shape[0],))
+    V.tensor_like(W_V, "W_V", u, "u", shape=(None, d))
+    V.tensor_like(w_eta, "w_eta", u, "u", shape=(d,))
+    if isinstance(b_eta, torch.Tensor):
+        V.tensor_like(b_eta, "b_eta", u, "u", shape=())
+    else:
+        b_eta = V.real(b_eta, "b_eta")
     q, k = u @ W_Q.T + b_Q, u @ W_K.T + b_K
     log_eta = u @ w_eta + b_eta
     dsf = separable_attention_dsf(q, k, W_V, torch.exp(log_eta), realization=realization)
@@ -147,8 +171,11 @@ def flowformer_causal_dsf(q_raw: torch.Tensor, k_raw: torch.Tensor, v: torch.Ten
     Claim ``dsf.native.flowformer``.
     """
     V.tensor(q_raw, "q_raw")
-    V.tensor(k_raw, "k_raw", shape=q_raw.shape)
-    V.tensor(v, "v")
+    if q_raw.dim() < 2:
+        raise ValueError(f"q_raw must have shape [..., L, m], got {list(q_raw.shape)}")
+    V.tensor_like(k_raw, "k_raw", q_raw, "q_raw", shape=q_raw.shape)
+    V.tensor_like(v, "v", q_raw, "q_raw", shape=(*q_raw.shape[:-1], None))
+    eps = V.real(eps, "eps", positive=True)
     q, k = torch.sigmoid(q_raw), torch.sigmoid(k_raw)
     L, dv = q.shape[-2], v.shape[-1]
     zk, zq = torch.zeros_like(q[..., 0, :]), torch.zeros_like(q[..., 0, :])

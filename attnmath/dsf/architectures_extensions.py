@@ -60,6 +60,10 @@ def titans_block_factors(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Per-step :math:`(P_t, a_t, b_t)` with :math:`T_t=P_t+a_tb_t^\top` (shapes ``[..., L, 2K, 2K]``, ``[..., L, 2K]`` twice)."""
     V.tensor(k, "k")
+    if k.dim() < 2:
+        raise ValueError(f"k must have shape [..., L, K], got {list(k.shape)}")
+    for name, t in (("theta", theta), ("alpha", alpha), ("eta", eta)):
+        V.tensor_like(t, name, k, "k", shape=k.shape[:-1])
     K = k.shape[-1]
     eye = torch.eye(K, dtype=k.dtype, device=k.device)
     one_m_a, et = (1.0 - alpha)[..., None, None], eta[..., None, None]

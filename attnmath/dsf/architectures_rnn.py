@@ -61,6 +61,14 @@ def rglru_dsf(
     the input gain :math:`\sqrt{1-\Lambda_i^2}=\sqrt{-\mathrm{expm1}(2\Delta_iA)}`.  Claim ``dsf.native.rg-lru``.
     """
     V.tensor(x, "x")
+    if x.dim() < 2:
+        raise ValueError(f"x must have shape [..., L, d], got {list(x.shape)}")
+    d = x.shape[-1]
+    for name, W, b in (("W_a", W_a, b_a), ("W_x", W_x, b_x)):
+        V.tensor_like(W, name, x, "x", shape=(d, d))
+        V.tensor_like(b, "b" + name[1:], x, "x", shape=(d,))
+    V.tensor_like(a_param, "a_param", x, "x", shape=(d,))
+    c = V.real(c, "c", positive=True)
     r = torch.sigmoid(x @ W_a.T + b_a)
     iota = torch.sigmoid(x @ W_x.T + b_x)
     A = -c * F.softplus(a_param)
@@ -89,8 +97,13 @@ def mlstm_dsf(
     q, k ``[..., L, K]``, v, o_pre ``[..., L, V]``, i_pre, f_pre ``[..., L]``.  Claim ``dsf.native.mlstm``.
     """
     V.tensor(q, "q")
-    V.tensor(k, "k", shape=q.shape)
-    V.tensor(v, "v")
+    if q.dim() < 2:
+        raise ValueError(f"q must have shape [..., L, K], got {list(q.shape)}")
+    V.tensor_like(k, "k", q, "q", shape=q.shape)
+    V.tensor_like(v, "v", q, "q", shape=(*q.shape[:-1], None))
+    V.tensor_like(i_pre, "i_pre", q, "q", shape=q.shape[:-1])
+    V.tensor_like(f_pre, "f_pre", q, "q", shape=q.shape[:-1])
+    V.tensor_like(o_pre, "o_pre", q, "q", shape=v.shape)
     Vd = v.shape[-1]
     ig, fg = torch.exp(i_pre), torch.sigmoid(f_pre)
     n = torch.zeros_like(q[..., 0, :])

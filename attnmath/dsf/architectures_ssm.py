@@ -92,9 +92,16 @@ def ssd_paper_dsf(
     if u.dim() < 2:
         raise ValueError(f"u must have shape [..., L, d], got {list(u.shape)}")
     d = u.shape[-1]
-    V.tensor(w_dt, "w_dt", shape=(d,))
-    V.tensor(dt_bias, "dt_bias", shape=(d,))
-    V.tensor(B, "B", shape=(*u.shape[:-1], None))
+    V.tensor_like(w_dt, "w_dt", u, "u", shape=(d,))
+    V.tensor_like(dt_bias, "dt_bias", u, "u", shape=(d,))
+    V.tensor_like(B, "B", u, "u", shape=(*u.shape[:-1], None))
+    V.tensor_like(C, "C", u, "u", shape=B.shape)
+    if D is not None:
+        V.tensor_like(D, "D", u, "u", shape=(d,))
+    if isinstance(A_log, torch.Tensor):
+        V.tensor_like(A_log, "A_log", u, "u", shape=())
+    else:
+        A_log = V.real(A_log, "A_log")
     n = B.shape[-1]
     dt = (u @ w_dt)[..., None].expand(*u.shape)
     A = -torch.exp(torch.as_tensor(A_log, dtype=u.dtype) * torch.ones(d, n, dtype=u.dtype, device=u.device))

@@ -73,6 +73,9 @@ def diag_transition_products(lam: torch.Tensor) -> torch.Tensor:
     lam: ``[..., L, N]`` (diagonal) → ``[..., L, L, N]`` with ``[..., i, j, :]`` the product.
     Log-space segment sums with a sign parity; exact zeros give exact zeros.
     """
+    V.tensor(lam, "lam")
+    if lam.dim() < 2:
+        raise ValueError(f"lam must have shape [..., L, N], got {list(lam.shape)}")
     P = _pairwise_products(lam.movedim(-1, -2))  # [..., N, L, L]
     return P.movedim(-3, -1)
 
@@ -118,7 +121,15 @@ def chunked_diag_scan(
     the kernels (fp32/fp16/bf16, :math:`0<\lambda\le1`) go to the Triton kernels instead
     (:func:`kernel_backend`, :func:`kernel_readout_scan`).
     """
-    return _chunked_diag_scan(lam, x, check_chunk_size(chunk_size), h0)
+    chunk_size = check_chunk_size(chunk_size)
+    V.tensor(x, "x")
+    if x.dim() < 2:
+        raise ValueError(f"x must have shape [..., L, N], got {list(x.shape)}")
+    V.tensor_like(lam, "lam", x, "x")
+    V.shape_in(lam, "lam", (x.shape[:-1], x.shape), f"[..., L] or [..., L, N] matching x {list(x.shape)}")
+    if h0 is not None:
+        V.tensor_like(h0, "h0", x, "x", shape=(*x.shape[:-2], x.shape[-1]))
+    return _chunked_diag_scan(lam, x, chunk_size, h0)
 
 
 def _chunked_diag_scan(

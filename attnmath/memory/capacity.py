@@ -53,7 +53,9 @@ def random_values(
 def ratio_of_means(num: torch.Tensor, den: torch.Tensor) -> tuple[float, float]:
     r"""Ratio of means :math:`\hat R=\bar a/\bar b` of paired per-trial samples and its delta-method standard error
     :math:`\mathrm{sd}(a-\hat Rb)/(\sqrt n\,\bar b)`. ``num``, ``den``: ``[trials]``."""
-    a, b = num.double().flatten(), den.double().flatten()
+    V.tensor(num, "num", dtypes=V.REAL_DTYPES, nonempty=False)
+    V.tensor(den, "den", dtypes=V.REAL_DTYPES, nonempty=False)
+    a, b = num.detach().double().flatten(), den.detach().double().flatten()
     if a.shape != b.shape or a.numel() < 2:
         raise ValueError(
             f"num and den must be paired samples of equal length >= 2, got {list(a.shape)}, {list(b.shape)}"

@@ -128,16 +128,26 @@ def _design(
     us: float | np.ndarray | Sequence[float],
     alpha: float | np.ndarray | Sequence[float],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = np.asarray(cs, dtype=np.float64)
-    lam = np.asarray(us, dtype=np.float64)
+    x = V.real_array(cs, "cs", nonempty=False)
+    lam = V.real_array(us, "us", nonempty=False)
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"cs must be a [trials, n_cs] array of stimulus intensities, got shape {list(x.shape)}")
     if lam.shape != (x.shape[0],):
         raise ValueError(f"us must have one US magnitude per trial, shape [{x.shape[0]}], got {list(lam.shape)}")
-    a = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (x.shape[1],))
+    a = V.real_array(alpha, "alpha", ndim=(0, 1))
+    if a.ndim == 1 and a.shape != (x.shape[1],):
+        raise ValueError(f"alpha must be a scalar or one rate per CS, shape [{x.shape[1]}], got {list(a.shape)}")
+    a = np.broadcast_to(a, (x.shape[1],))
     if np.any(a <= 0) or np.any(a > 1):
         raise ValueError(f"alpha (learning rate per CS) must lie in (0, 1], got {a.tolist()}")
     return x, lam, a
+
+
+def _initial(initial: float | np.ndarray | Sequence[float], n_cs: int) -> np.ndarray:
+    v0 = V.real_array(initial, "initial", ndim=(0, 1))
+    if v0.ndim == 1 and v0.shape != (n_cs,):
+        raise ValueError(f"initial must be a scalar or one strength per CS, shape [{n_cs}], got {list(v0.shape)}")
+    return np.broadcast_to(v0, (n_cs,))
 
 
 def rescorla_wagner(
@@ -158,7 +168,7 @@ def rescorla_wagner(
     b = V.real(beta, "beta", positive=True)
     Vs = np.zeros((x.shape[0] + 1, x.shape[1]))
     if initial is not None:
-        Vs[0] = np.broadcast_to(np.asarray(initial, dtype=np.float64), (x.shape[1],))
+        Vs[0] = _initial(initial, x.shape[1])
     for t in range(x.shape[0]):
         delta = lam[t] - Vs[t] @ x[t]
         Vs[t + 1] = Vs[t] + a * b * delta * x[t]
@@ -180,7 +190,7 @@ def hebbian_conditioning(
     x, lam, a = _design(cs, us, alpha)
     Vs = np.zeros((x.shape[0] + 1, x.shape[1]))
     if initial is not None:
-        Vs[0] = np.broadcast_to(np.asarray(initial, dtype=np.float64), (x.shape[1],))
+        Vs[0] = _initial(initial, x.shape[1])
     Vs[1:] = Vs[0] + np.cumsum(a * lam[:, None] * x, axis=0)
     return Vs
 

@@ -47,6 +47,8 @@ def h_star(steps: int, M: int, eta_Y: float) -> np.ndarray:
 
 def zeta(n: int, M: int) -> np.ndarray:
     r""":math:`\zeta_n = \frac{M}{M-1}(e_n - \frac1M\mathbf 1)`: ``[M]``."""
+    M = V.integer(M, "M", minimum=2)
+    n = V.integer(n, "n", minimum=0, maximum=M - 1)
     z = -np.ones(M) / (M - 1)
     z[n] = 1.0
     return z
@@ -114,15 +116,20 @@ def gamma_speed(
 def dlog_gamma_dlog_t(t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float) -> np.ndarray:
     r"""Exact local slope :math:`\frac{d\ln\gamma}{d\ln t} = \frac{t\,\eta_Y}{KD}\Big(\frac1h - \frac{Me^{Mh}}{D}\Big)`, :math:`D = (M-1)+e^{Mh}`."""
     M, eY = _common(M, eta_Y)
+    K = V.integer(K, "K", minimum=1)
     t = _times(t)
     h = h_closed(t / K, M, eY)
     D = (M - 1) + np.exp(M * h)
-    return t * eY / (K * D) * (1.0 / h - M * np.exp(M * h) / D)
+    # at t = 0 (h = 0) the formula reads 0 * inf; its limit is 1 (h ~ eta_Y t / (K M), gamma ~ t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = t * eY / (K * D) * (1.0 / h - M * np.exp(M * h) / D)
+    return np.where(t == 0, 1.0, slope)
 
 
 def gamma_argmax(M: int, K: int, eta_Y: float) -> float:
     r"""Time of the peak of :math:`\gamma` (classical): :math:`u = Mh = 1 + W_0((M-1)/e)`, :math:`t^* = K\,(e^u + (M-1)u - 1)/(M\eta_Y)`."""
     M, eY = _common(M, eta_Y)
+    K = V.integer(K, "K", minimum=1)
     u = 1.0 + float(np.real(lambertw((M - 1) / np.e, 0)))
     return float(K * (np.exp(u) + (M - 1) * u - 1.0) / (M * eY))
 
@@ -137,6 +144,7 @@ def omega1(M: int) -> float:
 def t0_scan(M: int, K: int, eta_Y: float) -> float:
     """End of the scanning stage, :math:`t_0' = K\\ln M/\\eta_Y`."""
     M, eY = _common(M, eta_Y)
+    K = V.integer(K, "K", minimum=1)
     return K * np.log(M) / eY
 
 

@@ -31,8 +31,18 @@ def _rate(x: float, name: str) -> float:
     return V.real(x, name, nonnegative=True)
 
 
+def _check_yz(Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses) -> None:
+    """``data`` a :class:`SequenceClasses`, ``Y`` and ``Z`` real ``[M, M]`` matrices of one dtype and device."""
+    if not isinstance(data, SequenceClasses):
+        raise TypeError(f"data must be a SequenceClasses, got {type(data).__name__}")
+    M = data.M
+    V.tensor(Y, "Y", shape=(M, M))
+    V.tensor_like(Z, "Z", Y, "Y", shape=(M, M))
+
+
 def population_objective(Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses) -> torch.Tensor:
     r""":math:`J(Y,Z) = \frac1K\sum_n \big[(Y^\top f_n)_n - \log\mathbf 1^\top e^{Y^\top f_n}\big]`, :math:`f_n = c_n/\|c_n\|` (scalar)."""
+    _check_yz(Y, Z, data)
     c = population_attention(Z, data)
     f = c / c.norm(dim=1, keepdim=True)
     logits = f @ Y  # [K, M]
@@ -48,6 +58,14 @@ def population_gradients(
     :math:`\partial J/\partial z_m = \frac1K\sum_{n\in\psi^{-1}(m)}\mathrm{diag}(c_n)
     \frac{P^\perp_{c_n}}{\|c_n\|}Y(e_n-\alpha_n)`. Returns ``(dY, dZ, alpha)``, ``[M, M], [M, M], [K, M]``.
     """
+    _check_yz(Y, Z, data)
+    return _population_gradients(Y, Z, data)
+
+
+def _population_gradients(
+    Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`population_gradients` for checked inputs (the flow's inner loop)."""
     c = population_attention(Z, data)
     norm = c.norm(dim=1, keepdim=True)
     f = c / norm
@@ -97,7 +115,7 @@ def population_flow(
     loss = torch.empty(S + 1, dtype=Y.dtype)
     rows = torch.arange(data.K)
     for s in range(S + 1):
-        dY, dZ, alpha = population_gradients(Y, Z, data)
+        dY, dZ, alpha = _population_gradients(Y, Z, data)
         zq[s] = Z[qs]
         loss[s] = -torch.log(alpha[rows, data.next_token]).mean()
         if s < S:

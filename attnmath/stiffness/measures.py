@@ -113,12 +113,7 @@ def spikiness(r: torch.Tensor, dim: int = 0) -> torch.Tensor:
 
 
 def _flat(a: float | np.ndarray | Sequence[float] | torch.Tensor, name: str) -> np.ndarray:
-    arr = a.detach().cpu().double().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, dtype=np.float64)
-    if arr.size == 0:
-        raise ValueError(f"{name} must be non-empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
-    return arr.ravel()
+    return V.real_array(a, name).ravel()
 
 
 def _matched(

@@ -125,10 +125,10 @@ def _as_matrix(A: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
         if A.dtype.kind not in "fiu":
             raise TypeError(f"{name} must be a real matrix, got dtype {A.dtype}")
         A = torch.from_numpy(np.ascontiguousarray(A, dtype=np.float64))
-    A = V.tensor(A, name, ndim=2)
+    A = V.has_data(V.tensor(A, name, ndim=2), name)
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {list(A.shape)}")
-    return A.double()
+    return A.detach().cpu().double()  # the eigen-solvers below go through numpy: read the values, not the graph
 
 
 def eigenvalues(A: np.ndarray | torch.Tensor) -> np.ndarray:

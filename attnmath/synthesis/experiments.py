@@ -46,7 +46,8 @@ def flow_run(eta_Z: float, eta_Y: float = 1.0, efolds: int = 6) -> Flow:
 def variant_run(kind: str, ratio: float, seed: int) -> FeatureRun:
     r"""Fig. 4 configuration: Syn-Small, zero init, :math:`\eta_Z=1`, :math:`\eta_Y=` ``ratio``, 100 iterations, batch 128,
     T = 128, momentum 0.9, for the attention ``kind`` (``"exp"`` or ``"elu1"``)."""
-    return feature_sgd_train(syn_small(), kind, eta_Y=float(ratio), eta_Z=1.0, seed=seed)
+    ratio = V.real(ratio, "ratio", positive=True)
+    return feature_sgd_train(syn_small(), kind, eta_Y=ratio, eta_Z=1.0, seed=seed)
 
 
 @cache

@@ -15,6 +15,7 @@ step sizes). Book: ``notebooks/90_synthesis``; claims ``synthesis.s4d-stiffness-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -75,6 +76,28 @@ def s4d_transition_dsf(a: torch.Tensor, delta: torch.Tensor, transition: str = "
     return DSF(lam, (delta[:, None] * ones)[..., None], ones[:, None, :], structure="diagonal")
 
 
+MAX_RHS_EVALS = 200_000  # per interval: DOP853 takes 12 evaluations a step, so ~16k steps; the claims need < 1k
+
+
+def _bounded(
+    fun: Callable[[float, np.ndarray], np.ndarray], what: str, i: int
+) -> Callable[[float, np.ndarray], np.ndarray]:
+    """``fun`` that raises ``ValueError`` after :data:`MAX_RHS_EVALS` calls: a solve never spins (a far too stiff input)."""
+    calls = 0
+
+    def counted(t: float, y: np.ndarray) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        if calls > MAX_RHS_EVALS:
+            raise ValueError(
+                f"{what} too stiff for the explicit solver: interval {i} needed more than {MAX_RHS_EVALS} "
+                "right-hand-side evaluations; use smaller steps or decay rates"
+            )
+        return fun(t, y)
+
+    return counted
+
+
 def held_input_ode_states(
     a: np.ndarray | torch.Tensor,
     b: np.ndarray | torch.Tensor,
@@ -90,18 +113,23 @@ def held_input_ode_states(
     breakpoint so the piecewise-constant input never crosses a step. a ``[n]``, b ``[L, n]``, u, delta ``[L]``
     (numpy or torch) → ``h(t_i)`` ``[L, n]``. Claim ``synthesis.delta-is-hold-time``.
     """
-    a, b, u, d = (np.asarray(x.detach() if hasattr(x, "detach") else x, dtype=np.float64) for x in (a, b, u, delta))
-    if a.ndim != 1 or b.shape != (u.shape[0], a.shape[0]) or d.shape != u.shape or u.ndim != 1:
+    a = V.real_array(a, "a", ndim=1)
+    b = V.real_array(b, "b", ndim=2)
+    u = V.real_array(u, "u", ndim=1)
+    d = V.real_array(delta, "delta", ndim=1)
+    if b.shape != (u.shape[0], a.shape[0]) or d.shape != u.shape:
         raise ValueError(
             f"shapes must be a [n], b [L, n], u [L], delta [L]; got {a.shape}, {b.shape}, {u.shape}, {d.shape}"
         )
     if np.any(d <= 0):
         raise ValueError("delta must be positive (hold times)")
+    rtol, atol = V.real(rtol, "rtol", positive=True), V.real(atol, "atol", positive=True)
     h = np.zeros_like(a)
     out = np.empty_like(b)
     for i in range(u.shape[0]):
         force = b[i] * u[i]
-        sol = solve_ivp(lambda _t, y, f=force: a * y + f, (0.0, d[i]), h, method="DOP853", rtol=rtol, atol=atol)  # type: ignore[call-overload]  # mypy cannot infer a lambda that binds loop values as default arguments
+        rhs = _bounded(lambda _t, y, f=force: a * y + f, "a and delta (|a_k| delta_i)", i)  # type: ignore[misc]  # mypy cannot infer a lambda that binds loop values as default arguments
+        sol = solve_ivp(rhs, (0.0, d[i]), h, method="DOP853", rtol=rtol, atol=atol)
         if not sol.success:  # pragma: no cover - scipy reports a failed solve
             raise RuntimeError(f"solve_ivp failed on interval {i}: {sol.message}")
         h = sol.y[:, -1]
@@ -132,7 +160,8 @@ def relaxation_task(
     out = np.empty_like(la)
     for i in range(la.shape[1]):
         li, ui = la[:, i], ua[:, i]
-        sol = solve_ivp(lambda _t, x, li=li, ui=ui: -li * (x - ui), (0.0, h), y, method="DOP853", rtol=rtol, atol=atol)  # type: ignore[call-overload]  # mypy cannot infer a lambda that binds loop values as default arguments
+        rhs = _bounded(lambda _t, x, li=li, ui=ui: -li * (x - ui), "lam and h (lam_i h)", i)  # type: ignore[misc]  # mypy cannot infer a lambda that binds loop values as default arguments
+        sol = solve_ivp(rhs, (0.0, h), y, method="DOP853", rtol=rtol, atol=atol)
         if not sol.success:  # pragma: no cover - scipy reports a failed solve
             raise RuntimeError(f"solve_ivp failed on token {i}: {sol.message}")
         y = sol.y[:, -1]

@@ -30,7 +30,7 @@ from .._common import check_qkv, check_state, resolve_scale
 
 def check_g(g: torch.Tensor, q: torch.Tensor) -> bool:
     """Validate the log-decay ``g``: ``[B, T, H, K]`` (per key) or ``[B, T, H]`` (scalar); return ``scalar``."""
-    V.tensor(g, "g", ndim=(3, 4), finite=False)
+    V.tensor(g, "g", ndim=(3, 4))
     V.same_device("q", q, "g", g)
     B, T, H, K = q.shape
     if g.shape not in ((B, T, H, K), (B, T, H)):

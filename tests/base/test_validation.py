@@ -190,3 +190,85 @@ def test_probability_vector_sum_tolerance_is_atol():
     assert V.probability_vector([0.5, 0.25], "p", atol=0.25).shape == (2,)
     with pytest.raises(ValueError, match="sum to 1"):
         V.probability_vector([0.5, 0.25], "p", atol=0.125)
+
+
+# --- issue 17 helpers: tensor_like, shape_in, has_data, real_array, device, dtype ----------------------------
+
+
+def test_tensor_like_checks_the_tensor_then_dtype_and_device_of_ref():
+    ref = torch.zeros(2, 3, dtype=torch.float64)
+    w = torch.ones(4, 3, dtype=torch.float64)
+    assert V.tensor_like(w, "W", ref, "u", shape=(None, 3)) is w
+    assert _message(TypeError, V.tensor_like, w.float(), "W", ref, "u") == (
+        "W has dtype torch.float32 but u has dtype torch.float64; they must match"
+    )
+    meta = torch.empty(4, 3, dtype=torch.float64, device="meta")
+    assert _message(ValueError, V.tensor_like, meta, "W", ref, "u") == (
+        "W is on meta but u is on cpu; put them on one device"
+    )
+    assert _message(ValueError, V.tensor_like, w, "W", ref, "u", shape=(None, 2)) == (
+        "W must have shape [*, 2], got [4, 3]"
+    )
+    assert _message(ValueError, V.tensor_like, w * math.nan, "W", ref, "u").startswith("W must contain only finite")
+    assert V.tensor_like(w * math.inf, "W", ref, "u", finite=False).shape == (4, 3)
+
+
+def test_shape_in_accepts_any_listed_shape_and_names_them_all():
+    x = torch.zeros(4, 3)
+    assert V.shape_in(x, "lam", [(4,), (4, 3)], "[L] or [L, N]") is x
+    assert V.shape_in(x[:, 0], "lam", [(4,), (4, 3)], "[L] or [L, N]").shape == (4,)
+    assert _message(ValueError, V.shape_in, torch.zeros(5, 3), "lam", [(4,), (4, 3)], "[L] or [L, N]") == (
+        "lam must have shape [L] or [L, N] = [4] or [4, 3], got [5, 3]"
+    )
+
+
+def test_has_data_rejects_only_meta_tensors():
+    x = torch.zeros(2)
+    assert V.has_data(x, "A") is x
+    meta = torch.empty(2, 2, device="meta")
+    assert _message(ValueError, V.has_data, meta, "A") == (
+        "A must hold values, got a tensor on the meta device (shape [2, 2] only)"
+    )
+
+
+def test_real_array_accepts_real_array_likes_as_float64():
+    assert V.real_array([1, 2], "a").dtype == np.float64
+    assert V.real_array(np.ones(2, dtype=np.float32), "a").tolist() == [1.0, 1.0]
+    assert V.real_array(3, "a", ndim=0).shape == ()
+    g = torch.tensor([0.5, 0.25], dtype=torch.float64, requires_grad=True)
+    assert V.real_array(g, "a").tolist() == [0.5, 0.25]  # detached, not refused
+    assert V.real_array(torch.arange(3), "a").tolist() == [0.0, 1.0, 2.0]
+    assert V.real_array([], "a", nonempty=False).shape == (0,)
+    assert np.isnan(V.real_array([math.nan], "a", finite=False)).all()
+
+
+def test_real_array_messages():
+    assert _message(TypeError, V.real_array, None, "alpha") == "alpha must be a real number or array, got NoneType"
+    assert _message(TypeError, V.real_array, "3", "alpha") == "alpha must be a real number or array, got str"
+    assert _message(TypeError, V.real_array, [True, False], "a") == "a must be real (float or integer), got dtype bool"
+    assert _message(TypeError, V.real_array, [1j], "a") == "a must be real (float or integer), got dtype complex128"
+    assert _message(TypeError, V.real_array, torch.ones(2, dtype=torch.bool), "a") == (
+        "a must be real (float or integer), got dtype bool"
+    )
+    assert _message(ValueError, V.real_array, torch.empty(2, device="meta"), "a").startswith("a must hold values")
+    assert _message(ValueError, V.real_array, np.ones((2, 2)), "a", ndim=(0, 1)) == (
+        "a must have 0 or 1 dimensions, got shape [2, 2]"
+    )
+    assert _message(ValueError, V.real_array, [], "a") == "a must be non-empty, got shape [0]"
+    assert _message(ValueError, V.real_array, [1.0, math.inf], "a") == (
+        "a must contain only finite values (found NaN or Inf)"
+    )
+
+
+def test_device_and_dtype():
+    assert V.device(None, "device") is None
+    assert V.device("cpu", "device") == torch.device("cpu")
+    assert V.device(torch.device("cpu"), "device") == torch.device("cpu")
+    assert _message(ValueError, V.device, "bogus", "device") == (
+        "device must be a device such as 'cpu' or 'cuda:0', got 'bogus'"
+    )
+    assert _message(TypeError, V.device, 0.5, "device") == (
+        "device must be a torch.device, a device string or None, got float"
+    )
+    assert V.dtype(None, "dtype") is None and V.dtype(torch.float32, "dtype") is torch.float32
+    assert _message(TypeError, V.dtype, "float64", "dtype") == "dtype must be a torch.dtype or None, got str 'float64'"

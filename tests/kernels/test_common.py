@@ -7,19 +7,20 @@ import torch
 from attnmath.kernels import _common, dispatch
 
 
-def test_q_k_v_must_be_finite_but_states_and_gates_are_not_checked():
-    """As the module docstring says: a NaN in q, k or v is rejected; a NaN state or log-decay passes through."""
+def test_q_k_v_states_and_gates_must_be_finite():
+    """As the module docstring says: a NaN in q, k, v, an initial state or a log-decay is rejected (issue 17)."""
     q = torch.randn(1, 6, 1, 4, dtype=torch.float64)
     for name in "qkv":
         bad = {"q": q, "k": q, "v": q} | {name: q * float("nan")}
         with pytest.raises(ValueError, match=rf"\b{name} must contain only finite values"):
             _common.check_qkv(bad["q"], bad["k"], bad["v"])
     h0 = torch.full((1, 1, 4, 4), float("nan"), dtype=torch.float64)
-    o, _ = dispatch.linear_attention(q, q, q, initial_state=h0, backend="torch")
-    assert torch.isnan(o).all()
-    g = torch.full((1, 6, 1), float("nan"), dtype=torch.float64)
-    o, _ = dispatch.diag_scan(q, q, q, g, backend="torch")
-    assert torch.isnan(o).all()
+    with pytest.raises(ValueError, match=r"^initial_state must contain only finite values"):
+        dispatch.linear_attention(q, q, q, initial_state=h0, backend="torch")
+    for bad in (float("nan"), float("-inf")):
+        g = torch.full((1, 6, 1), bad, dtype=torch.float64)
+        with pytest.raises(ValueError, match=r"^g must contain only finite values"):
+            dispatch.diag_scan(q, q, q, g, backend="torch")
 
 
 @pytest.mark.parametrize("T", [1, 7, 16, 33])

@@ -214,7 +214,7 @@ def test_flat_and_matched_inputs():
     grad = torch.tensor([0.5, 0.25], dtype=F64, requires_grad=True)  # a gate still attached to its graph
     assert M._flat(grad, "a_bar").tolist() == [0.5, 0.25]
     assert M._flat(torch.ones(2, 2, dtype=torch.float32), "a").dtype == np.float64
-    assert msg(ValueError, M._flat, [], "rho") == "rho must be non-empty"
+    assert msg(ValueError, M._flat, [], "rho") == "rho must be non-empty, got shape [0]"
     assert msg(ValueError, M._flat, np.array([np.inf]), "a_bar") == (
         "a_bar must contain only finite values (found NaN or Inf)"
     )
@@ -259,7 +259,7 @@ def test_oracle_gap_defaults_boundary_and_names():
     )
     assert msg(ValueError, M.oracle_gap, np.ones(3), rho, 0.0) == "h must be > 0, got 0.0"
     assert msg(ValueError, M.oracle_gap, np.ones(3), -rho - 1) == "rho must be >= 0 (decay rates)"
-    assert msg(ValueError, M.oracle_gap, [], rho) == "a must be non-empty"
+    assert msg(ValueError, M.oracle_gap, [], rho) == "a must be non-empty, got shape [0]"
 
 
 def test_sai_profile_stats_on_a_hand_worked_profile():
