@@ -13,6 +13,9 @@
 #   make bench       CPU benchmarks of the kernels (scripts, not timed tests)
 #   make mutate      mutation testing (mutmut) of the core modules against the fast unit/property
 #                    tests, then the per-module score table (tools/mutation_report.py, >= 85 %)
+#   make fuzz        issue 17's fuzz harness in full: every public callable x every corruption of each
+#                    argument (tests/fuzz), the outcome table (clear/valid/unclear/silent/hang); fails
+#                    when a callable got worse than tests/fuzz/baseline.json (the `unit` stage runs a sample)
 #   make clean       remove build outputs (keeps .venv; `make distclean` removes it too)
 
 SHELL := /bin/bash
@@ -27,7 +30,7 @@ SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
 .PHONY: book book-only test test-fast types verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
-	rerun-check verify-determinism coverage controls-check lab-check foreign-check check-env wheel-check
+	rerun-check verify-determinism coverage controls-check lab-check foreign-check check-env wheel-check fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -199,6 +202,11 @@ mutate: deps-mutate
 
 mutate-report:
 	$(BIN)/python tools/mutation_report.py
+
+# The fuzz harness in full (tools/fuzz_report.py; details in book/_build/fuzz.json). After fixes,
+# `$(BIN)/python tools/fuzz_report.py --update-baseline` lowers the committed baseline.
+fuzz: deps-test
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tools/fuzz_report.py
 
 constraints: deps-test deps-book deps-lab
 	@{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^attnmath' \
