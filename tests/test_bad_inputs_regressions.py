@@ -316,3 +316,22 @@ def test_case10_stiffness_accepts_requires_grad_and_rejects_meta():
     for fn in (stiffness.eigenvalues, stiffness.spectral_radius, stiffness.stiffness_ratio):
         with pytest.raises(ValueError, match=r"^A must hold values, got a tensor on the meta device"):
             fn(meta)
+
+
+@pytest.mark.parametrize("rtol", [0.0, float("nan"), float("inf"), -1e-6, 1.0])
+def test_scansnap_reference_solvers_refuse_a_tolerance_that_would_make_them_spin(rtol):
+    """make fuzz found h_ode and reduced_distinct_flow spinning with rtol = 0, NaN or Inf (the last 6 hangs)."""
+    import time
+
+    from attnmath.scansnap import closed_forms as CF
+    from attnmath.scansnap import dynamics as DY
+
+    for call in (
+        lambda: CF.h_ode([1.0, 2.0], 10, 1.0, rtol=rtol),
+        lambda: DY.reduced_distinct_flow([0.5, 0.5], [0.2], [0.0, 1.0], rtol=rtol),
+        lambda: CF.snap_ode([1.0, 2.0], 10, 4, 1.0, 0.5, 0.1, rtol=rtol),
+    ):
+        start = time.monotonic()
+        with pytest.raises(ValueError, match="rtol must be"):
+            call()
+        assert time.monotonic() - start < 1.0

@@ -18,6 +18,10 @@ from scipy.special import lambertw, wrightomega
 
 from ..base import validation as V
 
+#: Relative tolerances the reference ODE solves accept: below ~100 unit roundoffs DOP853 cannot deliver more, and 0
+#: (with the absolute tolerance tied to it) made the solver spin; above 0.1 the "reference" would not be one.
+RTOL_MIN, RTOL_MAX = 1e-14, 0.1
+
 
 def _common(M: int, eta_Y: float) -> tuple[int, float]:
     M = V.integer(M, "M", minimum=2)
@@ -82,6 +86,7 @@ def h_ode(t_eval: float | np.ndarray | Sequence[float], M: int, eta_Y: float, *,
 
     M, eY = _common(M, eta_Y)
     t = _times(t_eval, "t_eval")
+    rtol = V.real(rtol, "rtol", low=RTOL_MIN, high=RTOL_MAX)  # 0, NaN or Inf made the solver spin
     sol = solve_ivp(
         lambda _, h: eY / ((M - 1) + np.exp(M * h)),
         (0.0, float(t.max())),
@@ -221,6 +226,7 @@ def snap_ode(
 
     c0 = V.real(C0, "C0", positive=True)
     t = _times(t_eval, "t_eval")
+    rtol = V.real(rtol, "rtol", low=RTOL_MIN, high=RTOL_MAX)
 
     def rhs(tt: float, y: np.ndarray) -> list[float]:
         rate = eta_Z * float(gamma_speed(tt, M, K, eta_Y)) * np.exp(4.0 * y[0]) / c0

@@ -23,6 +23,7 @@ import torch
 from ..base import validation as V
 from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
+from .closed_forms import RTOL_MAX, RTOL_MIN
 from .data import SequenceClasses, population_attention, sample_batch
 from .model import init_yz, lemma1_gradients, yz_loss
 
@@ -215,6 +216,7 @@ def reduced_distinct_flow(
     t = np.asarray(t_eval, dtype=np.float64)
     speed = s if s is not None else (lambda tt: 1.0 / (1.0 + tt))
     kappa = V.real(common_rate, "common_rate", nonnegative=True)
+    rtol = V.real(rtol, "rtol", low=RTOL_MIN, high=RTOL_MAX)  # 0, NaN or Inf made the solver spin
     nd = pd.size
     p = np.concatenate([pd, pc])
     sign = np.concatenate([np.ones(nd), -kappa * np.ones(pc.size)])
