@@ -101,7 +101,7 @@ test:
 types: deps-test
 	$(BIN)/mypy
 
-test-fast: deps-test
+test-fast: deps-test deps-book
 	$(BIN)/ruff check .
 	$(BIN)/python tools/check_pairs.py notebooks
 	$(BIN)/pytest -q -n 2 tests --ignore=tests/browser --ignore=tests/lab -m "not slow and not gpu"

@@ -33,17 +33,24 @@ def available_bytes(device: torch.device | str = "cpu") -> int:
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    meminfo = _mem_available_from_proc()
+    if meminfo is not None:
+        return meminfo
     try:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
         return 2**63 - 1  # unknown: do not refuse
+
+
+def _mem_available_from_proc() -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes, or ``None`` where the file or the line does not exist."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            lines = fh.readlines()
+    except OSError:
+        return None
+    found = [int(line.split()[1]) * 1024 for line in lines if line.startswith("MemAvailable:")]
+    return found[0] if found else None
 
 
 def check_quadratic_memory(

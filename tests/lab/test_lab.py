@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 pytestmark = pytest.mark.lab
-tornado_websocket = pytest.importorskip("tornado.websocket", reason="the lab extra is not installed: make lab-check")
+import tornado.websocket as tornado_websocket  # noqa: E402  (the lab extra: make lab-check installs it)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTER = "30_pavlovian_memory.md"
