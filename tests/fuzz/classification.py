@@ -31,6 +31,29 @@ KNOWN_VALID: list[tuple[str, str, str, str]] = [
 ]
 
 
+ROOMS = (
+    "dsf",
+    "fastforms_instances",
+    "fastforms_other",
+    "scansnap",
+    "stiffness",
+    "memory",
+    "synthesis_softmax_kernels",
+)
+
+
+def _rooms() -> list[tuple[str, str, str, str]]:
+    import importlib
+
+    out: list[tuple[str, str, str, str]] = []
+    for room in ROOMS:
+        out += importlib.import_module(f"{__package__}.known_{room}").KNOWN_VALID
+    return out
+
+
+KNOWN_VALID += _rooms()
+
+
 def known_valid(key: str, arg: str, corruption: str) -> str | None:
     """The reason when ``corruption`` of ``arg`` is valid for ``key``, else None."""
     for k, a, c, reason in KNOWN_VALID:
