@@ -20,6 +20,23 @@ from .errors import MissingDependency  # noqa: F401 - re-exported: the shared er
 
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
+# The largest magnitude an input may have: the square root of the largest finite number, so that a
+# product of two inputs cannot overflow to Inf.  float16/bfloat16/float32 inputs are computed in (at
+# least) float32, so they share float32's bound (float16's own maximum, 65504, lies below it).
+MAX_ABS_F64 = math.sqrt(torch.finfo(torch.float64).max)  # 1.34e154
+MAX_ABS_F32 = math.sqrt(torch.finfo(torch.float32).max)  # 1.84e19
+
+
+def max_abs_of(dtype: torch.dtype | np.dtype | None) -> float:
+    """The magnitude bound for inputs of ``dtype`` (see :data:`MAX_ABS_F64`)."""
+    return MAX_ABS_F64 if dtype in (None, torch.float64, torch.complex128, np.dtype("float64")) else MAX_ABS_F32
+
+
+def _too_big(name: str, biggest: float, bound: float) -> ValueError:
+    return ValueError(
+        f"{name} must have magnitude <= {bound:.3g} (larger inputs overflow in a product), got {biggest:.3g}"
+    )
+
 
 def _shape_str(shape: Sequence[int | str | None]) -> str:
     return "[" + ", ".join("*" if s is None else str(s) for s in shape) + "]"
@@ -34,12 +51,14 @@ def tensor(
     dtypes: Sequence[torch.dtype] = FLOAT_DTYPES,
     finite: bool = True,
     nonempty: bool = True,
+    max_abs: float | None = -1.0,
 ) -> torch.Tensor:
     """Check that ``x`` is a real floating tensor of the expected rank/shape; return it.
 
     ``shape`` entries may be ``None`` (any size). Raises ``TypeError`` for a non-tensor or
     a wrong dtype (integer, complex, bool) and ``ValueError`` for a wrong rank, shape,
-    an empty tensor or non-finite entries.
+    an empty tensor, non-finite entries or (with ``finite``) entries larger than ``max_abs``
+    in magnitude (default: :func:`max_abs_of` the dtype; ``None``: no bound).
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -55,8 +74,14 @@ def tensor(
             raise ValueError(f"{name} must have shape {_shape_str(shape)}, got {list(x.shape)}")
     if nonempty and x.numel() == 0:
         raise ValueError(f"{name} must be non-empty, got shape {list(x.shape)}")
-    if finite and x.numel() and x.device.type != "meta" and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
+    if finite and x.numel() and x.device.type != "meta":
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
+        bound = max_abs_of(x.dtype) if max_abs is not None and max_abs < 0 else max_abs
+        if bound is not None:
+            biggest = float(x.detach().abs().max())
+            if biggest > bound:
+                raise _too_big(name, biggest, bound)
     return x
 
 
@@ -91,8 +116,12 @@ def real(
     high: float | None = None,
     low_open: bool = False,
     high_open: bool = False,
+    max_abs: float | None = MAX_ABS_F64,
 ) -> float:
-    """A finite real scalar, optionally positive / non-negative / inside [low, high]."""
+    """A finite real scalar, optionally positive / non-negative / inside [low, high].
+
+    Its magnitude must not exceed ``max_abs`` (default :data:`MAX_ABS_F64`; ``None``: no bound).
+    """
     if isinstance(x, bool) or not isinstance(x, Real | np.floating | np.integer):
         if isinstance(x, torch.Tensor) and x.numel() == 1 and x.dtype.is_floating_point:
             x = float(x)
@@ -101,6 +130,8 @@ def real(
     x = float(x)
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
+    if max_abs is not None and abs(x) > max_abs:
+        raise _too_big(name, abs(x), max_abs)
     if positive and x <= 0:
         raise ValueError(f"{name} must be > 0, got {x}")
     if nonnegative and x < 0:
@@ -113,6 +144,9 @@ def real(
 
 
 def choice(x: Any, name: str, options: Sequence[str]) -> str:
+    """One of ``options``: ``TypeError`` for a non-string, ``ValueError`` for an unknown one."""
+    if not isinstance(x, str) and all(isinstance(o, str) for o in options):
+        raise TypeError(f"{name} must be a string, one of {tuple(options)}, got {type(x).__name__} {x!r}")
     if x not in options:
         raise ValueError(f"{name} must be one of {tuple(options)}, got {x!r}")
     return x
@@ -205,6 +239,8 @@ def real_array(
         raise ValueError(f"{name} must be non-empty, got shape {list(arr.shape)}")
     if finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
+    if finite and arr.size and float(np.abs(arr).max()) > MAX_ABS_F64:
+        raise _too_big(name, float(np.abs(arr).max()), MAX_ABS_F64)
     return arr
 
 
@@ -224,4 +260,54 @@ def dtype(x: Any, name: str) -> torch.dtype | None:
     """``None`` or a ``torch.dtype`` (not its name as a string)."""
     if x is not None and not isinstance(x, torch.dtype):
         raise TypeError(f"{name} must be a torch.dtype or None, got {type(x).__name__} {x!r}")
+    return x
+
+
+def flag(x: Any, name: str) -> bool:
+    """A ``bool`` (not 0/1, not a string)."""
+    if not isinstance(x, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def generator(x: Any, name: str) -> torch.Generator | None:
+    """``None`` or a ``torch.Generator``."""
+    if x is not None and not isinstance(x, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator or None, got {type(x).__name__}")
+    return x
+
+
+def same_size(name_a: str, a: torch.Tensor, dim_a: int, name_b: str, b: torch.Tensor, dim_b: int, what: str) -> None:
+    """``a.shape[dim_a] == b.shape[dim_b]`` (``what`` names the shared size, e.g. ``"the length T"``)."""
+    if a.shape[dim_a] != b.shape[dim_b]:
+        raise ValueError(
+            f"{name_a} and {name_b} must agree on {what}: {name_a} has shape {list(a.shape)}, "
+            f"{name_b} has shape {list(b.shape)}"
+        )
+
+
+def integers(x: Any, name: str, *, minimum: int | None = None, nonempty: bool = True) -> list[int]:
+    """A list or tuple of ints (each checked by :func:`integer`)."""
+    if not isinstance(x, list | tuple | range):
+        raise TypeError(f"{name} must be a list or tuple of ints, got {type(x).__name__}")
+    if nonempty and len(x) == 0:
+        raise ValueError(f"{name} must be non-empty, got {x!r}")
+    return [integer(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(x)]
+
+
+def reals(
+    x: Any, name: str, *, positive: bool = False, nonnegative: bool = False, nonempty: bool = True
+) -> list[float]:
+    """A list or tuple of finite real numbers (each checked by :func:`real`)."""
+    if not isinstance(x, list | tuple):
+        raise TypeError(f"{name} must be a list or tuple of numbers, got {type(x).__name__}")
+    if nonempty and len(x) == 0:
+        raise ValueError(f"{name} must be non-empty, got {x!r}")
+    return [real(v, f"{name}[{i}]", positive=positive, nonnegative=nonnegative) for i, v in enumerate(x)]
+
+
+def function(x: Any, name: str) -> Any:
+    """A callable."""
+    if not callable(x):
+        raise TypeError(f"{name} must be callable, got {type(x).__name__}")
     return x
