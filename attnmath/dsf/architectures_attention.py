@@ -19,8 +19,9 @@ import math
 import torch
 
 from ..base import validation as V
+from . import _checks
 from .core import DSF
-from .features import elu_plus_one, kron_eye_col, kron_eye_row, taylor_features
+from .features import _kron_eye_col, _kron_eye_row, elu_plus_one, taylor_features
 
 REALIZATIONS = ("output", "recurrent")
 __all__ = [
@@ -35,9 +36,15 @@ __all__ = [
 
 
 def _check_u(u: torch.Tensor) -> None:
-    V.tensor(u, "u")
-    if u.dim() < 2:
-        raise ValueError(f"u must have shape [..., L, d], got {list(u.shape)}")
+    _checks.min_ndim(V.tensor(u, "u"), "u", 2, "[..., L, d]")
+
+
+def _check_weights(u: torch.Tensor, W_Q: torch.Tensor, W_K: torch.Tensor, W_V: torch.Tensor) -> None:
+    """W_Q ``[m, d]``, W_K of W_Q's shape, W_V ``[d_v, d]``, with ``d`` the width of ``u``."""
+    d = u.shape[-1]
+    _checks.matching(W_Q, "W_Q", u, "u", (None, d), what=f"u's width d = {d} (u has shape {list(u.shape)})")
+    _checks.matching(W_K, "W_K", W_Q, "W_Q", W_Q.shape, what=f"W_Q (shape {list(W_Q.shape)}): q and k share m")
+    _checks.matching(W_V, "W_V", u, "u", (None, d), what=f"u's width d = {d} (u has shape {list(u.shape)})")
 
 
 def separable_attention_dsf(
@@ -49,15 +56,15 @@ def separable_attention_dsf(
     ``dsf.linear-attention-three-ways``, ``dsf.recurrent-norm-telescoping``.
     """
     V.choice(realization, "realization", REALIZATIONS)
-    V.tensor(phi_q, "phi_q")
-    V.tensor(psi_k, "psi_k", shape=phi_q.shape)
-    V.tensor(W_V, "W_V", ndim=2)
-    V.tensor(eta, "eta", shape=phi_q.shape[:-1])
+    _checks.min_ndim(V.tensor(phi_q, "phi_q"), "phi_q", 2, "[..., L, n]")
+    _checks.matching(psi_k, "psi_k", phi_q, "phi_q", phi_q.shape)
+    _checks.matching(W_V, "W_V", phi_q, "phi_q", (None, None), what="the layout [d_v, d]")
+    _checks.matching(eta, "eta", phi_q, "phi_q", phi_q.shape[:-1])
     if bool((eta <= 0).any()):
         raise ValueError("eta must be positive (a normaliser), found an entry <= 0")
     dv = W_V.shape[0]
-    B = kron_eye_col(psi_k, dv) @ W_V  # [..., L, n dv, d]
-    C = kron_eye_row(phi_q, dv)  # [..., L, dv, n dv]
+    B = _kron_eye_col(psi_k, dv) @ W_V  # [..., L, n dv, d]
+    C = _kron_eye_row(phi_q, dv)  # [..., L, dv, n dv]
     if realization == "output":
         lam = torch.ones_like(eta)
         C = C / eta[..., None, None]
@@ -84,9 +91,7 @@ def softmax_taylor_dsf(
     Use an even order (then :math:`T_P>0` and :math:`\eta_i>0`).  Claim ``dsf.native.softmax-taylor``.
     """
     _check_u(u)
-    d = u.shape[-1]
-    for name, W in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
-        V.tensor_like(W, name, u, "u", shape=(None, d))
+    _check_weights(u, W_Q, W_K, W_V)
     V.choice(realization, "realization", REALIZATIONS)
     q, k = u @ W_Q.T, u @ W_K.T
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else V.real(scale, "scale", positive=True)
@@ -103,9 +108,8 @@ def linear_attention_dsf(
     Claim ``dsf.linear-attention-three-ways``.
     """
     _check_u(u)
-    d = u.shape[-1]
-    for name, W in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
-        V.tensor_like(W, name, u, "u", shape=(None, d))
+    _check_weights(u, W_Q, W_K, W_V)
+    V.choice(realization, "realization", REALIZATIONS)
     fq, fk = elu_plus_one(u @ W_Q.T), elu_plus_one(u @ W_K.T)
     eta = (fq * fk.cumsum(-2)).sum(-1)
     return separable_attention_dsf(fq, fk, W_V, eta, realization=realization)
@@ -131,18 +135,18 @@ def normalized_attention_dsf(
     _check_u(u)
     V.choice(realization, "realization", REALIZATIONS)
     d = u.shape[-1]
-    V.tensor_like(W_Q, "W_Q", u, "u", shape=(None, d))
-    V.tensor_like(b_Q, "b_Q", u, "u", shape=(W_Q.shape[0],))
-    V.tensor_like(W_K, "W_K", u, "u", shape=W_Q.shape)
-    V.tensor_like(b_K, "b_K", u, "u", shape=(W_K.shape[0],))
-    V.tensor_like(W_V, "W_V", u, "u", shape=(None, d))
-    V.tensor_like(w_eta, "w_eta", u, "u", shape=(d,))
+    width = f"u's width d = {d} (u has shape {list(u.shape)})"
+    _check_weights(u, W_Q, W_K, W_V)
+    _checks.matching(b_Q, "b_Q", u, "u", (W_Q.shape[0],), what=f"W_Q's rows m = {W_Q.shape[0]}")
+    _checks.matching(b_K, "b_K", u, "u", (W_K.shape[0],), what=f"W_K's rows m = {W_K.shape[0]}")
+    _checks.matching(w_eta, "w_eta", u, "u", (d,), what=width)
     if isinstance(b_eta, torch.Tensor):
-        V.tensor_like(b_eta, "b_eta", u, "u", shape=())
+        _checks.matching(b_eta, "b_eta", u, "u", (), what="a scalar bias")
     else:
         b_eta = V.real(b_eta, "b_eta")
     q, k = u @ W_Q.T + b_Q, u @ W_K.T + b_K
     log_eta = u @ w_eta + b_eta
+    _checks.exponent(log_eta, "log eta = u @ w_eta + b_eta", u.dtype)  # eta = exp(log eta) must stay finite
     dsf = separable_attention_dsf(q, k, W_V, torch.exp(log_eta), realization=realization)
     if realization == "recurrent":  # Λ_i = exp(log η_{i-1} - log η_i), exactly w^T(u_{i-1} - u_i)
         lam = torch.exp(torch.cat([torch.zeros_like(log_eta[..., :1]), log_eta[..., :-1] - log_eta[..., 1:]], -1))
@@ -156,8 +160,10 @@ def recurrent_norm_eigenvalues(log_eta: torch.Tensor) -> torch.Tensor:
     The follow-up's ``nu[:-1]/nu[1:]`` recipe, formed as ``exp`` of a difference of logs so
     that softmax normalisers with large logits do not overflow (claim ``dsf.recurrent-norm-eigenvalues``).
     """
-    V.tensor(log_eta, "log_eta")
-    return torch.exp(log_eta[..., :-1] - log_eta[..., 1:])
+    _checks.min_ndim(V.tensor(log_eta, "log_eta"), "log_eta", 1, "[..., L]")
+    diff = log_eta[..., :-1] - log_eta[..., 1:]
+    _checks.exponent(diff, "log_eta[..., :-1] - log_eta[..., 1:]", log_eta.dtype)  # the ratios must stay finite
+    return torch.exp(diff)
 
 
 def flowformer_causal_dsf(q_raw: torch.Tensor, k_raw: torch.Tensor, v: torch.Tensor, eps: float = 1e-6) -> DSF:
@@ -170,11 +176,7 @@ def flowformer_causal_dsf(q_raw: torch.Tensor, k_raw: torch.Tensor, v: torch.Ten
     :math:`c_j=j\,e^{\hat O_j}/\sum_{l\le j}e^{\hat O_l}`.  q_raw, k_raw ``[..., L, m]``, v ``[..., L, d_v]``.
     Claim ``dsf.native.flowformer``.
     """
-    V.tensor(q_raw, "q_raw")
-    if q_raw.dim() < 2:
-        raise ValueError(f"q_raw must have shape [..., L, m], got {list(q_raw.shape)}")
-    V.tensor_like(k_raw, "k_raw", q_raw, "q_raw", shape=q_raw.shape)
-    V.tensor_like(v, "v", q_raw, "q_raw", shape=(*q_raw.shape[:-1], None))
+    _checks.qkv(q_raw, k_raw, v, names=("q_raw", "k_raw", "v"))
     eps = V.real(eps, "eps", positive=True)
     q, k = torch.sigmoid(q_raw), torch.sigmoid(k_raw)
     L, dv = q.shape[-2], v.shape[-1]
@@ -196,6 +198,6 @@ def flowformer_causal_dsf(q_raw: torch.Tensor, k_raw: torch.Tensor, v: torch.Ten
         alloc.append(torch.sigmoid(hat_in))
         comp.append(n * torch.exp(hat_out) / run_exp)
     sink, alloc_t, comp_t = (torch.stack(t, -1) for t in (sink_scale, alloc, comp))
-    B = comp_t[..., None, None] * kron_eye_col(k, dv)
-    C = (alloc_t * sink)[..., None, None] * kron_eye_row(q, dv)
+    B = comp_t[..., None, None] * _kron_eye_col(k, dv)
+    C = (alloc_t * sink)[..., None, None] * _kron_eye_row(q, dv)
     return DSF(torch.ones_like(comp_t), B, C, structure="scalar")

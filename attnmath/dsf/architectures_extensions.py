@@ -16,18 +16,11 @@ from __future__ import annotations
 import torch
 
 from ..base import validation as V
+from . import _checks
 from .core import DSF
-from .features import kron_eye_col, kron_eye_row
+from .features import _kron_eye_col, _kron_eye_row
 
 __all__ = ["deltanet_dsf", "titans_block_factors", "titans_dsf"]
-
-
-def _qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
-    V.tensor(q, "q")
-    V.tensor(k, "k", shape=q.shape)
-    V.tensor(v, "v")
-    if v.shape[:-1] != q.shape[:-1]:
-        raise ValueError(f"v must have shape [..., L={q.shape[-2]}, V] matching q, got {list(v.shape)}")
 
 
 def deltanet_dsf(
@@ -42,28 +35,27 @@ def deltanet_dsf(
 
     Claim ``dsf.native.deltanet``.
     """
-    _qkv(q, k, v)
-    V.tensor(beta, "beta", shape=q.shape[:-1])
+    _checks.qkv(q, k, v)
+    _checks.matching(beta, "beta", q, "q", q.shape[:-1])
     s = q.shape[-1] ** -0.5 if scale is None else V.real(scale, "scale", positive=True)
     K, Vd = q.shape[-1], v.shape[-1]
-    alpha = (
-        torch.ones_like(beta) if log_alpha is None else torch.exp(V.tensor(log_alpha, "log_alpha", shape=beta.shape))
-    )
-    Wk = kron_eye_col(k, Vd)  # [..., L, K V, V]
+    if log_alpha is not None:
+        _checks.matching(log_alpha, "log_alpha", q, "q", q.shape[:-1])
+        _checks.exponent(log_alpha, "log_alpha", q.dtype)  # alpha = exp(log_alpha) must stay finite
+    alpha = torch.ones_like(beta) if log_alpha is None else torch.exp(log_alpha)
+    Wk = _kron_eye_col(k, Vd)  # [..., L, K V, V]
     diag = alpha[..., None].expand(*beta.shape, K * Vd)
     U = -(alpha * beta)[..., None, None] * Wk
-    return DSF(diag, beta[..., None, None] * Wk, s * kron_eye_row(q, Vd), structure="dplr", low_rank=(U, Wk))
+    return DSF(diag, beta[..., None, None] * Wk, s * _kron_eye_row(q, Vd), structure="dplr", low_rank=(U, Wk))
 
 
 def titans_block_factors(
     k: torch.Tensor, theta: torch.Tensor, alpha: torch.Tensor, eta: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Per-step :math:`(P_t, a_t, b_t)` with :math:`T_t=P_t+a_tb_t^\top` (shapes ``[..., L, 2K, 2K]``, ``[..., L, 2K]`` twice)."""
-    V.tensor(k, "k")
-    if k.dim() < 2:
-        raise ValueError(f"k must have shape [..., L, K], got {list(k.shape)}")
+    _checks.min_ndim(V.tensor(k, "k"), "k", 2, "[..., L, K]")
     for name, t in (("theta", theta), ("alpha", alpha), ("eta", eta)):
-        V.tensor_like(t, name, k, "k", shape=k.shape[:-1])
+        _checks.matching(t, name, k, "k", k.shape[:-1])
     K = k.shape[-1]
     eye = torch.eye(K, dtype=k.dtype, device=k.device)
     one_m_a, et = (1.0 - alpha)[..., None, None], eta[..., None, None]
@@ -82,9 +74,9 @@ def titans_dsf(
 
     q, k ``[..., L, K]``, v ``[..., L, V]``, theta, alpha, eta ``[..., L]``.  Claim ``dsf.native.titans``.
     """
-    _qkv(q, k, v)
+    _checks.qkv(q, k, v)
     for name, t in (("theta", theta), ("alpha", alpha), ("eta", eta)):
-        V.tensor(t, name, shape=q.shape[:-1])
+        _checks.matching(t, name, q, "q", q.shape[:-1])
     Vd = v.shape[-1]
     P, a, b = titans_block_factors(k, theta, alpha, eta)
     T = P + a[..., :, None] * b[..., None, :]  # [..., L, 2K, 2K]
@@ -92,6 +84,6 @@ def titans_dsf(
     n2 = T.shape[-1]
     lam = (eyeV[:, None, :, None] * T[..., None, :, None, :]).reshape(*T.shape[:-2], Vd * n2, Vd * n2)
     kk = torch.cat([k, k], dim=-1)
-    B = 2.0 * theta[..., None, None] * kron_eye_col(kk, Vd)
-    C = kron_eye_row(torch.cat([q, torch.zeros_like(q)], dim=-1), Vd)
+    B = 2.0 * theta[..., None, None] * _kron_eye_col(kk, Vd)
+    C = _kron_eye_row(torch.cat([q, torch.zeros_like(q)], dim=-1), Vd)
     return DSF(lam, B, C, structure="dense")

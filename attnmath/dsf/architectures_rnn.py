@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from ..base import validation as V
+from . import _checks
 from .core import DSF
-from .features import kron_eye_col, kron_eye_row
+from .features import _kron_eye_col, _kron_eye_row
 
 __all__ = ["mlstm_dsf", "qlstm_dsf", "rglru_dsf"]
 
@@ -32,10 +33,16 @@ def qlstm_dsf(
     The reversed forget gate is written as :math:`e^{\Delta A}` (S6 form), the official code as
     :math:`\sigma(-f)^{\mathrm{ReLU}(\alpha)}`; claims ``dsf.native.qlstm`` and ``dsf.reversed-sigmoid``.
     """
-    V.tensor(x, "x")
+    reversed = V.flag(reversed, "reversed")
+    _checks.min_ndim(V.tensor(x, "x"), "x", 2, "[..., L, d]")
     d = x.shape[-1]
-    V.tensor(W_g, "W_g", shape=(3 * d, d))
-    V.tensor(b_g, "b_g", shape=(3 * d,))
+    width = f"x's width d = {d} (x has shape {list(x.shape)})"
+    _checks.matching(W_g, "W_g", x, "x", (3 * d, d), what=width)
+    _checks.matching(b_g, "b_g", x, "x", (3 * d,), what=width)
+    if isinstance(alpha, torch.Tensor):
+        _checks.matching(alpha, "alpha", x, "x", (), what="a scalar")
+    else:
+        alpha = V.real(alpha, "alpha")
     f, i, o = (x @ W_g.T + b_g).chunk(3, dim=-1)
     if reversed:
         A = -torch.relu(torch.as_tensor(alpha, dtype=x.dtype))
@@ -60,31 +67,33 @@ def rglru_dsf(
     :math:`\Lambda_i=e^{\Delta_iA}` with :math:`\Delta_i=r_i=\sigma(W_ax_i+b_a)` and :math:`A=-c\,\mathrm{softplus}(\lambda)`;
     the input gain :math:`\sqrt{1-\Lambda_i^2}=\sqrt{-\mathrm{expm1}(2\Delta_iA)}`.  Claim ``dsf.native.rg-lru``.
     """
-    V.tensor(x, "x")
-    if x.dim() < 2:
-        raise ValueError(f"x must have shape [..., L, d], got {list(x.shape)}")
+    _checks.min_ndim(V.tensor(x, "x"), "x", 2, "[..., L, d]")
     d = x.shape[-1]
+    width = f"x's width d = {d} (x has shape {list(x.shape)})"
     for name, W, b in (("W_a", W_a, b_a), ("W_x", W_x, b_x)):
-        V.tensor_like(W, name, x, "x", shape=(d, d))
-        V.tensor_like(b, "b" + name[1:], x, "x", shape=(d,))
-    V.tensor_like(a_param, "a_param", x, "x", shape=(d,))
+        _checks.matching(W, name, x, "x", (d, d), what=width)
+        _checks.matching(b, "b" + name[1:], x, "x", (d,), what=width)
+    _checks.matching(a_param, "a_param", x, "x", (d,), what=width)
     c = V.real(c, "c", positive=True)
+    if reset is not None:
+        if not isinstance(reset, torch.Tensor) or reset.dtype != torch.bool:
+            got = str(reset.dtype) if isinstance(reset, torch.Tensor) else type(reset).__name__
+            raise TypeError(f"reset must be a bool tensor, got {got}")
+        if tuple(reset.shape) != tuple(x.shape[:-1]):
+            raise ValueError(f"reset must have shape {list(x.shape[:-1])} (x's [..., L]), got {list(reset.shape)}")
+        V.same_device("reset", reset, "x", x)
     r = torch.sigmoid(x @ W_a.T + b_a)
     iota = torch.sigmoid(x @ W_x.T + b_x)
     A = -c * F.softplus(a_param)
     lam = torch.exp(r * A)
     gain = torch.sqrt(-torch.expm1(2 * r * A))
     if reset is not None:
-        if reset.shape != x.shape[:-1] or reset.dtype != torch.bool:
-            raise ValueError(
-                f"reset must be a bool tensor of shape {list(x.shape[:-1])}, got {reset.dtype} {list(reset.shape)}"
-            )
         lam = torch.where(reset[..., None], torch.zeros_like(lam), lam)
         gain = torch.where(reset[..., None], torch.ones_like(gain), gain)
     return DSF(
         lam,
         _diag_seq(gain * iota),
-        torch.eye(x.shape[-1], dtype=x.dtype).expand(*x.shape[:-1], x.shape[-1], x.shape[-1]),
+        torch.eye(x.shape[-1], dtype=x.dtype, device=x.device).expand(*x.shape[:-1], x.shape[-1], x.shape[-1]),
         structure="diagonal",
     )
 
@@ -96,14 +105,11 @@ def mlstm_dsf(
 
     q, k ``[..., L, K]``, v, o_pre ``[..., L, V]``, i_pre, f_pre ``[..., L]``.  Claim ``dsf.native.mlstm``.
     """
-    V.tensor(q, "q")
-    if q.dim() < 2:
-        raise ValueError(f"q must have shape [..., L, K], got {list(q.shape)}")
-    V.tensor_like(k, "k", q, "q", shape=q.shape)
-    V.tensor_like(v, "v", q, "q", shape=(*q.shape[:-1], None))
-    V.tensor_like(i_pre, "i_pre", q, "q", shape=q.shape[:-1])
-    V.tensor_like(f_pre, "f_pre", q, "q", shape=q.shape[:-1])
-    V.tensor_like(o_pre, "o_pre", q, "q", shape=v.shape)
+    _checks.qkv(q, k, v)
+    _checks.matching(i_pre, "i_pre", q, "q", q.shape[:-1])
+    _checks.exponent(i_pre, "i_pre", q.dtype)  # the input gate exp(i_pre) must stay finite
+    _checks.matching(f_pre, "f_pre", q, "q", q.shape[:-1])
+    _checks.matching(o_pre, "o_pre", v, "v", v.shape)
     Vd = v.shape[-1]
     ig, fg = torch.exp(i_pre), torch.sigmoid(f_pre)
     n = torch.zeros_like(q[..., 0, :])
@@ -112,5 +118,5 @@ def mlstm_dsf(
         n = fg[..., t, None] * n + ig[..., t, None] * k[..., t, :]
         denoms.append(torch.clamp((n * q[..., t, :]).sum(-1).abs(), min=1.0))
     denom = torch.stack(denoms, dim=-1)
-    Cm = torch.sigmoid(o_pre)[..., :, None] * kron_eye_row(q, Vd) / denom[..., None, None]
-    return DSF(fg, ig[..., None, None] * kron_eye_col(k, Vd), Cm, structure="scalar")
+    Cm = torch.sigmoid(o_pre)[..., :, None] * _kron_eye_row(q, Vd) / denom[..., None, None]
+    return DSF(fg, ig[..., None, None] * _kron_eye_col(k, Vd), Cm, structure="scalar")

@@ -19,8 +19,9 @@ from ..base import validation as V
 from ..base.numerics import (
     phi1,  # one implementation: expm1(z)/z, phi1(0) = 1 (claims dsf.zoh-vs-euler, stiffness.exact-gate)
 )
+from . import _checks
 from .core import DSF
-from .features import kron_eye_col, kron_eye_row
+from .features import _kron_eye_col, _kron_eye_row
 
 DISCRETIZATIONS = ("euler", "zoh")
 __all__ = ["DISCRETIZATIONS", "gla_dsf", "mamba2_ssd_dsf", "phi1", "retnet_dsf", "s6_dsf", "ssd_paper_dsf"]
@@ -45,15 +46,19 @@ def s6_dsf(
     :math:`\bar B=\varphi_1(\Delta A)\Delta b`.  Claims ``dsf.native.s6``, ``dsf.s6-is-d-head-attention``.
     """
     V.choice(discretization, "discretization", DISCRETIZATIONS)
-    V.tensor(u, "u")
+    delta_softplus = V.flag(delta_softplus, "delta_softplus")
+    _checks.min_ndim(V.tensor(u, "u"), "u", 2, "[..., L, d]")
     *batch, L, d = u.shape
-    V.tensor(delta, "delta", shape=u.shape)
-    V.tensor(A, "A", ndim=2)
-    if A.shape[0] != d:
-        raise ValueError(f"A must have shape [d={d}, n], got {list(A.shape)}")
+    _checks.matching(delta, "delta", u, "u", u.shape)
+    _checks.matching(A, "A", u, "u", (d, None), what=f"u's width d = {d} (u has shape {list(u.shape)})")
     n = A.shape[1]
-    V.tensor(B, "B", shape=(*batch, L, n))
-    V.tensor(C, "C", shape=(*batch, L, n))
+    lengths = f"u (shape {list(u.shape)}) and A (shape {list(A.shape)}): [..., L, n]"
+    _checks.matching(B, "B", u, "u", (*batch, L, n), what=lengths)
+    _checks.matching(C, "C", u, "u", (*batch, L, n), what=lengths)
+    if D is not None:
+        _checks.matching(D, "D", u, "u", (d,), what=f"u's width d = {d}")
+    if delta_bias is not None:
+        _checks.matching(delta_bias, "delta_bias", u, "u", (d,), what=f"u's width d = {d}")
     if delta_bias is not None:
         delta = delta + delta_bias
     if delta_softplus:
@@ -64,7 +69,7 @@ def s6_dsf(
     eye = torch.eye(d, dtype=u.dtype, device=u.device)
     Bm = (gain * B[..., None, :])[..., :, :, None] * eye[:, None, :]  # [..., L, d, n, d]
     Bm = Bm.reshape(*batch, L, d * n, d)
-    Cm = kron_eye_row(C, d)
+    Cm = _kron_eye_row(C, d)
     Dm = None if D is None else torch.diag(D).expand(*batch, L, d, d)
     return DSF(lam, Bm, Cm, Dm, structure="diagonal")
 
@@ -88,20 +93,20 @@ def ssd_paper_dsf(
     With :math:`A_{\log}=0` (init), :math:`\Lambda_i=e^{-\mathrm{softplus}(z)}=\sigma(-z)`, the reversed
     sigmoid (the paper's eq. (23)).  Claim ``dsf.native.ssd-paper``.
     """
-    V.tensor(u, "u")
-    if u.dim() < 2:
-        raise ValueError(f"u must have shape [..., L, d], got {list(u.shape)}")
+    _checks.min_ndim(V.tensor(u, "u"), "u", 2, "[..., L, d]")
     d = u.shape[-1]
-    V.tensor_like(w_dt, "w_dt", u, "u", shape=(d,))
-    V.tensor_like(dt_bias, "dt_bias", u, "u", shape=(d,))
-    V.tensor_like(B, "B", u, "u", shape=(*u.shape[:-1], None))
-    V.tensor_like(C, "C", u, "u", shape=B.shape)
+    width = f"u's width d = {d} (u has shape {list(u.shape)})"
+    _checks.matching(w_dt, "w_dt", u, "u", (d,), what=width)
+    _checks.matching(dt_bias, "dt_bias", u, "u", (d,), what=width)
+    _checks.matching(B, "B", u, "u", (*u.shape[:-1], None))
+    _checks.matching(C, "C", B, "B", B.shape)
     if D is not None:
-        V.tensor_like(D, "D", u, "u", shape=(d,))
+        _checks.matching(D, "D", u, "u", (d,), what=width)
     if isinstance(A_log, torch.Tensor):
-        V.tensor_like(A_log, "A_log", u, "u", shape=())
+        _checks.matching(A_log, "A_log", u, "u", (), what="a scalar")
     else:
         A_log = V.real(A_log, "A_log")
+    _checks.exponent(A_log, "A_log", u.dtype)  # A = -exp(A_log) must stay finite
     n = B.shape[-1]
     dt = (u @ w_dt)[..., None].expand(*u.shape)
     A = -torch.exp(torch.as_tensor(A_log, dtype=u.dtype) * torch.ones(d, n, dtype=u.dtype, device=u.device))
@@ -124,14 +129,18 @@ def mamba2_ssd_dsf(
     x ``[..., L, H, P]``, dt ``[..., L, H]``, A ``[H]``, B, C ``[..., L, n]``.  The DSF's input and output
     are head-major: ``x.movedim(-2, -3)`` (``[..., H, L, P]``).  Claim ``dsf.ssd-duality``.
     """
-    V.tensor(x, "x", ndim=None)
-    if x.dim() < 3:
-        raise ValueError(f"x must have shape [..., L, H, P], got {list(x.shape)}")
+    dt_softplus = V.flag(dt_softplus, "dt_softplus")
+    _checks.min_ndim(V.tensor(x, "x"), "x", 3, "[..., L, H, P]")
     *batch, L, H, P = x.shape
-    V.tensor(dt, "dt", shape=(*batch, L, H))
-    V.tensor(A, "A", shape=(H,))
-    V.tensor(B, "B", ndim=len(batch) + 2)
-    V.tensor(C, "C", shape=B.shape)
+    _checks.matching(dt, "dt", x, "x", (*batch, L, H))
+    heads = f"x's heads H = {H} (x has shape {list(x.shape)})"
+    _checks.matching(A, "A", x, "x", (H,), what=heads)
+    _checks.matching(B, "B", x, "x", (*batch, L, None))
+    _checks.matching(C, "C", B, "B", B.shape)
+    if D is not None:
+        _checks.matching(D, "D", x, "x", (H,), what=heads)
+    if dt_bias is not None:
+        _checks.matching(dt_bias, "dt_bias", x, "x", (H,), what=heads)
     if dt_bias is not None:
         dt = dt + dt_bias
     if dt_softplus:
@@ -140,8 +149,8 @@ def mamba2_ssd_dsf(
     lam = torch.exp(dt_h * A[:, None])
     Bh = B[..., None, :, :].expand(*batch, H, L, B.shape[-1])
     Ch = C[..., None, :, :].expand(*batch, H, L, C.shape[-1])
-    Bm = dt_h[..., None, None] * kron_eye_col(Bh, P)
-    Cm = kron_eye_row(Ch, P)
+    Bm = dt_h[..., None, None] * _kron_eye_col(Bh, P)
+    Cm = _kron_eye_row(Ch, P)
     Dm = None
     if D is not None:
         Dm = (D[:, None, None, None] * torch.eye(P, dtype=x.dtype, device=x.device)).expand(*batch, H, L, P, P)
@@ -158,12 +167,9 @@ def gla_dsf(
     GLA/Mamba-2/RetNet type, structure ``"scalar"``) or ``[..., L, K]`` (GLA, ``"diagonal"``).
     ``scale`` defaults to :math:`K^{-1/2}` (fla's convention).  Claim ``dsf.native.gla``.
     """
-    V.tensor(q, "q")
-    V.tensor(k, "k", shape=q.shape)
-    V.tensor(v, "v")
-    if v.shape[:-1] != q.shape[:-1]:
-        raise ValueError(f"v must have shape [..., L={q.shape[-2]}, V] matching q, got {list(v.shape)}")
-    V.tensor(log_gate, "log_gate")
+    _checks.qkv(q, k, v)
+    V.tensor_like(log_gate, "log_gate", q, "q")
+    _checks.exponent(log_gate, "log_gate", q.dtype)  # the gate exp(log_gate) must stay finite
     s = q.shape[-1] ** -0.5 if scale is None else V.real(scale, "scale", positive=True)
     Vd = v.shape[-1]
     if tuple(log_gate.shape) == tuple(q.shape[:-1]):
@@ -174,16 +180,25 @@ def gla_dsf(
         raise ValueError(
             f"log_gate must have shape {list(q.shape[:-1])} (scalar) or {list(q.shape)} (key-wise), got {list(log_gate.shape)}"
         )
-    return DSF(lam, kron_eye_col(k, Vd), s * kron_eye_row(q, Vd), structure=structure)
+    return DSF(lam, _kron_eye_col(k, Vd), s * _kron_eye_row(q, Vd), structure=structure)
 
 
 def retnet_dsf(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gamma: torch.Tensor | float, scale: float | None = None
 ) -> DSF:
-    r"""RetNet: :math:`\Lambda=\gamma_hI` constant per head (q, k, v ``[..., H, L, *]``, gamma ``[H]``-broadcastable); claim ``dsf.native.retnet``."""
-    V.tensor(q, "q")
+    r"""RetNet: :math:`\Lambda=\gamma_hI` constant per head (q, k, v ``[..., H, L, *]``, gamma ``[H]``-broadcastable); claim ``dsf.native.retnet``.
+
+    ``gamma``: a number or a tensor broadcasting to ``q.shape[:-2]``, every entry in :math:`(0, 1]`.  Raises
+    ``TypeError``/``ValueError`` naming ``gamma`` otherwise (a list, a wrong dtype or shape, a value outside).
+    """
+    q = _checks.qkv(q, k, v)
+    if isinstance(gamma, torch.Tensor):
+        V.has_data(V.tensor_like(gamma, "gamma", q, "q"), "gamma")
+        _checks.broadcasts_to(gamma, "gamma", q.shape[:-2], f"q's leading shape [..., H] (q has shape {list(q.shape)})")
+    else:
+        V.real(gamma, "gamma")
     g = torch.as_tensor(gamma, dtype=q.dtype, device=q.device)
     if bool((g <= 0).any()) or bool((g > 1).any()):
-        raise ValueError("gamma must lie in (0, 1]")
+        raise ValueError(f"gamma must lie in (0, 1], got {g.tolist()}")
     log_gate = torch.log(g)[..., None].expand(q.shape[:-1]).clone()
     return gla_dsf(q, k, v, log_gate, scale)

@@ -190,6 +190,7 @@ class DSF:
 
         u: ``[..., L, d]`` → y ``[..., L, p]`` (and the states ``[..., L, N]`` with ``return_state``).
         """
+        return_state = V.flag(return_state, "return_state")
         u = self._check_u(u)
         h = self._check_h0(h0)
         h = u.new_zeros(*self.batch, self.N) if h is None else h
@@ -231,6 +232,7 @@ class DSF:
         log-space cumulative sums) and, ``with_blocks``, the blocks :math:`\Phi_{ij}` (``L^2 p d``) and their
         einsum operands (about twice that).
         """
+        with_blocks = V.flag(with_blocks, "with_blocks")
         per = {"scalar": 1, "diagonal": self.N}.get(self.structure, self.N * self.N)
         numbers = 2 * self.L * self.L * per
         if with_blocks:
@@ -328,6 +330,7 @@ class DSF:
         """
         chunk_size = check_chunk_size(chunk_size)
         V.choice(backend, "backend", BACKENDS)
+        return_state = V.flag(return_state, "return_state")
         if self.structure not in ("scalar", "diagonal"):
             raise ValueError(
                 f"chunked needs structure 'scalar' or 'diagonal', this DSF has structure={self.structure!r}"

@@ -16,6 +16,7 @@ import math
 import torch
 
 from ..base import validation as V
+from . import _checks
 
 __all__ = ["elu_plus_one", "kron_eye_col", "kron_eye_row", "taylor_feature_dim", "taylor_features"]
 
@@ -41,7 +42,7 @@ def taylor_features(x: torch.Tensor, order: int, scale: float | None = None) -> 
     ``[..., n_P]``.  ``scale`` :math:`s` defaults to :math:`1/\sqrt m`.  Claims
     ``dsf.taylor-features``, ``dsf.native.softmax-taylor``.
     """
-    V.tensor(x, "x", ndim=None)
+    _checks.min_ndim(V.tensor(x, "x"), "x", 1, "[..., m]")
     order = V.integer(order, "order", minimum=0)
     m = x.shape[-1]
     s = 1.0 / math.sqrt(m) if scale is None else V.real(scale, "scale", positive=True)
@@ -55,6 +56,13 @@ def taylor_features(x: torch.Tensor, order: int, scale: float | None = None) -> 
 
 def kron_eye_col(v: torch.Tensor, d: int) -> torch.Tensor:
     r""":math:`I_d\otimes v` for v ``[..., n]`` → ``[..., d n, d]``: :math:`(I_d\otimes v)w=\mathrm{vec}(v w^\top)`."""
+    _checks.min_ndim(V.tensor(v, "v"), "v", 1, "[..., n]")
+    d = V.integer(d, "d", minimum=1)
+    return _kron_eye_col(v, d)
+
+
+def _kron_eye_col(v: torch.Tensor, d: int) -> torch.Tensor:
+    """:func:`kron_eye_col` of validated arguments (the constructors' internal calls)."""
     n = v.shape[-1]
     eye = torch.eye(d, dtype=v.dtype, device=v.device)
     return (eye[:, None, :] * v[..., None, :, None]).reshape(*v.shape[:-1], d * n, d)
@@ -62,6 +70,13 @@ def kron_eye_col(v: torch.Tensor, d: int) -> torch.Tensor:
 
 def kron_eye_row(v: torch.Tensor, d: int) -> torch.Tensor:
     r""":math:`I_d\otimes v^\top` for v ``[..., n]`` → ``[..., d, d n]``: :math:`(I_d\otimes v^\top)\mathrm{vec}(S)=S^\top v`."""
+    _checks.min_ndim(V.tensor(v, "v"), "v", 1, "[..., n]")
+    d = V.integer(d, "d", minimum=1)
+    return _kron_eye_row(v, d)
+
+
+def _kron_eye_row(v: torch.Tensor, d: int) -> torch.Tensor:
+    """:func:`kron_eye_row` of validated arguments (the constructors' internal calls)."""
     n = v.shape[-1]
     eye = torch.eye(d, dtype=v.dtype, device=v.device)
     return (eye[:, :, None] * v[..., None, None, :]).reshape(*v.shape[:-1], d, d * n)

@@ -28,6 +28,7 @@ import sympy as sp
 import torch
 
 from ..base import validation as V
+from . import _checks
 from .core import DSF
 
 __all__ = [
@@ -80,7 +81,7 @@ def monomial_features(x: torch.Tensor, order: int) -> torch.Tensor:
     :math:`P\to\infty` this is the kernel of Lemma 1. x ``[..., m]`` → ``[..., binom(m+P, P)]``; no
     :math:`1/\sqrt m` scale (the lemma has none).  Claim ``dsf.lemma-1``.
     """
-    V.tensor(x, "x")
+    _checks.min_ndim(V.tensor(x, "x"), "x", 1, "[..., m]")
     order = V.integer(order, "order", minimum=0)
     cols = []
     for alpha in multi_indices(x.shape[-1], order):
@@ -124,20 +125,18 @@ def embed_dsf(dsf: DSF, extra_lam: torch.Tensor, extra_B: torch.Tensor, coupling
     if not isinstance(dsf, DSF):
         raise TypeError(f"dsf must be a DSF, got {type(dsf).__name__}")
     batch, L, N, d = dsf.batch, dsf.L, dsf.N, dsf.d
-    V.tensor(extra_B, "extra_B", shape=(*batch, L, None, d))
+    _checks.matching(extra_B, "extra_B", dsf.B, "dsf.B", (*batch, L, None, d), what=f"dsf = {dsf!r}: [..., L, E, d]")
     E = extra_B.shape[-2]
-    V.tensor(extra_lam, "extra_lam")
+    V.tensor_like(extra_lam, "extra_lam", dsf.B, "dsf.B")
     if tuple(extra_lam.shape) not in ((*batch, L, E), (*batch, L, E, E)):
         raise ValueError(
-            f"extra_lam must have shape {[*batch, L, E]} (diagonal) or {[*batch, L, E, E]} (dense), "
-            f"got {list(extra_lam.shape)}"
+            f"extra_lam must have shape {[*batch, L, E]} (diagonal) or {[*batch, L, E, E]} (dense) to match dsf "
+            f"and extra_B (shape {list(extra_B.shape)}), got {list(extra_lam.shape)}"
         )
     if coupling is not None:
-        V.tensor(coupling, "coupling", shape=(*batch, L, E, N))
-    for name, t in (("extra_lam", extra_lam), ("extra_B", extra_B)) + (
-        (("coupling", coupling),) if coupling is not None else ()
-    ):
-        V.same_dtype(name, t, "dsf.B", dsf.B)
+        _checks.matching(
+            coupling, "coupling", dsf.B, "dsf.B", (*batch, L, E, N), what=f"dsf = {dsf!r} and extra_B: [..., L, E, N]"
+        )
     B = torch.cat([dsf.B, extra_B], dim=-2)
     C = torch.cat([dsf.C, dsf.C.new_zeros(*batch, L, dsf.p, E)], dim=-1)
     extra_dense = extra_lam.dim() == len(batch) + 3

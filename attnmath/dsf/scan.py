@@ -28,6 +28,7 @@ import torch
 
 from ..base import validation as V
 from ..base.chunks import CHUNK_SIZE, check_chunk_size
+from . import _checks
 
 __all__ = ["chunked_diag_scan", "diag_transition_products", "kernel_backend", "kernel_readout_scan", "segsum"]
 BACKENDS = ("auto", "torch", "triton")
@@ -40,7 +41,17 @@ def segsum(x: torch.Tensor) -> torch.Tensor:
 
     x: ``[..., T]`` (may contain :math:`-\infty`); returns ``[..., T, T]``.  Built as a masked
     cumulative sum (no subtraction), so :math:`-\infty` entries never produce NaN.
+
+    Raises ``TypeError`` for a non-tensor or a non-floating ``x`` and ``ValueError`` for a 0-d or empty
+    ``x``, NaN or :math:`+\infty` entries, or finite entries too large to sum.
     """
+    x = _checks.log_values(x, "x")
+    _checks.min_ndim(x, "x", 1, "[..., T]")
+    return _segsum(x)
+
+
+def _segsum(x: torch.Tensor) -> torch.Tensor:
+    """:func:`segsum` of an already validated ``x`` (the log-space products call it on ``log|lam|``)."""
     T = x.shape[-1]
     strict = torch.ones(T, T, dtype=torch.bool, device=x.device).tril(-1)
     rep = x.unsqueeze(-1).expand(*x.shape, T)  # rep[..., l, j] = x_l
@@ -60,9 +71,9 @@ def _log_abs_and_negatives(lam: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 def _pairwise_products(lam_t: torch.Tensor) -> torch.Tensor:
     r"""``P[..., i, j] = prod_{l=j+1}^{i} lam_t[..., l]`` for ``j <= i`` and 0 above (lam_t: ``[..., T]``)."""
     log_abs, neg = _log_abs_and_negatives(lam_t)
-    P = torch.exp(segsum(log_abs))
+    P = torch.exp(_segsum(log_abs))
     if neg is not None:
-        parity = segsum(neg).nan_to_num(neginf=0.0).remainder(2.0)
+        parity = _segsum(neg).nan_to_num(neginf=0.0).remainder(2.0)
         P = P * (1.0 - 2.0 * parity)
     return P
 
@@ -73,9 +84,8 @@ def diag_transition_products(lam: torch.Tensor) -> torch.Tensor:
     lam: ``[..., L, N]`` (diagonal) → ``[..., L, L, N]`` with ``[..., i, j, :]`` the product.
     Log-space segment sums with a sign parity; exact zeros give exact zeros.
     """
-    V.tensor(lam, "lam")
-    if lam.dim() < 2:
-        raise ValueError(f"lam must have shape [..., L, N], got {list(lam.shape)}")
+    V.has_data(V.tensor(lam, "lam"), "lam")  # the sign parity reads the values
+    _checks.min_ndim(lam, "lam", 2, "[..., L, N]")
     P = _pairwise_products(lam.movedim(-1, -2))  # [..., N, L, L]
     return P.movedim(-3, -1)
 

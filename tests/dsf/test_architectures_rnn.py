@@ -30,7 +30,7 @@ def test_qlstm_and_rglru_structures():
 def test_rnn_constructor_bad_inputs_name_the_argument():
     g = gen(9)
     u = _r(g, 4, 2)
-    with pytest.raises(ValueError, match="reset must be a bool tensor"):
+    with pytest.raises(TypeError, match="reset must be a bool tensor"):
         rglru_dsf(u, _r(g, 2, 2), _r(g, 2), _r(g, 2, 2), _r(g, 2), _r(g, 2), torch.zeros(4))
     with pytest.raises(ValueError, match="W_g must have shape"):
         qlstm_dsf(u, _r(g, 5, 2), _r(g, 6))
