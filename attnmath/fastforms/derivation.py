@@ -20,8 +20,12 @@ Scale :math:`s = 1` throughout (it multiplies both sides); :func:`evaluate` appl
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sympy as sp
+
+from attnmath.base import validation as val  # not ``V``: :func:`sequence` has an argument ``V``
 
 __all__ = [
     "chunked",
@@ -34,9 +38,18 @@ __all__ = [
     "softmax_attention",
 ]
 
+FULL = ("q", "k", "v", "g", "h0")  # the entries of :func:`sequence`
+
 
 def sequence(T: int, K: int, V: int, *, gate: str | None = None, initial_state: bool = True) -> dict:
-    """Symbols ``q, k`` (T x K), ``v`` (T x V), ``g`` (T x K; per key, scalar per step, or zeros) and ``h0`` (K x V)."""
+    """Symbols ``q, k`` (T x K), ``v`` (T x V), ``g`` (T x K; per key, scalar per step, or zeros) and ``h0`` (K x V).
+
+    ``T``, ``K``, ``V`` >= 1; ``gate`` is ``None``, ``"scalar"`` or ``"key"``; ``initial_state`` a bool.
+    """
+    T, K, V = val.integer(T, "T", minimum=1), val.integer(K, "K", minimum=1), val.integer(V, "V", minimum=1)
+    if gate is not None:
+        val.choice(gate, "gate", ("scalar", "key"))
+    initial_state = val.flag(initial_state, "initial_state")
     q = sp.Matrix(T, K, lambda t, i: sp.Symbol(f"q_{t + 1}{i + 1}", real=True))
     k = sp.Matrix(T, K, lambda t, i: sp.Symbol(f"k_{t + 1}{i + 1}", real=True))
     v = sp.Matrix(T, V, lambda t, i: sp.Symbol(f"v_{t + 1}{i + 1}", real=True))
@@ -53,6 +66,7 @@ def sequence(T: int, K: int, V: int, *, gate: str | None = None, initial_state: 
 
 def recurrent(seq: dict) -> tuple[sp.Matrix, sp.Matrix]:
     r"""Step by step: :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_t v_t^\top`, :math:`o_t = S_t^\top q_t`; returns ``(O [T x V], S_T)``."""
+    _check_seq(seq, "seq", FULL)
     q, k, v, g = seq["q"], seq["k"], seq["v"], seq["g"]
     S = seq["h0"]
     rows = []
@@ -67,7 +81,12 @@ def chunked(seq: dict, C: int, *, carry: bool = True) -> tuple[sp.Matrix, sp.Mat
     :math:`S_{n+1} = \mathrm{diag}(e^{\beta})S_n + \sum_j \mathrm{diag}(e^{\beta-b_j})k_jv_j^\top`; returns ``(O, S_T)``.
 
     ``carry=False`` plants a bug for demonstration: every chunk starts from ``h0`` (the inter-chunk
-    term is missing), so the difference to :func:`recurrent` must *not* simplify to zero."""
+    term is missing), so the difference to :func:`recurrent` must *not* simplify to zero.
+
+    ``seq`` as :func:`sequence` returns it; ``C`` >= 1; ``carry`` a bool."""
+    _check_seq(seq, "seq", FULL)
+    C = val.integer(C, "C", minimum=1)
+    carry = val.flag(carry, "carry")
     q, k, v, g = seq["q"], seq["k"], seq["v"], seq["g"]
     T, K = q.shape
     S = seq["h0"]
@@ -97,7 +116,10 @@ def chunked(seq: dict, C: int, *, carry: bool = True) -> tuple[sp.Matrix, sp.Mat
 
 def normalised_and_augmented(T: int, K: int) -> tuple[sp.Matrix, sp.Matrix]:
     r"""Both sides of the normaliser trick (value width 1): :math:`S_t^\top q_t/(z_t^\top q_t)` with :math:`z_t = z_0 + \sum_{j\le t}k_j`,
-    and the ratio of the two output columns of linear attention on :math:`[v_t, 1]` from the state :math:`[S_0, z_0]`."""
+    and the ratio of the two output columns of linear attention on :math:`[v_t, 1]` from the state :math:`[S_0, z_0]`.
+
+    ``T``, ``K`` >= 1."""
+    T, K = val.integer(T, "T", minimum=1), val.integer(K, "K", minimum=1)
     seq = sequence(T, K, 1)
     z0 = sp.Matrix(K, 1, lambda i, _: sp.Symbol(f"z_{i + 1}", real=True))
     S, z, direct = seq["h0"], z0, []
@@ -112,7 +134,8 @@ def normalised_and_augmented(T: int, K: int) -> tuple[sp.Matrix, sp.Matrix]:
 
 def gate_gradient_sides(T: int = 3) -> tuple[sp.Matrix, sp.Matrix]:
     r"""``(dL/dg_t, identity)`` for a scalar-channel scan (K = V = 1) with a generic linear loss
-    :math:`L = \sum_t w_t o_t + w_S S_T`; both ``T x 1``."""
+    :math:`L = \sum_t w_t o_t + w_S S_T`; both ``T x 1`` (``T`` >= 1)."""
+    T = val.integer(T, "T", minimum=1)
     seq = sequence(T, 1, 1, gate="key")
     w = [sp.Symbol(f"w_{t + 1}", real=True) for t in range(T)]
     wS = sp.Symbol("w_S", real=True)
@@ -128,7 +151,12 @@ def gate_gradient_sides(T: int = 3) -> tuple[sp.Matrix, sp.Matrix]:
 def online_softmax_sides(n_old: int = 2, n_new: int = 2) -> list[sp.Expr]:
     r"""Differences that must vanish for one online-softmax update with *any* old shift :math:`m` and new shift :math:`m'`:
     :math:`e^{m-m'}\ell + \sum_{new}e^{x-m'} - \sum_{all}e^{x-m'}` and the same for the value accumulator,
-    and :math:`a'/\ell'` minus the softmax average (the shifts cancel)."""
+    and :math:`a'/\ell'` minus the softmax average (the shifts cancel).
+
+    ``n_old``, ``n_new`` >= 0 scores before and in the update (0 old: the first block of a row; 0 new: an
+    empty update), at least one in all."""
+    n_old, n_new = val.integer(n_old, "n_old", minimum=0), val.integer(n_new, "n_new", minimum=0)
+    val.integer(n_old + n_new, "n_old + n_new", minimum=1)  # the softmax of no scores is 0/0
     x = sp.symbols(f"x1:{n_old + n_new + 1}", real=True)
     vv = sp.symbols(f"v1:{n_old + n_new + 1}", real=True)
     m, m2 = sp.symbols("m m'", real=True)
@@ -147,7 +175,13 @@ def online_softmax_sides(n_old: int = 2, n_new: int = 2) -> list[sp.Expr]:
 
 def softmax_attention(seq: dict, *, causal: bool = True, scale: float | sp.Expr = 1) -> sp.Matrix:
     r""":math:`o_i = \sum_{j} e^{x_{ij}}v_j / \sum_j e^{x_{ij}}`, :math:`x_{ij} = s\,q_i^\top k_j`, over :math:`j \le i`
-    when ``causal`` (all :math:`j` otherwise); ``T x V``."""
+    when ``causal`` (all :math:`j` otherwise); ``T x V``.
+
+    ``scale`` > 0: a real number or a sympy expression (a number such as ``1/sqrt(2)``, or a symbol not known
+    to be <= 0); ``causal`` a bool."""
+    _check_seq(seq, "seq", ("q", "k", "v"))
+    causal = val.flag(causal, "causal")
+    scale = _positive_scale(scale, "scale")
     q, k, v = seq["q"], seq["k"], seq["v"]
     rows = []
     for i in range(q.rows):
@@ -157,22 +191,26 @@ def softmax_attention(seq: dict, *, causal: bool = True, scale: float | sp.Expr 
     return sp.Matrix.vstack(*rows)
 
 
-def evaluate(expr: sp.Basic | sp.MatrixBase, seq: dict, values: dict, *, digits: int = 30) -> np.ndarray:
+def evaluate(expr: sp.Expr | sp.MatrixBase, seq: dict, values: dict, *, digits: int = 30) -> np.ndarray:
     r"""``expr`` (a sympy matrix or expression in the symbols of ``seq``) at ``values`` in ``digits``-digit arithmetic.
 
     ``values[name]`` is an array with the shape of ``seq[name]`` (``q, k`` T x K, ``v`` T x V, ``g`` T x K,
     ``h0`` K x V; a scalar gate repeats its step's value over the keys).  Every symbol of ``expr`` must get a
-    value; a symbol given two different values (an inconsistent scalar gate) is a ``ValueError``.  Returns
-    float64 with the shape of ``expr``.
+    value; a symbol given two different values (an inconsistent scalar gate) is a ``ValueError``.  Values must be
+    finite reals; ``digits`` >= 1.  Returns float64 with the shape of ``expr``.
     """
+    if not isinstance(expr, sp.Expr | sp.MatrixBase):
+        raise TypeError(f"expr must be a sympy expression or matrix, got {type(expr).__name__}")
     if not isinstance(seq, dict) or not isinstance(values, dict):
         raise TypeError(f"seq and values must be dicts, got {type(seq).__name__} and {type(values).__name__}")
+    _check_seq(seq, "seq", ())
+    digits = val.integer(digits, "digits", minimum=1)
     subs: dict = {}
-    for name, val in values.items():
+    for name, value in values.items():
         if name not in seq:
             raise ValueError(f"values[{name!r}]: no such entry in seq (has {sorted(seq)})")
         M = seq[name]
-        arr = np.asarray(val, dtype=np.float64)
+        arr = val.real_array(value, f"values[{name!r}]", nonempty=False)
         if arr.shape != M.shape:
             raise ValueError(f"values[{name!r}] must have shape {M.shape}, got {arr.shape}")
         for idx in np.ndindex(*M.shape):
@@ -187,3 +225,37 @@ def evaluate(expr: sp.Basic | sp.MatrixBase, seq: dict, values: dict, *, digits:
     if free:
         raise ValueError(f"values leave symbols without a value: {sorted(map(str, free))}")
     return np.array(M.evalf(digits, subs=subs).tolist(), dtype=np.float64).reshape(M.shape)
+
+
+def _check_seq(seq: Any, name: str, needed: tuple[str, ...]) -> None:
+    """``seq``: a dict of sympy matrices holding ``needed``; those of :data:`FULL` with the shapes of :func:`sequence`."""
+    if not isinstance(seq, dict):
+        raise TypeError(f"{name} must be a dict of sympy matrices (see sequence), got {type(seq).__name__}")
+    missing = [n for n in needed if n not in seq]
+    if missing:
+        raise ValueError(f"{name} must hold the entries {list(needed)}, missing {missing} (has {sorted(seq)})")
+    for n, M in seq.items():
+        if not isinstance(M, sp.MatrixBase):
+            raise TypeError(f"{name}[{n!r}] must be a sympy matrix, got {type(M).__name__}")
+    if "q" not in seq:
+        return
+    T, K = seq["q"].shape
+    Vw = seq["v"].shape[1] if "v" in seq else None
+    want = {"k": (T, K), "v": (T, Vw), "g": (T, K), "h0": (K, Vw)}
+    for n, shape in want.items():
+        if n in seq and None not in shape and seq[n].shape != shape:
+            raise ValueError(f"{name}[{n!r}] must have shape {shape} (q is {T} x {K}), got {seq[n].shape}")
+
+
+def _positive_scale(scale: Any, name: str) -> Any:
+    """A real number > 0 (returned as is), or a sympy expression: a number > 0, or one not known to be <= 0."""
+    if isinstance(scale, sp.Expr):
+        if scale.is_number:
+            if not scale.is_real:
+                raise TypeError(f"{name} must be real, got {scale}")
+            val.real(float(scale), name, positive=True)
+        elif scale.is_positive is False:
+            raise ValueError(f"{name} must be > 0, got {scale}, which is known to be <= 0")
+        return scale
+    val.real(scale, name, positive=True)
+    return scale

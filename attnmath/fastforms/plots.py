@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from attnmath.base import validation as V
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -21,13 +23,17 @@ def chunk_weights(q: torch.Tensor, k: torch.Tensor, g: torch.Tensor) -> torch.Te
 
     ``q``, ``k``: ``[T, K]``; ``g``: ``[T, K]`` or ``[T]`` log-decays :math:`\le 0`. Formed with
     non-positive exponents only (the differences :math:`G_i-G_j` are masked before the exponential).
+
+    Raises ``TypeError``/``ValueError`` naming the argument for a non-tensor, a non-float dtype, a wrong
+    shape, a meta tensor, non-finite entries or a positive log-decay.
     """
+    _check_qkg(q, k, g)
     q, k, g = q.to(torch.float64), k.to(torch.float64), g.to(torch.float64)
     if g.dim() == 1:
         g = g[:, None].expand_as(q)
     G = torch.cumsum(g, 0)
     diff = G[:, None, :] - G[None, :, :]  # [T, T, K]
-    mask = torch.ones(q.shape[0], q.shape[0], dtype=torch.bool).tril()
+    mask = torch.ones(q.shape[0], q.shape[0], dtype=torch.bool, device=q.device).tril()
     diff = diff.masked_fill(~mask[..., None], -math.inf)
     return torch.einsum("ik,ijk,jk->ij", q, torch.exp(diff), k)
 
@@ -40,9 +46,8 @@ def plot_chunk_structure(q: torch.Tensor, k: torch.Tensor, g: torch.Tensor, chun
     """
     import matplotlib.pyplot as plt  # lazy
 
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    w = chunk_weights(q, k, g).abs()
+    chunk_size = V.integer(chunk_size, "chunk_size", minimum=1)
+    w = chunk_weights(q, k, g).detach().abs()  # a figure: read the values, do not differentiate
     T = w.shape[0]
     logw = torch.where(w > 0, w.clamp(min=1e-300).log10(), torch.tensor(math.nan, dtype=w.dtype)).numpy()
     fig, ax = plt.subplots(figsize=(4.6, 3.8))
@@ -67,11 +72,15 @@ def plot_log_space_exponents(g: torch.Tensor, *, dtype: torch.dtype = torch.floa
     r"""One chunk of log-decays ``g`` (``[C]``): the factorised exponent :math:`-b_j` against the dtype's
     largest exponent (left), and the pairwise exponents :math:`b_i-b_j\le 0` the kernels use (right).
 
-    Returns the figure.
+    ``dtype`` is a floating torch dtype. Returns the figure.
     """
     import matplotlib.pyplot as plt  # lazy
 
-    g = g.to(torch.float64)
+    if V.dtype(dtype, "dtype") not in V.FLOAT_DTYPES:
+        names = ", ".join(str(d).removeprefix("torch.") for d in V.FLOAT_DTYPES)
+        raise TypeError(f"dtype must be a floating dtype ({names}), got {dtype}")
+    _log_decays(g, "g", ndim=1)
+    g = g.detach().to(torch.float64)  # a figure: read the values, do not differentiate
     b = torch.cumsum(g, 0)
     C = g.shape[0]
     steps = np.arange(1, C + 1)
@@ -95,13 +104,21 @@ def plot_log_space_exponents(g: torch.Tensor, *, dtype: torch.dtype = torch.floa
 
 
 def plot_relative_errors(errors: Mapping[str, float], bound: float, *, floor: float = 1e-12) -> Figure:
-    """Horizontal bars of relative errors on a log axis, with the acceptance ``bound`` dashed. Returns the figure."""
+    """Horizontal bars of relative errors on a log axis, with the acceptance ``bound`` dashed. Returns the figure.
+
+    ``errors``: a non-empty mapping of names to finite errors >= 0; ``bound`` > 0; ``0 < floor < bound``
+    (the left end of the log axis).
+    """
     import matplotlib.pyplot as plt  # lazy
 
+    if not isinstance(errors, Mapping):
+        raise TypeError(f"errors must be a mapping of names to relative errors, got {type(errors).__name__}")
     if not errors:
-        raise ValueError("errors is empty")
+        raise ValueError("errors must be non-empty, got an empty mapping")
+    bound = V.real(bound, "bound", positive=True)
+    floor = V.real(floor, "floor", positive=True, high=bound, high_open=True)
     names = list(errors)
-    values = np.maximum([float(errors[n]) for n in names], floor)
+    values = np.maximum([V.real(errors[n], f"errors[{n!r}]", nonnegative=True) for n in names], floor)
     fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(names) + 1.1))
     y = np.arange(len(names))
     ax.barh(y, values, left=floor, color=["tab:green" if v < bound else "tab:red" for v in values])
@@ -114,3 +131,25 @@ def plot_relative_errors(errors: Mapping[str, float], bound: float, *, floor: fl
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def _log_decays(g: torch.Tensor, name: str, *, ndim: int | tuple[int, ...]) -> torch.Tensor:
+    """A float tensor of log-decays: finite, holding values, every entry <= 0 (a decay factor in (0, 1])."""
+    V.has_data(V.tensor(g, name, ndim=ndim), name)
+    if g.numel() and float(g.detach().max()) > 0:
+        raise ValueError(f"{name} must hold log-decays <= 0, got a maximum of {float(g.detach().max()):.3g}")
+    return g
+
+
+def _check_qkg(q: torch.Tensor, k: torch.Tensor, g: torch.Tensor) -> None:
+    """``q``, ``k``: ``[T, K]`` float tensors on one device; ``g``: log-decays ``[T]`` or ``[T, K]`` there too."""
+    V.has_data(V.tensor(q, "q", ndim=2), "q")
+    V.has_data(V.tensor(k, "k", ndim=2), "k")
+    _log_decays(g, "g", ndim=(1, 2))
+    V.same_size("q", q, 0, "k", k, 0, "the length T")
+    V.same_size("q", q, 1, "k", k, 1, "the key width K")
+    V.same_size("q", q, 0, "g", g, 0, "the length T")
+    if g.ndim == 2:
+        V.same_size("q", q, 1, "g", g, 1, "the key width K")
+    V.same_device("k", k, "q", q)
+    V.same_device("g", g, "q", q)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from attnmath.base import validation as V
 from attnmath.base.chunks import CHUNK_SIZE
 from attnmath.base.numerics import torch_generator
 from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_quadratic, diag_scan_recurrent
@@ -28,11 +30,18 @@ from attnmath.kernels.linear_attention import (
 
 __all__ = ["exponents", "fla_references", "forms", "ratios", "scaling_exponent", "scaling_table", "time_call"]
 
+OPS = ("linear_attention", "diag_scan_scalar", "diag_scan_key")
 QUADRATIC_BYTES = 512 * 2**20  # skip the quadratic form when one fp32 [B, H, T, T] score tensor exceeds this
 
 
 def time_call(fn: Callable[[], object], *, repeats: int = 5, budget_s: float = 0.5) -> float:
-    """Minimum wall time of ``fn()`` over up to ``repeats`` runs (fewer when a run is slow; at least one)."""
+    """Minimum wall time of ``fn()`` over up to ``repeats`` runs (fewer when a run is slow; at least one).
+
+    ``repeats`` >= 1; ``budget_s`` >= 0 seconds (0: one run).
+    """
+    V.function(fn, "fn")
+    repeats = V.integer(repeats, "repeats", minimum=1)
+    budget_s = V.real(budget_s, "budget_s", nonnegative=True)
     best, spent, n = math.inf, 0.0, 0
     while n < repeats and (n == 0 or spent < budget_s):
         t0 = time.perf_counter()
@@ -43,8 +52,14 @@ def time_call(fn: Callable[[], object], *, repeats: int = 5, budget_s: float = 0
 
 
 def scaling_exponent(Ts: Sequence[int], seconds: Sequence[float]) -> float:
-    """Least-squares slope ``p`` of ``log t = p log T + c``."""
-    x, y = np.log(np.asarray(Ts, dtype=float)), np.log(np.asarray(seconds, dtype=float))
+    """Least-squares slope ``p`` of ``log t = p log T + c``.
+
+    ``Ts`` and ``seconds``: 1-D, positive, finite, of one length >= 2.
+    """
+    Ts_, seconds_ = _positive_points(Ts, "Ts"), _positive_points(seconds, "seconds")
+    if len(Ts_) != len(seconds_):
+        raise ValueError(f"Ts and seconds must have one length, got {len(Ts_)} and {len(seconds_)}")
+    x, y = np.log(Ts_), np.log(seconds_)
     return float(np.polyfit(x, y, 1)[0])
 
 
@@ -63,6 +78,8 @@ def fla_references() -> dict[str, Callable] | None:
 
 def forms(op: str, *, with_fla: bool = True) -> dict[str, Callable]:
     """Forward callables ``f(q, k, v, g) -> o`` for ``op`` in ``linear_attention``, ``diag_scan_scalar``, ``diag_scan_key``."""
+    op = V.choice(op, "op", OPS)
+    with_fla = V.flag(with_fla, "with_fla")
     if op == "linear_attention":
         out = {
             "chunked": lambda q, k, v, g: chunk_linear_attention(q, k, v, chunk_size=CHUNK_SIZE)[0],
@@ -81,7 +98,7 @@ def forms(op: str, *, with_fla: bool = True) -> dict[str, Callable]:
             "recurrent": lambda q, k, v, g: diag_scan_recurrent(q, k, v, g)[0],
             "quadratic": lambda q, k, v, g: diag_scan_quadratic(q, k, v, g),
         }
-    raise ValueError(f"op must be one of ('linear_attention', 'diag_scan_scalar', 'diag_scan_key'), got {op!r}")
+    raise AssertionError(op)  # unreachable: V.choice checked op
 
 
 def _quadratic_fits(op: str, B: int, H: int, T: int, D: int) -> bool:
@@ -109,7 +126,18 @@ def scaling_table(
     of a measurement, not all of them.  ``threads`` sets torch's intra-op threads for the
     measurement (restored afterwards): on a machine shared with other work, one thread avoids the
     step loop's many tiny parallel regions waiting for a descheduled worker thread.
+
+    ``op`` is one of :data:`OPS`; ``Ts`` a non-empty list of lengths >= 1; ``B``, ``H``, ``D``, ``rounds``
+    and ``threads`` (when given) are >= 1; ``seed`` >= 0.
     """
+    op = V.choice(op, "op", OPS)
+    Ts = V.integers(Ts, "Ts", minimum=1)
+    B, H, D = (V.integer(x, name, minimum=1) for x, name in ((B, "B"), (H, "H"), (D, "D")))
+    seed = V.integer(seed, "seed", minimum=0)
+    rounds = V.integer(rounds, "rounds", minimum=1)
+    with_fla = V.flag(with_fla, "with_fla")
+    if threads is not None:
+        threads = V.integer(threads, "threads", minimum=1)
     old_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -159,7 +187,12 @@ def _scaling_table(
 
 
 def ratios(table: dict[str, dict[int, float]], base: str = "chunked") -> dict[str, dict[int, float]]:
-    """``{form: {T: t_form / t_base}}`` for every other form (how many times slower than ``base``)."""
+    """``{form: {T: t_form / t_base}}`` for every other form (how many times slower than ``base``).
+
+    ``table``: ``{form: {T: seconds}}`` as :func:`scaling_table` returns it (seconds > 0); ``base`` one of its forms.
+    """
+    _check_table(table)
+    base = V.choice(base, "base", list(table))
     return {
         name: {T: t / table[base][T] for T, t in row.items() if T in table[base]}
         for name, row in table.items()
@@ -168,9 +201,35 @@ def ratios(table: dict[str, dict[int, float]], base: str = "chunked") -> dict[st
 
 
 def exponents(table: dict[str, dict[int, float]], lo: int | None = None, hi: int | None = None) -> dict[str, float]:
-    """Fitted scaling exponent of each form over the ``T`` in ``[lo, hi]`` it was timed at (NaN if < 2 points)."""
+    """Fitted scaling exponent of each form over the ``T`` in ``[lo, hi]`` it was timed at (NaN if < 2 points).
+
+    ``table``: ``{form: {T: seconds}}`` as :func:`scaling_table` returns it (seconds > 0).
+    """
+    _check_table(table)
+    lo = None if lo is None else V.integer(lo, "lo")
+    hi = None if hi is None else V.integer(hi, "hi")
     out = {}
     for name, row in table.items():
         pts = sorted((T, t) for T, t in row.items() if (lo is None or T >= lo) and (hi is None or T <= hi))
         out[name] = scaling_exponent(*zip(*pts)) if len(pts) >= 2 else math.nan
     return out
+
+
+def _positive_points(x: Any, name: str) -> np.ndarray:
+    """A 1-D float64 array of at least two finite values > 0 (points of a log-log fit)."""
+    arr = V.real_array(x, name, ndim=1)
+    V.integer(arr.size, f"the number of points in {name}", minimum=2)
+    V.real(arr.min(), f"min({name})", positive=True)
+    return arr
+
+
+def _check_table(table: Any) -> None:
+    """``{form: {T: seconds}}``: a non-empty mapping of names to mappings of lengths >= 1 to seconds > 0."""
+    if not isinstance(table, Mapping) or not all(isinstance(row, Mapping) for row in table.values()):
+        raise TypeError(f"table must be a mapping {{form: {{T: seconds}}}}, got {type(table).__name__}")
+    if not table:
+        raise ValueError("table must be non-empty, got an empty mapping")
+    for name, row in table.items():
+        for T, t in row.items():
+            V.integer(T, f"table[{name!r}] length", minimum=1)
+            V.real(t, f"table[{name!r}][{T}]", positive=True)
