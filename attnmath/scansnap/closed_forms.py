@@ -12,8 +12,12 @@ printed in the paper (see the book's Sources appendix). Book: ``notebooks/40_sca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+from numbers import Real
+from typing import Any
 
 import numpy as np
+import torch
 from scipy.special import lambertw, wrightomega
 
 from ..base import validation as V
@@ -21,6 +25,8 @@ from ..base import validation as V
 #: Relative tolerances the reference ODE solves accept: below ~100 unit roundoffs DOP853 cannot deliver more, and 0
 #: (with the absolute tolerance tied to it) made the solver spin; above 0.1 the "reference" would not be one.
 RTOL_MIN, RTOL_MAX = 1e-14, 0.1
+#: The largest logit increment :func:`chi` accepts: e^{2 x 350} = 1e304 is finite, e^{2 x 355} overflows float64.
+CHI_MAX_DZ = 350.0
 
 
 def _common(M: int, eta_Y: float) -> tuple[int, float]:
@@ -28,11 +34,43 @@ def _common(M: int, eta_Y: float) -> tuple[int, float]:
     return M, V.real(eta_Y, "eta_Y", positive=True)
 
 
+def _real_array(x: Any, name: str, **kwargs: Any) -> np.ndarray:
+    """:func:`V.real_array`, also for exact numbers (``Fraction``, ``Decimal``, alone or in a list): float64 numpy."""
+    if not isinstance(x, torch.Tensor) and x is not None and not isinstance(x, str | bytes):
+        try:
+            raw = np.asarray(x)
+        except ValueError:  # a ragged nesting: let V.real_array name it
+            raw = None
+        if raw is not None and raw.dtype == object and raw.size:
+            if all(isinstance(v, Real | Decimal) and not isinstance(v, bool) for v in raw.flat):
+                x = raw.astype(np.float64)
+    return V.real_array(x, name, **kwargs)
+
+
 def _times(t: float | np.ndarray | Sequence[float], name: str = "t") -> np.ndarray:
-    arr = np.asarray(t, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and >= 0")
+    """Times: a real scalar or array (any shape, empty too: the closed forms act elementwise), finite and >= 0."""
+    arr = _real_array(t, name, nonempty=False)
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0 (times), got min {arr.min():.6g}")
     return arr
+
+
+def _time_grid(t: float | np.ndarray | Sequence[float], name: str = "t_eval") -> np.ndarray:
+    """The output times of an ODE solve: a non-empty 1-D array, finite, >= 0 and sorted (``solve_ivp``'s ``t_eval``)."""
+    arr = _real_array(t, name, ndim=1)
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0 (times), got min {arr.min():.6g}")
+    if np.any(np.diff(arr) < 0):
+        raise ValueError(f"{name} must be sorted in increasing order")
+    return arr
+
+
+def _snap_args(M: int, K: int, eta_Y: float, eta_Z: float, C0: float) -> tuple[int, int, float, float, float]:
+    """The parameters of the snap formulas: ``M >= 2``, ``K >= 1``, ``eta_Y > 0``, ``eta_Z >= 0``, ``C0 > 0``."""
+    M, eY = _common(M, eta_Y)
+    K = V.integer(K, "K", minimum=1)
+    eZ = V.real(eta_Z, "eta_Z", nonnegative=True)
+    return M, K, eY, eZ, V.real(C0, "C0", positive=True)
 
 
 def h_star(steps: int, M: int, eta_Y: float) -> np.ndarray:
@@ -85,7 +123,7 @@ def h_ode(t_eval: float | np.ndarray | Sequence[float], M: int, eta_Y: float, *,
     from scipy.integrate import solve_ivp
 
     M, eY = _common(M, eta_Y)
-    t = _times(t_eval, "t_eval")
+    t = _time_grid(t_eval, "t_eval")
     rtol = V.real(rtol, "rtol", low=RTOL_MIN, high=RTOL_MAX)  # 0, NaN or Inf made the solver spin
     sol = solve_ivp(
         lambda _, h: eY / ((M - 1) + np.exp(M * h)),
@@ -110,7 +148,7 @@ def gamma_speed(
     M, eY = _common(M, eta_Y)
     K = V.integer(K, "K", minimum=1)
     t = _times(t)
-    if discrete:
+    if V.flag(discrete, "discrete"):
         s = np.ceil(t / K).astype(int)
         h = h_star(int(s.max()) if s.size else 0, M, eY)[s]
     else:
@@ -161,6 +199,7 @@ def t0_snap(M: int, K: int, eta_Y: float) -> float:
 def Gamma_closed(t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float) -> np.ndarray:
     r""":math:`\Gamma(t) = \eta_Z\int_0^t\gamma = \frac{\eta_Z}{\eta_Y}\frac{K(M-1)^2}{2}h^2(t/K)` (exact for the continuous :math:`h`; derived here)."""
     M, eY = _common(M, eta_Y)
+    K = V.integer(K, "K", minimum=1)
     eZ = V.real(eta_Z, "eta_Z", nonnegative=True)
     return eZ / eY * K * (M - 1) ** 2 / 2.0 * h_closed(_times(t) / K, M, eY) ** 2
 
@@ -173,7 +212,7 @@ def B_snap(
     The paper prints :math:`\tfrac14\ln(C_0+4\Gamma)` (:func:`B_snap_printed`), off by
     :math:`\tfrac14\ln C_0` (claim ``scansnap.s10-snap-closed-form``).
     """
-    c0 = V.real(C0, "C0", positive=True)
+    c0 = _snap_args(M, K, eta_Y, eta_Z, C0)[-1]
     return 0.25 * np.log1p(4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z) / c0)
 
 
@@ -181,7 +220,7 @@ def B_snap_printed(
     t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float, C0: float
 ) -> np.ndarray:
     r"""The paper's printed Eqn. 124/129, :math:`\tfrac14\ln(C_0+4\Gamma)`: kept only to show it is off by :math:`\tfrac14\ln C_0`."""
-    c0 = V.real(C0, "C0", positive=True)
+    c0 = _snap_args(M, K, eta_Y, eta_Z, C0)[-1]
     return 0.25 * np.log(c0 + 4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z))
 
 
@@ -189,6 +228,7 @@ def dB_dlog_t(
     t: float | np.ndarray | Sequence[float], M: int, K: int, eta_Y: float, eta_Z: float, C0: float
 ) -> np.ndarray:
     r"""Exact local slope :math:`dB/d\ln t = t\,\eta_Z\gamma(t)/(C_0 + 4\Gamma(t))`."""
+    M, K, eta_Y, eta_Z, C0 = _snap_args(M, K, eta_Y, eta_Z, C0)
     t = _times(t)
     return t * eta_Z * gamma_speed(t, M, K, eta_Y) / (C0 + 4.0 * Gamma_closed(t, M, K, eta_Y, eta_Z))
 
@@ -200,7 +240,9 @@ def B_snap_branches(
 
     :math:`\tfrac14\ln(1+\frac{2(M-1)^2}{C_0KM^2}\eta_Y\eta_Zt^2)` and
     :math:`\tfrac14\ln(1+\frac{2K(M-1)^2}{C_0M^2}\frac{\eta_Z}{\eta_Y}\ln^2(M\eta_Yt/K))`. Returns both arrays.
+    At ``t = 0`` the snapping branch is ``inf`` (:math:`\ln^2 0`), without a warning.
     """
+    M, K, eta_Y, eta_Z, C0 = _snap_args(M, K, eta_Y, eta_Z, C0)
     t = _times(t)
     scan = 0.25 * np.log1p(2 * (M - 1) ** 2 / (C0 * K * M**2) * eta_Y * eta_Z * t**2)
     with np.errstate(divide="ignore"):
@@ -224,8 +266,8 @@ def snap_ode(
     """
     from scipy.integrate import solve_ivp
 
-    c0 = V.real(C0, "C0", positive=True)
-    t = _times(t_eval, "t_eval")
+    M, K, eta_Y, eta_Z, c0 = _snap_args(M, K, eta_Y, eta_Z, C0)
+    t = _time_grid(t_eval, "t_eval")
     rtol = V.real(rtol, "rtol", low=RTOL_MIN, high=RTOL_MAX)
 
     def rhs(tt: float, y: np.ndarray) -> list[float]:
@@ -237,19 +279,65 @@ def snap_ode(
 
 
 def relative_gain(f: np.ndarray, l: int, lp: int) -> np.ndarray:
-    r"""Theorem 3: :math:`r_{l/l'\mid n} = f_{nl}^2/f_{nl'}^2 - 1` along the last axis of ``f`` (or of ``c``: same ratio)."""
-    f = np.asarray(f, dtype=np.float64)
-    return f[..., l] ** 2 / f[..., lp] ** 2 - 1.0
+    r"""Theorem 3: :math:`r_{l/l'\mid n} = f_{nl}^2/f_{nl'}^2 - 1` along the last axis of ``f`` (or of ``c``: same ratio).
+
+    ``f``: a real array (leading axes free), ``l``, ``lp``: token indices in ``[0, f.shape[-1])``; ``f[..., lp]``
+    must be nonzero. Raises ``TypeError``/``ValueError`` naming the argument otherwise.
+    """
+    f = _real_array(f, "f")
+    if f.ndim == 0:
+        raise ValueError("f must have at least 1 dimension (the token axis last), got a scalar")
+    n = f.shape[-1]
+    l = V.integer(l, "l", minimum=0)
+    lp = V.integer(lp, "lp", minimum=0)
+    for name, idx in (("l", l), ("lp", lp)):
+        if idx >= n:
+            raise ValueError(f"{name} must index the last axis of f (size {n}), got {idx}")
+    if np.any(f[..., lp] == 0):
+        raise ValueError(f"f[..., lp] (lp = {lp}) must be nonzero: it is the denominator of the ratio")
+    r = f[..., l] ** 2 / f[..., lp] ** 2 - 1.0
+    if not np.all(np.isfinite(r)):
+        raise ValueError(f"f: the ratio f[..., l]^2 / f[..., lp]^2 overflows for l = {l}, lp = {lp}")
+    return r
 
 
 def chi(z: float | np.ndarray | Sequence[float], z0: float | np.ndarray | Sequence[float]) -> np.ndarray:
-    r""":math:`\chi_l(t) = e^{2(z_{ml}(t) - z_{ml}(0))}`, so that :math:`r(t) = r(0)\chi_l(t)` (Theorem 3)."""
-    return np.exp(2.0 * (np.asarray(z, dtype=np.float64) - np.asarray(z0, dtype=np.float64)))
+    r""":math:`\chi_l(t) = e^{2(z_{ml}(t) - z_{ml}(0))}`, so that :math:`r(t) = r(0)\chi_l(t)` (Theorem 3).
+
+    ``z``: logits (any shape); ``z0`` broadcasts to ``z``'s shape (e.g. a scalar). Raises ``ValueError``
+    when ``z0`` does not broadcast to ``z``, or when ``z - z0`` exceeds 350 (``e^{2 \cdot 350}`` is near the float64 maximum).
+    """
+    za = _real_array(z, "z")
+    z0a = _real_array(z0, "z0")
+    try:
+        same = np.broadcast_shapes(za.shape, z0a.shape) == za.shape
+    except ValueError:
+        same = False
+    if not same:
+        raise ValueError(f"z0 must broadcast to the shape of z: z has shape {list(za.shape)}, z0 {list(z0a.shape)}")
+    dz = za - z0a
+    # the exponent e^{2 dz} overflows float64 past dz ~ 354.9: refuse rather than return Inf
+    if np.any(dz > CHI_MAX_DZ):
+        raise ValueError(f"z - z0 must be <= {CHI_MAX_DZ} (e^(2 (z - z0)) overflows), got {dz.max():.6g}")
+    return np.exp(2.0 * dz)
 
 
 def attention_ratio_decay(
     r0: float | np.ndarray | Sequence[float], chi_l0: float | np.ndarray | Sequence[float]
 ) -> np.ndarray:
     r""":math:`(c_l/c_{l_0})(t)/(c_l/c_{l_0})(0) = \sqrt{(1+r_0)/(1+r_0\chi_{l_0})}` with :math:`r_0 = r_{l_0/l}(0)` (claim ``scansnap.s08-frequency-bias``)."""
-    r0 = np.asarray(r0, dtype=np.float64)
-    return np.sqrt((1.0 + r0) / (1.0 + r0 * np.asarray(chi_l0, dtype=np.float64)))
+    r0 = _real_array(r0, "r0")
+    # chi_l0 = e^{2 dz} legitimately exceeds the product bound of V.real_array (e^{2 x 194} = 6e168 in claim
+    # scansnap.s08-frequency-bias): only NaN/Inf are refused; 1 + r0 chi_l0 may overflow to Inf, giving the exact limit 0
+    chi = _real_array(chi_l0, "chi_l0", finite=False)
+    if not np.all(np.isfinite(chi)):
+        raise ValueError("chi_l0 must contain only finite values (found NaN or Inf)")
+    if np.any(r0 <= -1):  # r0 = f_{l0}^2/f_l^2 - 1 > -1
+        raise ValueError(f"r0 must be > -1 (a ratio of squares minus 1), got min {r0.min():.6g}")
+    if np.any(chi <= 0):  # chi = e^{2 dz} > 0
+        raise ValueError(f"chi_l0 must be > 0 (an exponential), got min {chi.min():.6g}")
+    with np.errstate(over="ignore"):
+        den = 1.0 + r0 * chi
+    if np.any(den <= 0):
+        raise ValueError("r0 and chi_l0 must give 1 + r0 * chi_l0 > 0 (r(t) = r0 chi_l0 > -1)")
+    return np.sqrt((1.0 + r0) / den)

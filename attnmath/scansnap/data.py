@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..base import validation as V
@@ -63,13 +64,16 @@ def sequence_classes(
 
     probs: ``[K, M]`` rows :math:`\mathbb P(\cdot\mid n)`, non-negative and summing to 1
     (to ``atol``: float64 roundoff x M); query, next_token: ``K`` token ids in ``[0, M)``.
-    Raises ``ValueError`` naming ``probs`` for a row that is not a probability vector and naming
+    Raises ``TypeError``/``ValueError`` naming the argument for a wrong type, shape or ``atol <= 0``,
+    ``ValueError`` naming ``probs`` for a row that is not a probability vector and naming
     ``query`` when the query map :math:`\psi` is not a function of the next token (one next
     token listed with two different queries).
     """
+    atol = V.real(atol, "atol", positive=True)
     if not isinstance(probs, torch.Tensor):
-        probs = torch.as_tensor(probs, dtype=torch.float64)
+        probs = torch.as_tensor(V.real_array(probs, "probs", ndim=2))
     V.tensor(probs, "probs", ndim=2)
+    V.has_data(probs, "probs")
     probs = probs.to(torch.float64)
     K, M = probs.shape
     for n in range(K):
@@ -97,12 +101,46 @@ def sequence_classes(
 
 
 def _token_ids(ids: Sequence[int] | torch.Tensor, name: str, K: int, M: int) -> torch.Tensor:
-    t = torch.as_tensor(ids)
-    if t.dtype.is_floating_point or t.dtype == torch.bool or t.ndim != 1 or t.numel() != K:
+    t = token_tensor(ids, name, M, arrays=True)
+    if t.ndim != 1 or t.numel() != K:
         raise ValueError(f"{name} must be {K} integer token ids (one per class), got {list(t.shape)} {t.dtype}")
-    if bool(((t < 0) | (t >= M)).any()):
-        raise ValueError(f"{name} must hold token ids in [0, {M}), got min {int(t.min())}, max {int(t.max())}")
     return t.to(torch.long)
+
+
+def token_tensor(
+    ids: object, name: str, M: int, *, ndim: int | None = None, arrays: bool = False, minimum_last: int = 1
+) -> torch.Tensor:
+    """Token ids in ``[0, M)``: an integer tensor (or, with ``arrays``, an integer array-like) of rank ``ndim``.
+
+    Raises ``TypeError`` for a non-tensor (non-integer array-like) or a float/bool/complex dtype and
+    ``ValueError`` for a wrong rank, an empty tensor (or a last axis shorter than ``minimum_last``),
+    a meta tensor or an id outside ``[0, M)``; every message names ``name``.
+    """
+    if not isinstance(ids, torch.Tensor):
+        if not arrays or ids is None or isinstance(ids, str | bytes):
+            kind = "a torch.Tensor or an array-like" if arrays else "a torch.Tensor"
+            raise TypeError(f"{name} must be {kind} of integer token ids, got {type(ids).__name__}")
+        raw = np.asarray(ids)
+        if raw.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integer token ids, got dtype {raw.dtype}")
+        ids = torch.as_tensor(raw)
+    if ids.dtype not in V.INT_DTYPES:
+        raise TypeError(f"{name} must hold integer token ids, got dtype {str(ids.dtype).replace('torch.', '')}")
+    if ndim is not None and ids.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {list(ids.shape)}")
+    if ids.numel() == 0 or (ids.ndim and ids.shape[-1] < minimum_last):
+        raise ValueError(f"{name} must hold at least {minimum_last} token id(s) per row, got shape {list(ids.shape)}")
+    V.has_data(ids, name)
+    if bool(((ids < 0) | (ids >= M)).any()):
+        raise ValueError(f"{name} must hold token ids in [0, {M}), got min {int(ids.min())}, max {int(ids.max())}")
+    return ids
+
+
+def check_classes(data: object, name: str = "data") -> SequenceClasses:
+    """``data`` must be a :class:`SequenceClasses` (``TypeError`` naming ``name`` otherwise)."""
+    if not isinstance(data, SequenceClasses):
+        raise TypeError(f"{name} must be a SequenceClasses, got {type(data).__name__}")
+    return data
 
 
 def syn_medium(
@@ -168,6 +206,7 @@ def sample_batch(data: SequenceClasses, batch: int, T: int, generator: torch.Gen
     Classes are uniform; contextual tokens i.i.d. from :math:`\mathbb P(\cdot\mid n)`, one
     ``torch.multinomial`` call on the ``[B, M]`` probability matrix (vectorised ``Dataset2``).
     """
+    check_classes(data)
     B = V.integer(batch, "batch", minimum=1)
     T = V.integer(T, "T", minimum=2)
     if not isinstance(generator, torch.Generator):
@@ -182,7 +221,8 @@ def population_attention(Z: torch.Tensor, data: SequenceClasses) -> torch.Tensor
 
     Z: ``[M, M]`` (row ``m`` = logits of query ``m``) → c: ``[K, M]`` (zero off the support).
     """
-    V.tensor(Z, "Z", shape=(data.M, data.M))
+    check_classes(data)
+    V.has_data(V.tensor(Z, "Z", shape=(data.M, data.M)), "Z")
     logits = Z[data.query].to(torch.float64) + torch.log(data.probs)  # -inf off the support
     return torch.softmax(logits, dim=-1).to(Z.dtype)
 
@@ -194,7 +234,8 @@ def distinct_attention(c: torch.Tensor, data: SequenceClasses) -> torch.Tensor:
     :math:`\mathbb P(l\mid n)` in the official layout). Needs the same number ``n_d`` of
     distinct tokens in every class.
     """
-    V.tensor(c, "c", shape=(data.K, data.M))
+    check_classes(data)
+    V.has_data(V.tensor(c, "c", shape=(data.K, data.M)), "c")
     counts = data.distinct.sum(1)
     if bool((counts != counts[0]).any()) or int(counts[0]) == 0:
         raise ValueError(f"data: every class needs the same positive number of distinct tokens, got {counts.tolist()}")

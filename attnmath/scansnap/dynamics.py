@@ -23,8 +23,8 @@ import torch
 from ..base import validation as V
 from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
-from .closed_forms import RTOL_MAX, RTOL_MIN
-from .data import SequenceClasses, population_attention, sample_batch
+from .closed_forms import RTOL_MAX, RTOL_MIN, _real_array, _time_grid
+from .data import SequenceClasses, check_classes, population_attention, sample_batch
 from .model import init_yz, lemma1_gradients, yz_loss
 
 
@@ -32,11 +32,17 @@ def _rate(x: float, name: str) -> float:
     return V.real(x, name, nonnegative=True)
 
 
+def _iterations(x: object, name: str, steps: int, *, nonempty: bool = True) -> list[int]:
+    """Iteration numbers in ``[0, steps]``: a list, tuple, range or set of ints."""
+    its = V.integers(list(x) if isinstance(x, set | frozenset) else x, name, minimum=0, nonempty=nonempty)
+    if its and max(its) > steps:
+        raise ValueError(f"{name} must list iterations in [0, steps = {steps}], got {max(its)}")
+    return its
+
+
 def _check_yz(Y: torch.Tensor, Z: torch.Tensor, data: SequenceClasses) -> None:
     """``data`` a :class:`SequenceClasses`, ``Y`` and ``Z`` real ``[M, M]`` matrices of one dtype and device."""
-    if not isinstance(data, SequenceClasses):
-        raise TypeError(f"data must be a SequenceClasses, got {type(data).__name__}")
-    M = data.M
+    M = check_classes(data).M
     V.tensor(Y, "Y", shape=(M, M))
     V.tensor_like(Z, "Z", Y, "Y", shape=(M, M))
 
@@ -106,6 +112,7 @@ def population_flow(
     Zero init by default (the theory's :math:`Y(0)=Z(0)=0`). Records the query rows of
     :math:`Z` and the loss :math:`-J` before every step and after the last.
     """
+    check_classes(data)
     eY, eZ = _rate(eta_Y, "eta_Y"), _rate(eta_Z, "eta_Z")
     S = V.integer(steps, "steps", minimum=0)
     M = data.M
@@ -157,15 +164,17 @@ def sgd_train(
     :math:`p \leftarrow p - \eta\,\mathrm{buf}`. One ``torch.Generator(seed)`` draws the init
     (``init="uniform"``) and then every batch (``batch`` sequences of length ``T``). ``grad``
     selects Lemma 1's closed form (``"lemma1"``, equal to autograd: claim ``scansnap.s02-lemma1-autograd``) or
-    ``"autograd"``. ``record`` lists iterations whose :math:`Z` (before the update) is kept.
+    ``"autograd"``. ``record`` lists iterations whose :math:`Z` (before the update) is kept
+    (ints in ``[0, steps]``; a list, tuple, range or set).
     """
+    check_classes(data)
     eY, eZ = _rate(eta_Y, "eta_Y"), _rate(eta_Z, "eta_Z")
     S = V.integer(steps, "steps", minimum=1)
     mu = V.real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
     V.choice(grad, "grad", ("lemma1", "autograd"))
     gen = torch_generator(seed)
     Y, Z = init_yz(data.M, init, gen)
-    record = set(record)
+    record = set(_iterations(record, "record", S, nonempty=False))
     bufY = bufZ = None
     losses = torch.empty(S, dtype=Y.dtype)
     snaps: dict[int, torch.Tensor] = {}
@@ -207,14 +216,14 @@ def reduced_distinct_flow(
     """
     from scipy.integrate import solve_ivp
 
-    pd = np.asarray(p_distinct, dtype=np.float64)
-    pc = np.asarray(p_common, dtype=np.float64)
-    if pd.ndim != 1 or pd.size < 2 or np.any(pd <= 0):
+    pd = _real_array(p_distinct, "p_distinct", ndim=1)
+    pc = _real_array(p_common, "p_common", ndim=1, nonempty=False)  # no common token: the distinct ones alone
+    if pd.size < 2 or np.any(pd <= 0):
         raise ValueError(f"p_distinct must be >= 2 positive weights, got {pd}")
-    if pc.ndim != 1 or np.any(pc < 0):
+    if np.any(pc < 0):
         raise ValueError(f"p_common must be non-negative weights, got {pc}")
-    t = np.asarray(t_eval, dtype=np.float64)
-    speed = s if s is not None else (lambda tt: 1.0 / (1.0 + tt))
+    t = _time_grid(t_eval, "t_eval")
+    speed = V.function(s, "s") if s is not None else (lambda tt: 1.0 / (1.0 + tt))
     kappa = V.real(common_rate, "common_rate", nonnegative=True)
     rtol = V.real(rtol, "rtol", low=RTOL_MIN, high=RTOL_MAX)  # 0, NaN or Inf made the solver spin
     nd = pd.size

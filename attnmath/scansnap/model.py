@@ -21,7 +21,7 @@ from typing import Literal, NamedTuple, overload
 import torch
 
 from ..base import validation as V
-from .data import Batch
+from .data import Batch, token_tensor
 
 
 class Forward(NamedTuple):
@@ -40,6 +40,8 @@ def _check_yz(Y: torch.Tensor, Z: torch.Tensor) -> int:
     V.tensor(Y, "Y", shape=(M, M))
     V.tensor(Z, "Z", shape=(M, M))
     V.same_dtype("Y", Y, "Z", Z)
+    V.has_data(Y, "Y")
+    V.has_data(Z, "Z")
     return M
 
 
@@ -61,6 +63,7 @@ def yz_forward(Y: torch.Tensor, Z: torch.Tensor, batch: Batch, *, normalize: boo
     """
     M = _check_yz(Y, Z)
     _check_batch(batch, M)
+    normalize = V.flag(normalize, "normalize")
     a = Z[batch.query[:, None], batch.x]  # [B, T-1]: z_{m, x_t}
     b = torch.softmax(a, dim=-1)
     v = torch.zeros(batch.x.shape[0], M, dtype=Y.dtype).scatter_add(1, batch.x, b)
@@ -95,6 +98,7 @@ def lemma1_gradients(
     minus the gradient of :func:`yz_loss`; with ``return_loss=True`` also that loss (a 0-d
     tensor) as a third element. Claim ``scansnap.s02-lemma1-autograd``.
     """
+    return_loss = V.flag(return_loss, "return_loss")
     out = yz_forward(Y, Z, batch)
     B = out.v.shape[0]
     err = -out.alpha
@@ -118,17 +122,25 @@ def official_orientation_loss(
     ``K2_weight`` (= :math:`Z`) scores key :math:`x_t` against query :math:`x_T` by
     :math:`(X K_2^\top \mathbf x_T)_t`; ``K1_weight`` (= :math:`Y^\top`) maps the normalised
     mixture to logits. Written independently of :func:`yz_forward` to cross-check the orientation.
+    ``labels`` may also be an integer array-like (converted with ``torch.as_tensor``).
+
+    Raises ``TypeError``/``ValueError`` naming the argument: non-square or mismatched weights, tokens
+    that are not a ``[B, T]`` (``T >= 2``) integer tensor of ids in ``[0, M)``, labels not ``B`` such ids.
     """
+    V.tensor(K1_weight, "K1_weight", ndim=2)
     M = K1_weight.shape[0]
-    V.tensor(K1_weight, "K1_weight", shape=(M, M))
-    V.tensor(K2_weight, "K2_weight", shape=(M, M))
+    V.has_data(V.tensor(K1_weight, "K1_weight", shape=(M, M)), "K1_weight")
+    V.has_data(V.tensor_like(K2_weight, "K2_weight", K1_weight, "K1_weight", shape=(M, M)), "K2_weight")
+    tokens = token_tensor(tokens, "tokens", M, ndim=2, minimum_last=2).to(torch.long)
+    labels = token_tensor(labels, "labels", M, ndim=1, arrays=True).to(torch.long)
+    V.same_size("tokens", tokens, 0, "labels", labels, 0, "the batch size B")
     X = torch.nn.functional.one_hot(tokens, M).to(K1_weight.dtype)  # [B, T, M]
     keys, q = X[:, :-1, :], X[:, -1, :]
     scores = torch.einsum("btj,ij,bi->bt", keys, K2_weight, q)
     attn = torch.softmax(scores, dim=1)
     mixed = torch.einsum("bt,btj->bj", attn, keys)
     mixed = mixed / mixed.norm(dim=1, keepdim=True)
-    return torch.nn.functional.cross_entropy(mixed @ K1_weight.T, torch.as_tensor(labels))
+    return torch.nn.functional.cross_entropy(mixed @ K1_weight.T, labels)
 
 
 def init_yz(
@@ -142,6 +154,8 @@ def init_yz(
     """
     M = V.integer(M, "M", minimum=2)
     V.choice(init, "init", ("zero", "uniform"))
+    if V.dtype(dtype, "dtype") not in V.FLOAT_DTYPES:
+        raise TypeError(f"dtype must be a floating dtype {V.FLOAT_DTYPES}, got {dtype}")
     if init == "zero":
         return torch.zeros(M, M, dtype=dtype), torch.zeros(M, M, dtype=dtype)
     if not isinstance(generator, torch.Generator):

@@ -28,7 +28,9 @@ import torch
 from ..base import validation as V
 from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
-from .data import Batch, SequenceClasses, sample_batch
+from .data import Batch, SequenceClasses, check_classes, sample_batch
+from .dynamics import _iterations
+from .model import _check_batch
 
 
 @dataclass
@@ -55,7 +57,10 @@ def init_standard(M: int, d: int, seed: int) -> StandardParams:
 
 def standard_forward(p: StandardParams, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Attention ``b [B, T-1]``, token-space mixture ``v [B, M]`` and logits ``[B, M]`` of the standard model."""
+    if not isinstance(p, StandardParams):
+        raise TypeError(f"p must be a scansnap.StandardParams (see init_standard), got {type(p).__name__}")
     U, WQ, WK, WV = p.tensors()
+    _check_batch(batch, U.shape[0])
     scores = (U[batch.query] @ WQ) @ (U @ WK).T / math.sqrt(U.shape[1])  # [B, M]: query vs every token
     b = torch.softmax(scores.gather(1, batch.x), dim=-1)  # [B, T-1]
     v = torch.zeros(batch.x.shape[0], U.shape[0], dtype=U.dtype).scatter_add(1, batch.x, b)
@@ -66,12 +71,23 @@ def standard_forward(p: StandardParams, batch: Batch) -> tuple[torch.Tensor, tor
 
 def attention_entropy_distinct(v: torch.Tensor, batch: Batch, data: SequenceClasses) -> float:
     r"""Mean over sequences of the entropy of the attention summed per token identity (``v``),
-    restricted to the sequence class's distinct tokens and renormalised (nats)."""
+    restricted to the sequence class's distinct tokens and renormalised (nats).
+
+    v: ``[B, M]`` non-negative attention mass per token (as :func:`standard_forward` returns it), one row
+    per sequence of ``batch``. Raises ``TypeError``/``ValueError`` naming ``v``, ``batch`` or ``data``."""
+    check_classes(data)
+    _check_batch(batch, data.M)
+    V.has_data(V.tensor(v, "v", shape=(None, data.M)), "v")
+    V.same_size("v", v, 0, "batch", batch.cls, 0, "the number of sequences B")
+    if bool((v < 0).any()):
+        raise ValueError(f"v must be a non-negative attention mass, got min {float(v.min()):.3g}")
     mass = v * data.distinct[batch.cls].to(v.dtype)
     tot = mass.sum(1, keepdim=True)
     keep = tot[:, 0] > 0
     p = mass[keep] / tot[keep]
-    return float(-(torch.where(p > 0, p * torch.log(p), torch.zeros_like(p))).sum(1).mean())
+    return float(
+        -(torch.where(p > 0, p * torch.log(p), torch.zeros_like(p))).sum(1).mean().detach()
+    )  # a float: no graph
 
 
 @single_thread()
@@ -96,9 +112,13 @@ def standard_train(
     ``{iteration: distinct-token attention entropy}`` measured before that iteration's update
     (``iteration == steps`` means after the last update).
     """
+    check_classes(data)
     eY = V.real(eta_Y, "eta_Y", nonnegative=True)
     eZ = V.real(eta_Z, "eta_Z", nonnegative=True)
     S = V.integer(steps, "steps", minimum=1)
+    eval_at = _iterations(eval_at, "eval_at", S)
+    V.integer(eval_seed, "eval_seed", minimum=0)
+    V.integer(eval_batch, "eval_batch", minimum=1)
     p = init_standard(data.M, d, seed)
     gen = torch_generator(seed + 1)
     ev = sample_batch(data, eval_batch, T, torch_generator(eval_seed))

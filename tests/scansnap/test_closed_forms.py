@@ -145,7 +145,7 @@ def test_h_ode_matches_the_closed_form():
     assert np.allclose(ref, CF.h_closed(t, 20, 0.7), rtol=1e-9, atol=1e-13)  # DOP853 at rtol 1e-11
     loose = CF.h_ode(t, 20, 0.7, rtol=1e-3)
     assert not np.array_equal(loose, ref) and np.allclose(loose, ref, rtol=1e-2)  # rtol is passed through
-    assert msg(ValueError, CF.h_ode, [-1.0], 20, 0.7) == "t_eval must be finite and >= 0"
+    assert msg(ValueError, CF.h_ode, [-1.0], 20, 0.7) == "t_eval must be >= 0 (times), got min -1"
     assert msg(ValueError, CF.h_ode, [1.0], 1, 0.7) == "M must be >= 2, got 1"
     assert msg(ValueError, CF.h_ode, [1.0], 20, 0.0) == "eta_Y must be > 0, got 0.0"
 
@@ -160,7 +160,7 @@ def test_snap_ode_is_solved_by_B_snap():
     _, Bl = CF.snap_ode(t, M, K, eY, eZ, C0, rtol=1e-3)
     assert not np.array_equal(Bl, B) and np.allclose(Bl, exact, rtol=1e-2, atol=1e-4)
     assert msg(ValueError, CF.snap_ode, t, M, K, eY, eZ, 0.0) == "C0 must be > 0, got 0.0"
-    assert msg(ValueError, CF.snap_ode, [-2.0], M, K, eY, eZ, C0) == "t_eval must be finite and >= 0"
+    assert msg(ValueError, CF.snap_ode, [-2.0], M, K, eY, eZ, C0) == "t_eval must be >= 0 (times), got min -2"
 
 
 def test_B_snap_branches_are_the_small_and_large_time_limits():
@@ -181,7 +181,7 @@ def test_B_snap_branches_are_the_small_and_large_time_limits():
     assert math.isclose(snap[0], CF.B_snap(t_big, M, K, eY, eZ, C0), rel_tol=0.05)
     _, snap0 = CF.B_snap_branches(np.array([0.0]), M, K, eY, eZ, C0)  # ln(0)^2 = inf: no warning, no error
     assert snap0[0] == np.inf
-    assert msg(ValueError, CF.B_snap_branches, [-1.0], M, K, eY, eZ, C0) == "t must be finite and >= 0"
+    assert msg(ValueError, CF.B_snap_branches, [-1.0], M, K, eY, eZ, C0) == "t must be >= 0 (times), got min -1"
 
 
 def test_every_function_returns_float64_for_float32_input():
@@ -206,7 +206,7 @@ def test_h_star_length_and_validation():
     assert msg(ValueError, CF.h_star, -1, 5, 0.5) == "steps must be >= 0, got -1"
     assert msg(ValueError, CF.h_star, 2, 1, 0.5) == "M must be >= 2, got 1"
     assert msg(ValueError, CF.h_star, 2, 5, -0.5) == "eta_Y must be > 0, got -0.5"
-    assert msg(ValueError, CF.h_closed, [1.0, np.nan], 5, 0.5) == "t must be finite and >= 0"
+    assert msg(ValueError, CF.h_closed, [1.0, np.nan], 5, 0.5) == "t must contain only finite values (found NaN or Inf)"
     assert CF.h_star(1, 2, 0.5).tolist() == [0.0, 0.25]  # M = 2 is allowed: h(1) = eta / ((M-1) + 1)
 
 

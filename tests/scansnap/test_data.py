@@ -152,10 +152,10 @@ def test_sequence_classes_probability_rows():
 
 
 def test_token_id_errors():
-    assert msg(ValueError, D.sequence_classes, PROBS, [4.0, 4.0], [2, 3]) == (
-        "query must be 2 integer token ids (one per class), got [2] torch.float32"
+    assert msg(TypeError, D.sequence_classes, PROBS, [4.0, 4.0], [2, 3]) == (
+        "query must hold integer token ids, got dtype float64"
     )
-    assert msg(ValueError, D.sequence_classes, PROBS, [True, False], [2, 3]).startswith("query must be 2 integer")
+    assert msg(TypeError, D.sequence_classes, PROBS, [True, False], [2, 3]).startswith("query must hold integer")
     assert msg(ValueError, D.sequence_classes, PROBS, [[4, 4]], [2, 3]) == (
         "query must be 2 integer token ids (one per class), got [1, 2] torch.int64"
     )
