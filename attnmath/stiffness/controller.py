@@ -48,12 +48,14 @@ def error_optimal_step(tol: float, x: float, lam: float) -> float:
     lam = V.real(lam, "lam")
     if x == 0 or lam == 0:
         raise ValueError("x and lam must be non-zero (the local error vanishes otherwise)")
-    return math.sqrt(2 * tol / abs(x)) / abs(lam)
+    h = math.sqrt(2 * tol / abs(x)) / abs(lam)
+    if not math.isfinite(h):  # tiny |x| or |lam| against tol: the step overflows
+        raise ValueError(f"tol / |x| / lam^2 overflows (tol={tol:.3g}, x={x:.3g}, lam={lam:.3g}): no finite step")
+    return h
 
 
 def _check(f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, T: float, n_steps: int) -> tuple[float, int]:
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    V.function(f, "f")
     V.tensor(x0, "x0", ndim=1)
     return V.real(T, "T", positive=True), V.integer(n_steps, "n_steps", minimum=1)
 

@@ -23,6 +23,7 @@ from torch import nn
 
 from ..base import validation as V
 from ..base.numerics import phi1
+from ._checks import match_shape
 
 
 def exact_gate(h: float, mu: torch.Tensor) -> torch.Tensor:
@@ -30,9 +31,10 @@ def exact_gate(h: float, mu: torch.Tensor) -> torch.Tensor:
 
     ``mu``: tensor of rates (any shape). The oracle arm of the learned adaptor and of the gate placement;
     claims ``stiffness.exact-gate``, ``stiffness.learned-adaptor``, ``stiffness.lottery-ticket-placement``.
+    Raises ``ValueError`` for ``h < 0``, a negative, non-finite or meta ``mu``; ``TypeError`` for a non-float ``mu``.
     """
     h = V.real(h, "h", nonnegative=True)
-    mu = V.tensor(mu, "mu", nonempty=False)
+    mu = V.has_data(V.tensor(mu, "mu", nonempty=False), "mu")
     if bool((mu < 0).any()):
         raise ValueError("mu must be >= 0 (a decay rate)")
     return phi1(-h * mu)
@@ -41,17 +43,21 @@ def exact_gate(h: float, mu: torch.Tensor) -> torch.Tensor:
 def gated_euler_step(x: torch.Tensor, f: torch.Tensor, a: torch.Tensor, h: float = 1.0) -> torch.Tensor:
     r"""Gated residual block :math:`x_{t+1}=x_t+h\,a\odot f` = Euler with step matrix :math:`h\,\mathrm{diag}(a)`.
 
-    ``x``, ``f``: ``[B, D]``; ``a``: broadcastable to ``[B, D]`` (``[B, D]``, ``[B, 1]``, ``[D]``);
-    ``h >= 0``. Reconstructed; claim ``stiffness.gated-block-is-diagonal-euler``.
+    ``x``, ``f``: ``[B, D]`` (any shape, the same for both); ``a``: broadcastable to ``x``'s shape
+    (``[B, D]``, ``[B, 1]``, ``[D]``, a scalar); ``h >= 0``. Reconstructed; claim
+    ``stiffness.gated-block-is-diagonal-euler``. Raises ``ValueError`` for mismatched shapes, non-finite
+    or meta tensors, ``h < 0``; ``TypeError`` for a non-float tensor.
     """
-    V.tensor(x, "x", nonempty=False)
-    V.tensor(f, "f", shape=tuple(x.shape), nonempty=False)
-    V.tensor(a, "a", nonempty=False)
+    for name, t in (("x", x), ("f", f), ("a", a)):
+        V.has_data(V.tensor(t, name, nonempty=False), name)
+    match_shape(f, "f", x.shape, "the shape of x")
     h = V.real(h, "h", nonnegative=True)
     try:
-        torch.broadcast_shapes(a.shape, x.shape)
-    except RuntimeError as err:
-        raise ValueError(f"a must broadcast to x's shape {list(x.shape)}, got {list(a.shape)}") from err
+        fits = torch.broadcast_shapes(a.shape, x.shape) == x.shape
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(f"a must broadcast to x's shape {list(x.shape)}, got {list(a.shape)}")
     return x + h * a * f
 
 
@@ -62,8 +68,10 @@ def heun_euler(
 
     :math:`x^E=x+hf(x)`, :math:`x^H=x+\tfrac h2(f(x)+f(x^E))`, and the error estimate
     :math:`x^H-x^E=\tfrac h2\,(f(x^E)-f(x))`: two consecutive residual outputs suffice
-    (classical; claim ``stiffness.heun-euler-estimate``). ``x``: ``[..., D]``.
+    (classical; claim ``stiffness.heun-euler-estimate``). ``x``: a state of any shape (e.g. ``[..., D]``),
+    ``f`` a callable field mapping it to its derivative.
     """
+    V.function(f, "f")
     V.tensor(x, "x")
     h = V.real(h, "h", nonnegative=True)
     fx = f(x)
@@ -96,6 +104,8 @@ class SEGate(nn.Module):
         super().__init__()
         channels = V.integer(channels, "channels", minimum=1)
         reduction = V.integer(reduction, "reduction", minimum=1)
+        bias = V.flag(bias, "bias")
+        V.dtype(dtype, "dtype")
         hidden = max(1, channels // reduction)
         self.fc1 = nn.Linear(channels, hidden, bias=bias, dtype=dtype)
         self.fc2 = nn.Linear(hidden, channels, bias=bias, dtype=dtype)
@@ -123,7 +133,9 @@ class SecantStepGate(nn.Module):
         super().__init__()
         channels = V.integer(channels, "channels", minimum=1)
         reduction = V.integer(reduction, "reduction", minimum=1)
-        self.use_dx = bool(use_dx)
+        self.use_dx = V.flag(use_dx, "use_dx")
+        bias = V.flag(bias, "bias")
+        V.dtype(dtype, "dtype")
         hidden = max(1, channels // reduction)
         self.fc1 = nn.Linear((3 if self.use_dx else 2) * channels, hidden, bias=bias, dtype=dtype)
         self.fc2 = nn.Linear(hidden, channels, bias=bias, dtype=dtype)
@@ -155,6 +167,7 @@ class RecurrentStepGate(nn.Module):
         super().__init__()
         channels = V.integer(channels, "channels", minimum=1)
         reduction = V.integer(reduction, "reduction", minimum=1)
+        V.dtype(dtype, "dtype")
         hidden = max(1, channels // reduction)
         self.channels = channels
         kw: dict[str, Any] = {"dtype": dtype}
@@ -201,6 +214,7 @@ class ScalarStepGate(nn.Module):
         super().__init__()
         self.kind = V.choice(kind, "kind", ("sam", "stepnet"))
         hidden = V.integer(hidden, "hidden", minimum=1)
+        V.dtype(dtype, "dtype")
         n_in = 1 if kind == "sam" else 3
         kw: dict[str, Any] = {"dtype": dtype}
         self.net = nn.Sequential(
@@ -236,11 +250,17 @@ def run_scalar_adaptor(
 
     ``x0``: ``[B]``; ``f``: elementwise field ``[B] -> [B]``. The StepNet-lite secant at :math:`t=0`
     uses the probe :math:`f(x_0+\epsilon h f_0)`; states are clamped to :math:`\pm` ``clamp``.
-    Returns ``(xs [N+1, B], gates [N, B])`` (claim ``stiffness.learned-adaptor``).
+    Returns ``(xs [N+1, B], gates [N, B])`` (claim ``stiffness.learned-adaptor``). ``eps`` and
+    ``clamp`` must be > 0 (and finite). Raises ``TypeError``/``ValueError`` naming the bad argument.
     """
+    if gate is not None and not isinstance(gate, ScalarStepGate):
+        raise TypeError(f"gate must be a ScalarStepGate or None, got {type(gate).__name__}")
+    V.function(f, "f")
     V.tensor(x0, "x0", ndim=1)
     h = V.real(h, "h", nonnegative=True)
     n_blocks = V.integer(n_blocks, "n_blocks", minimum=1)
+    eps = V.real(eps, "eps", positive=True)
+    clamp = V.real(clamp, "clamp", positive=True)
     x, xs, gs = x0, [x0], []
     x_prev: torch.Tensor | None = None
     f_prev: torch.Tensor | None = None

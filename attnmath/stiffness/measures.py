@@ -19,6 +19,7 @@ unknown): the stiffness-awareness score :func:`stiffness_awareness_score`, the s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -26,14 +27,23 @@ from scipy.stats import spearmanr
 
 from ..base import validation as V
 from ..base.numerics import phi1, torch_generator
+from ._checks import call_field, match_shape
 from .stability import stiffness_ratio
 
 _TINY = 1e-300  # guards a 0/0 when two states coincide; the ratio is then reported as 0
 
 
+def _state(x: torch.Tensor, name: str, ref: torch.Tensor | None = None, ref_name: str = "") -> torch.Tensor:
+    """A finite float tensor with values (not meta), of ``ref``'s shape when given."""
+    V.has_data(V.tensor(x, name), name)
+    if ref is not None:
+        match_shape(x, name, ref.shape, f"the shape of {ref_name}")
+    return x
+
+
 def _pair(a: torch.Tensor, b: torch.Tensor, na: str, nb: str) -> None:
-    V.tensor(a, na)
-    V.tensor(b, nb, shape=tuple(a.shape))
+    _state(a, na)
+    _state(b, nb, a, na)
 
 
 def sai(x: torch.Tensor, x_next: torch.Tensor, h: float = 1.0) -> torch.Tensor:
@@ -54,8 +64,8 @@ def secant_rho(x: torch.Tensor, x_next: torch.Tensor, f: torch.Tensor, f_next: t
     :math:`f`, :math:`\min|\lambda|\le\hat\rho\le\max|\lambda|` (claim ``stiffness.secant-bound``).
     """
     _pair(x, x_next, "x", "x_next")
-    V.tensor(f, "f", shape=tuple(x.shape))
-    V.tensor(f_next, "f_next", shape=tuple(x.shape))
+    _state(f, "f", x, "x")
+    _state(f_next, "f_next", x, "x")
     return (f_next - f).norm(dim=-1) / (x_next - x).norm(dim=-1).clamp_min(_TINY)
 
 
@@ -65,8 +75,10 @@ def trajectory_measures(xs: torch.Tensor, fs: torch.Tensor, h: float = 1.0) -> d
     Returns ``{"sai": [L, B], "secant": [L-1, B]}`` with :math:`\mathrm{SAI}_t` from
     :math:`(x_t,x_{t+1})` and :math:`\hat\rho_t` from :math:`(x_t,x_{t+1},f_t,f_{t+1})`.
     """
-    V.tensor(xs, "xs", ndim=3)
-    V.tensor(fs, "fs", shape=(xs.shape[0] - 1, xs.shape[1], xs.shape[2]))
+    V.has_data(V.tensor(xs, "xs", ndim=3), "xs")
+    _state(fs, "fs")
+    L, B, D = xs.shape[0] - 1, xs.shape[1], xs.shape[2]
+    match_shape(fs, "fs", (L, B, D), f"one residual per step of the states xs {list(xs.shape)}")
     out = {"sai": sai(xs[:-1], xs[1:], h)}
     out["secant"] = secant_rho(xs[:-2], xs[1:-1], fs[:-1], fs[1:]) if fs.shape[0] > 1 else fs.new_zeros(0)
     return out
@@ -85,30 +97,42 @@ def jacobian_spectral_radius(
     (``torch.func.jvp``) and returns :math:`\lVert Jv\rVert` for the last unit :math:`v`, ``[B]``. Exact in
     the limit when the dominant eigenvalue is real and simple (claim ``stiffness.jvp-power-iteration``).
     """
-    V.tensor(x, "x", ndim=2)
+    V.function(func, "func")
+    V.has_data(V.tensor(x, "x", ndim=2), "x")
     n_iter = V.integer(n_iter, "n_iter", minimum=1)
+    V.generator(generator, "generator")
     gen = generator if generator is not None else torch_generator(0)
     v = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
     v = v / v.norm(dim=-1, keepdim=True)
     x = x.detach()
     est = x.new_zeros(x.shape[0])
     for _ in range(n_iter):
-        _, jv = torch.func.jvp(func, (x,), (v,))  # type: ignore[misc]  # torch annotates the has_aux=True triple; without aux jvp returns a pair
+        _, jv = call_field(partial(torch.func.jvp, func, (x,), (v,)), "func", x, "x")  # type: ignore[misc]  # torch annotates the has_aux=True triple; without aux jvp returns a pair
         est = jv.norm(dim=-1)
         v = jv / est.clamp_min(_TINY)[:, None]
     return est.detach()
 
 
 def jacobian_stiffness_ratio(func: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
-    r"""Lambert ratio :math:`S^J` of the full Jacobian at one state ``x [D]`` (tiny nets only, :math:`O(D^3)`)."""
-    V.tensor(x, "x", ndim=1)
-    J = torch.autograd.functional.jacobian(func, x.detach())
+    r"""Lambert ratio :math:`S^J` of the full Jacobian at one state ``x [D]`` (tiny nets only, :math:`O(D^3)`).
+
+    ``func`` maps ``[D] -> [D]``. Raises ``ValueError`` naming ``func`` and ``x`` when ``func`` cannot be
+    evaluated at ``x`` or does not return ``[D]``.
+    """
+    V.function(func, "func")
+    V.has_data(V.tensor(x, "x", ndim=1), "x")
+    xd = x.detach()
+    J = call_field(lambda: torch.autograd.functional.jacobian(func, xd), "func", x, "x")
+    if not isinstance(J, torch.Tensor) or J.shape != (x.shape[0], x.shape[0]):
+        got = list(J.shape) if isinstance(J, torch.Tensor) else type(J).__name__
+        raise ValueError(f"func must map x of shape {list(x.shape)} to the same shape (a square Jacobian), got {got}")
     return stiffness_ratio(J)
 
 
 def spikiness(r: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    r"""Spikiness :math:`P=\max_t r_t/\mathrm{median}_t r_t` along ``dim``."""
+    r"""Spikiness :math:`P=\max_t r_t/\mathrm{median}_t r_t` along ``dim`` (an axis of ``r``, negative from the end)."""
     V.tensor(r, "r")
+    dim = V.integer(dim, "dim", minimum=-max(r.ndim, 1), maximum=max(r.ndim, 1) - 1)
     return r.amax(dim) / r.median(dim).values.clamp_min(_TINY)
 
 
@@ -131,8 +155,16 @@ def _matched(
 def stiffness_awareness_score(
     a_bar: float | np.ndarray | Sequence[float] | torch.Tensor, rho: float | np.ndarray | Sequence[float] | torch.Tensor
 ) -> float:
-    r"""Stiffness-awareness score :math:`\mathrm{SAS}=-\mathrm{Spearman}_{(i,t)}(\bar a_t,\rho_t)\in[-1,1]`; higher = smaller steps where stiffer."""
+    r"""Stiffness-awareness score :math:`\mathrm{SAS}=-\mathrm{Spearman}_{(i,t)}(\bar a_t,\rho_t)\in[-1,1]`; higher = smaller steps where stiffer.
+
+    Raises ``ValueError`` when ``a_bar`` or ``rho`` is constant (the rank correlation is undefined).
+    """
     a, r = _matched(a_bar, rho)
+    for name, v in (("a_bar", a), ("rho", r)):
+        if v.min() == v.max():
+            raise ValueError(
+                f"{name} must not be constant (the rank correlation is undefined), got {v.size} entries equal to {v[0]:.6g}"
+            )
     return float(-spearmanr(a, r).statistic)
 
 
@@ -163,7 +195,15 @@ def oracle_gap(
 
 
 def sai_profile_stats(sai_profile: torch.Tensor) -> dict[str, float]:
-    r"""SAI profile statistics: coefficient of variation and spikiness of the block-mean SAI profile ``[L, B] -> {cv, spikiness}``."""
-    V.tensor(sai_profile, "sai_profile", ndim=2)
-    m = sai_profile.mean(1)
+    r"""SAI profile statistics: coefficient of variation and spikiness of the block-mean SAI profile ``[L, B] -> {cv, spikiness}``.
+
+    Raises ``ValueError`` for fewer than 2 blocks (no standard deviation), a negative entry (an SAI is a
+    ratio of norms) or an all-zero profile (no coefficient of variation).
+    """
+    V.has_data(V.tensor(sai_profile, "sai_profile", ndim=2), "sai_profile")
+    if sai_profile.shape[0] < 2:
+        raise ValueError(f"sai_profile must have at least 2 blocks L (rows), got shape {list(sai_profile.shape)}")
+    if bool((sai_profile < 0).any()) or not bool((sai_profile > 0).any()):
+        raise ValueError("sai_profile must be >= 0 (a ratio of norms) and not all zero")
+    m = sai_profile.detach().mean(1)  # statistics (floats): read the values, not the graph
     return {"cv": float(m.std() / m.mean()), "spikiness": float(spikiness(m))}

@@ -64,7 +64,11 @@ class ResidualMLP(nn.Module):
         for name, val in (("d_in", d_in), ("width", width), ("n_blocks", n_blocks), ("n_classes", n_classes)):
             V.integer(val, name, minimum=1)
         self.gate_kind = V.choice(gate, "gate", GATES)
+        norm = V.flag(norm, "norm")
+        bias = V.flag(bias, "bias")
         self.h = V.real(h, "h", positive=True)
+        reduction = V.integer(reduction, "reduction", minimum=1)  # read by the se and secant gates only
+        V.dtype(dtype, "dtype")
         kw: dict[str, Any] = {"dtype": dtype}
         self.stem = nn.Linear(d_in, width, bias=bias, **kw)
         self.norms = nn.ModuleList(nn.LayerNorm(width, **kw) if norm else nn.Identity() for _ in range(n_blocks))

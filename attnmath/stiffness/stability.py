@@ -31,10 +31,16 @@ import torch
 from scipy.optimize import brentq
 
 from ..base import validation as V
+from ._checks import complex_array
 
 METHODS = ("euler", "rk2", "rk3", "rk4", "backward_euler", "trapezoid")
 EXPLICIT = ("euler", "rk2", "rk3", "rk4")
 _ORDER = {"euler": 1, "rk2": 2, "rk3": 3, "rk4": 4}
+# R(z) is a polynomial of degree <= 4: |z| <= 1e75 keeps z**4 (<= 1e300) finite.
+Z_MAX = 1e75
+# h_max = -2 Re(lam) / |lam|^2: |lam|^2 must neither overflow nor underflow to 0 (which gave Inf).
+LAM_MAX = V.MAX_ABS_F64
+LAM_MIN = 1.0 / V.MAX_ABS_F64
 
 
 def stability_function_sympy(method: str, z: sp.Symbol | None = None) -> sp.Expr:
@@ -58,14 +64,12 @@ def stability_function(method: str, z: complex | np.ndarray | Sequence[complex])
 
     Same formulas as :func:`stability_function_sympy`. Claims ``stiffness.euler-stability``,
     ``stiffness.rk-real-boundaries``.
+
+    Raises ``TypeError`` for a non-numeric or empty ``z``, ``ValueError`` for NaN/Inf or
+    :math:`|z|>10^{75}` (where :math:`z^4` would overflow).
     """
     V.choice(method, "method", METHODS)
-    z = np.asarray(z)
-    if z.dtype.kind not in "fciu" or z.size == 0:
-        raise TypeError(f"z must be a non-empty real or complex array, got dtype {z.dtype} size {z.size}")
-    z = z.astype(np.complex128)
-    if not np.all(np.isfinite(z)):
-        raise ValueError("z must contain only finite values (found NaN or Inf)")
+    z = complex_array(z, "z", max_abs=Z_MAX)
     if method in EXPLICIT:
         return cast(np.ndarray, sum(z**k / math.factorial(k) for k in range(_ORDER[method] + 1)))
     if method == "backward_euler":
@@ -108,15 +112,16 @@ def euler_max_step(lam: complex | np.ndarray | Sequence[complex]) -> np.ndarray:
     :math:`|1+h\lambda|\le1 \iff h\le h_{\max}=-2\,\mathrm{Re}\,\lambda/|\lambda|^2` (for real
     :math:`\lambda<0`: :math:`2/|\lambda|`). ``lam``: real or complex array of any shape. Claim
     ``stiffness.euler-stability``.
+
+    Raises ``TypeError`` for a non-numeric or empty ``lam``, ``ValueError`` for NaN/Inf, a magnitude
+    outside :math:`[7.5\cdot10^{-155},1.3\cdot10^{154}]` (:math:`|\lambda|^2` would over- or underflow)
+    or :math:`\mathrm{Re}\,\lambda\ge0`.
     """
-    lam = np.asarray(lam)
-    if lam.dtype.kind not in "fciu" or lam.size == 0:
-        raise TypeError(f"lam must be a non-empty real or complex array, got dtype {lam.dtype}")
-    lam = lam.astype(np.complex128)
-    if not np.all(np.isfinite(lam)):
-        raise ValueError("lam must contain only finite values (found NaN or Inf)")
+    lam = complex_array(lam, "lam", max_abs=LAM_MAX)
     if np.any(lam.real >= 0):
         raise ValueError("lam must have negative real part (no stable Euler step otherwise)")
+    if float(np.abs(lam).min()) < LAM_MIN:
+        raise ValueError(f"lam must have magnitude >= {LAM_MIN:.3g} (h_max overflows), got {np.abs(lam).min():.3g}")
     return -2.0 * lam.real / np.abs(lam) ** 2
 
 
@@ -158,11 +163,20 @@ def spectral_radius(A: np.ndarray | torch.Tensor) -> float:
 def rk_step(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: float, method: str) -> np.ndarray:
     r"""One explicit step: Euler, Heun (``rk2``), Kutta's third order (``rk3``) or classical RK4.
 
-    ``f`` maps a state array to its derivative (autonomous). Their stability functions are those
-    of :func:`stability_function` (claim ``stiffness.local-error-order``).
+    ``f`` maps a state array to its derivative (autonomous); ``y``: a real state array of any shape
+    (computed in float64). Their stability functions are those of :func:`stability_function` (claim
+    ``stiffness.local-error-order``). Raises ``TypeError``/``ValueError`` naming ``f``, ``y``, ``h`` or
+    ``method`` (a non-callable ``f``, a non-real, empty or non-finite ``y``, ``h < 0``, an unknown method).
     """
+    V.function(f, "f")
+    y = V.real_array(y, "y")
     V.choice(method, "method", EXPLICIT)
     h = V.real(h, "h", nonnegative=True)
+    return _rk_step(f, y, h, method)
+
+
+def _rk_step(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: float, method: str) -> np.ndarray:
+    """:func:`rk_step` unvalidated (a fixed-step solve may run into Inf on purpose)."""
     k1 = f(y)
     if method == "euler":
         return y + h * k1
@@ -185,15 +199,20 @@ def fixed_step_solve(
     n_steps: int,
     method: str = "euler",
 ) -> np.ndarray:
-    r"""``n_steps`` fixed steps of :func:`rk_step` from ``y0``; returns the trajectory ``[n_steps+1, *y0.shape]``."""
-    y = np.asarray(y0, dtype=np.float64)
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y0 must contain only finite values (found NaN or Inf)")
+    r"""``n_steps`` fixed steps of :func:`rk_step` from ``y0``; returns the trajectory ``[n_steps+1, *y0.shape]``.
+
+    ``y0``: a finite real number or array (float64); ``n_steps >= 0``. A trajectory that blows up runs
+    into Inf/NaN quietly (the unstable case is a result). Raises ``TypeError``/``ValueError`` naming the
+    bad argument.
+    """
+    V.function(f, "f")
+    y = V.real_array(y0, "y0")
     h = V.real(h, "h", nonnegative=True)
     n_steps = V.integer(n_steps, "n_steps", minimum=0)
+    V.choice(method, "method", EXPLICIT)
     out = [y]
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_steps):
-            y = rk_step(f, y, h, method)
+            y = _rk_step(f, y, h, method)
             out.append(y)
     return np.stack(out)

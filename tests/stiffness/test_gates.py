@@ -110,7 +110,10 @@ def test_gated_euler_step_broadcasts_and_defaults_to_h_one():
     assert G.gated_euler_step(empty, empty, torch.ones(0, 1, dtype=F64)).shape == (0, 4)  # an empty gate too
     assert msg(ValueError, G.gated_euler_step, x, f, rand(2, 4)) == "a must broadcast to x's shape [3, 4], got [2, 4]"
     assert msg(ValueError, G.gated_euler_step, x, f, rand(4), -1.0) == "h must be >= 0, got -1.0"
-    assert msg(ValueError, G.gated_euler_step, x, f[:2], rand(4)) == "f must have shape [3, 4], got [2, 4]"
+    assert (
+        msg(ValueError, G.gated_euler_step, x, f[:2], rand(4))
+        == "f must have shape [3, 4] (the shape of x), got [2, 4]"
+    )
     assert msg(TypeError, G.gated_euler_step, x, f, 1.0) == "a must be a torch.Tensor, got float"
     assert msg(TypeError, G.gated_euler_step, [1.0], f, rand(4)) == "x must be a torch.Tensor, got list"
 
@@ -203,7 +206,7 @@ def test_secant_gate_sizes_and_formula():
     assert (gate.fc1.in_features, gate.fc1.out_features, gate.fc2.out_features) == (16, 2, 8)
     assert gate.use_dx is False and gate.fc1.bias is not None and gate.fc1.weight.dtype == F64
     assert gate.fc2.bias is not None and gate.fc2.weight.dtype == F64
-    dx = G.SecantStepGate(5, reduction=10, use_dx=1, bias=False)
+    dx = G.SecantStepGate(5, reduction=10, use_dx=True, bias=False)
     assert dx.use_dx is True and (dx.fc1.in_features, dx.fc1.out_features) == (15, 1)
     assert dx.fc1.bias is None and dx.fc2.bias is None
     f, fp = rand(3, 8, 2, seed=11), rand(3, 8, 2, seed=12)

@@ -47,7 +47,7 @@ def test_sai_default_step_batch_shape_and_tiny_norms():
     assert M.sai(1e-150 * x, 1e-150 * xn)[0].item() == pytest.approx(3 / 5, rel=4 * EPS)
     assert M.sai(torch.zeros(1, 2, dtype=F64), torch.zeros(1, 2, dtype=F64)).item() == 0.0  # 0/0 reported as 0
     assert msg(ValueError, M.sai, x, xn, 0.0) == "h must be > 0, got 0.0"
-    assert msg(ValueError, M.sai, x, xn[:1]) == "x_next must have shape [2, 2], got [1, 2]"
+    assert msg(ValueError, M.sai, x, xn[:1]) == "x_next must have shape [2, 2] (the shape of x), got [1, 2]"
     assert msg(TypeError, M.sai, [1.0], xn) == "x must be a torch.Tensor, got list"
 
 
@@ -57,9 +57,9 @@ def test_secant_rho_values_tiny_norms_and_messages():
     assert M.secant_rho(x, xn, f, fn).item() == pytest.approx(5.0, rel=2 * EPS)
     assert M.secant_rho(1e-150 * x, 1e-150 * xn, 1e-150 * f, 1e-150 * fn).item() == pytest.approx(5.0, rel=4 * EPS)
     assert M.secant_rho(x, x, f, f).item() == 0.0
-    assert msg(ValueError, M.secant_rho, x, xn, t(1.0), fn) == "f must have shape [1, 2], got [1]"
-    assert msg(ValueError, M.secant_rho, x, t(1.0), f, fn) == "x_next must have shape [1, 2], got [1]"
-    assert msg(ValueError, M.secant_rho, x, xn, f, t(1.0)) == "f_next must have shape [1, 2], got [1]"
+    assert msg(ValueError, M.secant_rho, x, xn, t(1.0), fn) == "f must have shape [1, 2] (the shape of x), got [1]"
+    assert msg(ValueError, M.secant_rho, x, t(1.0), f, fn) == "x_next must have shape [1, 2] (the shape of x), got [1]"
+    assert msg(ValueError, M.secant_rho, x, xn, f, t(1.0)) == "f_next must have shape [1, 2] (the shape of x), got [1]"
     assert msg(ValueError, M.secant_rho, x, xn, f, t([1.0, math.inf])) == (
         "f_next must contain only finite values (found NaN or Inf)"
     )
@@ -101,7 +101,9 @@ def test_trajectory_measures_slices_and_step():
     torch.testing.assert_close(two["secant"], out["secant"][:1], rtol=0, atol=0)
     one = M.trajectory_measures(xs[:2], fs[:1])
     assert one["sai"].shape == (1, 2) and one["secant"].shape == (0,) and one["secant"].dtype == F64
-    assert msg(ValueError, M.trajectory_measures, xs, fs[:2]) == "fs must have shape [3, 2, 3], got [2, 2, 3]"
+    assert msg(ValueError, M.trajectory_measures, xs, fs[:2]) == (
+        "fs must have shape [3, 2, 3] (one residual per step of the states xs [4, 2, 3]), got [2, 2, 3]"
+    )
     assert msg(ValueError, M.trajectory_measures, xs[0], fs) == "xs must have 3 dimensions, got shape [2, 3]"
 
 

@@ -175,7 +175,7 @@ def test_euler_max_step_values_and_boundaries():
         "lam must contain only finite values (found NaN or Inf)"
     )
     assert msg(TypeError, S.euler_max_step, np.array([], dtype=np.float64)) == (
-        "lam must be a non-empty real or complex array, got dtype float64"
+        "lam must be a non-empty real or complex array, got dtype float64 size 0"
     )
     assert msg(TypeError, S.euler_max_step, np.array(["x"])).startswith("lam must be a non-empty real or complex")
 
