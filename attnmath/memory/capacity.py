@@ -19,8 +19,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..base import memory as base_memory
 from ..base import validation as V
 from ..base.numerics import torch_generator
+from . import _checks
 from .hebbian import _memory, _recall, hebbian_memory, retrieve
 
 KEY_KINDS = ("unit", "gaussian")
@@ -30,10 +32,15 @@ F64 = torch.float64
 def random_keys(
     n: int, d_k: int, *, kind: str = "unit", batch: Sequence[int] = (), generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    r"""``[*batch, n, d_k]`` float64 keys: uniform on the unit sphere (``unit``) or :math:`\mathcal N(0,I/d_k)` (``gaussian``)."""
+    r"""``[*batch, n, d_k]`` float64 keys: uniform on the unit sphere (``unit``) or :math:`\mathcal N(0,I/d_k)` (``gaussian``).
+
+    ``batch``: a list or tuple of sizes >= 0 (``()``: no batch dims); ``generator``: a ``torch.Generator`` or None.
+    """
     n = V.integer(n, "n", minimum=1)
     d_k = V.integer(d_k, "d_k", minimum=1)
     V.choice(kind, "kind", KEY_KINDS)
+    batch = V.integers(batch, "batch", minimum=0, nonempty=False)
+    generator = V.generator(generator, "generator")
     x = torch.randn(*batch, n, d_k, generator=generator, dtype=F64)
     return x / x.norm(dim=-1, keepdim=True) if kind == "unit" else x / math.sqrt(d_k)
 
@@ -53,8 +60,8 @@ def random_values(
 def ratio_of_means(num: torch.Tensor, den: torch.Tensor) -> tuple[float, float]:
     r"""Ratio of means :math:`\hat R=\bar a/\bar b` of paired per-trial samples and its delta-method standard error
     :math:`\mathrm{sd}(a-\hat Rb)/(\sqrt n\,\bar b)`. ``num``, ``den``: ``[trials]``."""
-    V.tensor(num, "num", dtypes=V.REAL_DTYPES, nonempty=False)
-    V.tensor(den, "den", dtypes=V.REAL_DTYPES, nonempty=False)
+    V.has_data(V.tensor(num, "num", dtypes=V.REAL_DTYPES, nonempty=False), "num")
+    V.has_data(V.tensor(den, "den", dtypes=V.REAL_DTYPES, nonempty=False), "den")
     a, b = num.detach().double().flatten(), den.detach().double().flatten()
     if a.shape != b.shape or a.numel() < 2:
         raise ValueError(
@@ -112,9 +119,8 @@ def relmse_curve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """relMSE and its SE at each N of ``ns``, on nested prefixes of one pool of pairs (common random numbers)."""
     d_k = V.integer(d_k, "d_k", minimum=1)
-    ns = [V.integer(n, "ns", minimum=1) for n in ns]
-    if not ns:
-        raise ValueError("ns must hold at least one N, got an empty sequence")
+    ns = _checks.int_sequence(ns, "ns", minimum=1)
+    progress = V.flag(progress, "progress")
     at = _relmse_pool(d_k, max(ns), trials, seed, kind, d_v)
     out = [at(n) for n in tqdm(ns, desc=f"relMSE d_k={d_k}", disable=not progress, leave=False)]
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
@@ -126,6 +132,7 @@ def largest_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
     Requires ``pred(lo)``; returns ``hi`` when ``pred(hi)`` holds. Makes exactly
     :math:`1+\lceil\log_2(hi-lo+1)\rceil` calls (a closed bracket re-probes ``lo``, known true).
     """
+    V.function(pred, "pred")
     lo, hi = V.integer(lo, "lo"), V.integer(hi, "hi", minimum=lo)
     if not pred(lo):
         raise ValueError(f"lo={lo} must satisfy the predicate (bisection needs a valid lower bracket)")
@@ -139,13 +146,41 @@ def capacity_bisection(d_k: int, eps: float, *, trials: int, seed: int, kind: st
     r"""Largest N whose measured relMSE is :math:`\le\varepsilon^2` (bisection over nested prefixes of one pool).
 
     The pool holds :math:`2(1+\varepsilon^2d_k)+8` pairs; raises ``ValueError`` if even the pool stays below
-    :math:`\varepsilon^2` (no bracket), or if one pair already exceeds it (Gaussian keys, small ``eps``).
+    :math:`\varepsilon^2` (no bracket), or if one pair already exceeds it (Gaussian keys, small ``eps``), or if
+    the pool (``trials`` of them) would not fit in the free memory (a large ``eps``).
     Claim ``memory.linear-capacity``.
     """
     d_k = V.integer(d_k, "d_k", minimum=1)
-    e2 = V.real(eps, "eps", positive=True) ** 2
+    e2 = _checked_pool_eps(d_k, eps, trials, kind, d_v) ** 2
     n_max = int(2 * (1 + e2 * d_k)) + 8
     return _bisect_pool(_relmse_pool(d_k, n_max, trials, seed, kind, d_v), e2, n_max, eps, kind, d_k)
+
+
+def _refuse_oversized_pool(e: float, d_k: int, pool: float, nbytes: float, arrays: str) -> None:
+    """Raise a ``ValueError`` naming ``eps`` and ``d_k`` when a pool sized from them (``pool`` pairs, computed in
+    floating point so that it cannot overflow an int) is not finite or its ``nbytes`` exceed the free memory."""
+    free = base_memory.available_bytes()
+    if math.isfinite(nbytes) and nbytes <= free:
+        return
+    size = base_memory.format_bytes(nbytes) if nbytes < 2.0**60 else f"{nbytes:.2g} bytes"
+    raise ValueError(
+        f"eps={e:g} with d_k={d_k} needs a pool of {pool:.2g} pairs ({arrays}: {size}), more than the "
+        f"{base_memory.format_bytes(free)} free; lower eps or d_k"
+    )
+
+
+def _checked_pool_eps(d_k: int, eps: float, trials: int, kind: str, d_v: int) -> float:
+    r"""``eps`` of :func:`capacity_bisection`, checked, once its pool of :math:`2(1+\varepsilon^2d_k)+8` pairs is known to
+    fit in memory: ``trials`` float64 keys ``[pool, d_k]`` and values ``[pool, d_v]``, plus the normal sample that
+    the larger of them is drawn through."""
+    e = V.real(eps, "eps", positive=True)
+    trials = V.integer(trials, "trials", minimum=2)
+    V.choice(kind, "kind", KEY_KINDS)
+    d_v = V.integer(d_v, "d_v", minimum=1)
+    pool = 2 * (1 + e * e * d_k) + 8  # a float: inf, never an OverflowError, for a huge eps
+    nbytes = 8.0 * trials * pool * (d_k + d_v + max(d_k, d_v))
+    _refuse_oversized_pool(e, d_k, pool, nbytes, f"{trials} trials of float64 keys and values")
+    return e
 
 
 def _bisect_pool(
@@ -171,10 +206,12 @@ def capacity_interpolated(
     :math:`\hat N=n_0+(\varepsilon^2-r(n_0))/(r(n_0+1)-r(n_0))` (linear interpolation; the law
     :math:`r(N)=(N-1)/d_k` is linear in N, so the interpolation adds no bias). Its SE is the delta-method
     SE of the level, :math:`\max(\mathrm{se}(n_0),\mathrm{se}(n_0+1))/(r(n_0+1)-r(n_0))` (the slope's own noise is
-    small: both points share their draws). Returns (:math:`\hat N`, SE). Claim ``memory.linear-capacity``.
+    small: both points share their draws). Returns (:math:`\hat N`, SE). Raises ``ValueError`` as
+    :func:`capacity_bisection` does (no bracket, one pair already misses, a pool too large for the free memory).
+    Claim ``memory.linear-capacity``.
     """
     d_k = V.integer(d_k, "d_k", minimum=1)
-    e2 = V.real(eps, "eps", positive=True) ** 2
+    e2 = _checked_pool_eps(d_k, eps, trials, kind, d_v) ** 2
     n_max = int(2 * (1 + e2 * d_k)) + 8
     at = _relmse_pool(d_k, n_max, trials, seed, kind, d_v)
     n0 = _bisect_pool(at, e2, n_max, eps, kind, d_k)
@@ -191,6 +228,7 @@ def crosstalk_moment(d: int, pairs: int, *, seed: int, kind: str = "unit") -> tu
 
     Returns (crosstalk moment, its SE, norm moment, its SE). Claim ``memory.crosstalk-moment``.
     """
+    d = V.integer(d, "d", minimum=1)
     g = torch_generator(seed)
     K = random_keys(2, d, kind=kind, batch=(V.integer(pairs, "pairs", minimum=2),), generator=g)
     c2 = (K[:, 0] * K[:, 1]).sum(-1) ** 2
@@ -300,15 +338,19 @@ def worst_vs_average(
     the *guarantee* is the largest N with :math:`(N-1)\mu_N\le\varepsilon`; the *empirical* capacity is
     the largest N (bisection) with :math:`\max_{j\le N}\lVert Mk_j-v_j\rVert\le\varepsilon`. The pool starts at
     :math:`2\varepsilon^2d_k+8` pairs and doubles if the empirical capacity reaches it.
-    Returns two int arrays ``[draws]``.
+    Returns two int arrays ``[draws]``. Raises ``ValueError`` naming ``eps`` and ``d_k`` when the pool
+    (with its ``[pool, pool]`` overlap matrices) would not fit in the free memory.
     """
     d_k = V.integer(d_k, "d_k", minimum=1)
     e = V.real(eps, "eps", positive=True)
+    _check_worst_pool(e, d_k, 2 * e * e * d_k + 8)  # a float: inf, never an OverflowError, for a huge eps
+    progress = V.flag(progress, "progress")
     g = torch_generator(seed)
     guar, emp = [], []
     for _ in tqdm(range(V.integer(draws, "draws", minimum=1)), desc=f"draws d_k={d_k}", disable=not progress):
         pool = int(2 * e**2 * d_k) + 8
         while True:
+            _check_worst_pool(e, d_k, pool)
             K = random_keys(pool, d_k, generator=g)
             Vv = random_values(pool, d_k, kind="unit", generator=g)
             R = K @ K.T
@@ -322,6 +364,13 @@ def worst_vs_average(
         guar.append(int(ok_g.max()) + 1)
         emp.append(n_emp)
     return np.array(guar), np.array(emp)
+
+
+def _check_worst_pool(e: float, d_k: int, pool: float) -> None:
+    # keys and values [pool, d_k] (each drawn through a normal sample of that size), R = K K^T and the two
+    # [pool, pool] temporaries of its coherence (|R| and its lower triangle), all float64
+    nbytes = 8.0 * (4 * pool * d_k + 3 * pool * pool)
+    _refuse_oversized_pool(e, d_k, pool, nbytes, "float64 keys, values and three [pool, pool] matrices")
 
 
 # --------------------------------------------------------------------------------------
@@ -395,7 +444,7 @@ def decay_snr_monte_carlo(
     :math:`M_T=\sum_i\gamma^{T-1-i}v_ik_i^\top` with unit keys. Returns (SNR ``[len(ages)]``, delta-method SE)."""
     gm = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
     T = V.integer(T, "T", minimum=2)
-    ages = [V.integer(s, "ages", minimum=0, maximum=T - 1) for s in ages]
+    ages = _checks.int_sequence(ages, "ages", minimum=0, maximum=T - 1)
     g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     K = random_keys(T, d_k, batch=(trials,), generator=g)
@@ -464,7 +513,7 @@ def capacity_of_keys(
     already misses (keys far from unit norm: normalise them, or raise ``eps``).
     """
     e = V.real(eps, "eps", positive=True)
-    V.tensor(keys, "keys", ndim=2)
+    V.has_data(V.tensor(keys, "keys", ndim=2), "keys")
     if values is None:
         g = torch_generator(seed)
         values = torch.randn(keys.shape[0], 16, generator=g, dtype=F64).to(keys.dtype) / 4.0
@@ -490,8 +539,8 @@ def capacity_of_keys(
 
 
 def _check_pool(keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    V.tensor(keys, "keys", ndim=2)
-    V.tensor(values, "values", ndim=2)
+    V.has_data(V.tensor(keys, "keys", ndim=2), "keys")
+    V.has_data(V.tensor(values, "values", ndim=2), "values")
     if values.shape[0] != keys.shape[0]:
         raise ValueError(
             f"values must have one row per key: keys are [P={keys.shape[0]}, d_k], got values {list(values.shape)}"

@@ -24,6 +24,7 @@ import torch
 
 from ..base import validation as V
 from ..base.numerics import torch_generator
+from ._checks import same_ndim
 from .capacity import random_keys, random_values, ratio_of_means
 from .hebbian import _memory, _recall
 
@@ -44,9 +45,11 @@ def head_average_error(keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor
     → ``[..., N, d_v]``. Per-layer noise :math:`\mathbb E\lVert e_j\rVert^2/s^2=(N-1)/(Hd_k)` (claim
     ``memory.head-redundancy``).
     """
-    V.tensor(keys, "keys", ndim=range(3, 7))
-    V.tensor(values, "values", ndim=keys.ndim - 1)
+    V.has_data(V.tensor(keys, "keys", ndim=range(3, 7)), "keys")
+    V.has_data(V.tensor(values, "values", ndim=range(2, 6)), "values")
+    same_ndim("keys", keys, "values", values, fewer=1)
     V.same_dtype("keys", keys, "values", values)
+    V.same_device("keys", keys, "values", values)
     if keys.shape[:-3] != values.shape[:-2] or keys.shape[-2] != values.shape[-2]:
         raise ValueError(
             f"values must be [..., N, d_v] for keys [..., H, N, d_k], got keys {list(keys.shape)}, values {list(values.shape)}"
@@ -79,6 +82,7 @@ def residual_accumulation(
     ``memory.depth-residual``).
     """
     n, d_k, layers, heads = _dims(n, d_k, layers, heads)
+    aligned = V.flag(aligned, "aligned")
     g = torch_generator(seed)
     trials = V.integer(trials, "trials", minimum=2)
     values = random_values(n, d_v, batch=(trials,), generator=g)
@@ -138,6 +142,7 @@ def compounding_multihop(
 def model_p_theory(n: int, d_k: int, layers: int, heads: int = 1, *, aligned: bool = False) -> float:
     r"""Model P relMSE: :math:`L(N-1)/(Hd_k)` (independent layers) or :math:`L^2(N-1)/(Hd_k)` (aligned)."""
     n, d_k, layers, heads = _dims(n, d_k, layers, heads)
+    aligned = V.flag(aligned, "aligned")
     return (layers**2 if aligned else layers) * (n - 1) / (heads * d_k)
 
 
@@ -158,6 +163,7 @@ def model_p_capacity(d_k: int, layers: int, heads: int, eps: float, *, aligned: 
     r"""Largest N with Model P relMSE :math:`\le\varepsilon^2`: :math:`1+\varepsilon^2Hd_k/L` (or :math:`/L^2` aligned)."""
     _, d_k, layers, heads = _dims(1, d_k, layers, heads)
     e = V.real(eps, "eps", positive=True)
+    aligned = V.flag(aligned, "aligned")
     return 1 + e**2 * heads * d_k / (layers**2 if aligned else layers)
 
 

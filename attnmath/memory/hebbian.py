@@ -20,12 +20,14 @@ from __future__ import annotations
 import torch
 
 from ..base import validation as V
+from ._checks import same_ndim
 
 
 def _pairs(keys: torch.Tensor, values: torch.Tensor, kname: str = "keys", vname: str = "values") -> None:
     """keys ``[..., N, d_k]`` and values ``[..., N, d_v]`` with equal N and leading dims."""
     V.tensor(keys, kname, ndim=range(2, 7))
-    V.tensor(values, vname, ndim=keys.ndim)
+    V.tensor(values, vname, ndim=range(2, 7))
+    same_ndim(kname, keys, vname, values)
     V.same_dtype(kname, keys, vname, values)
     V.same_device(kname, keys, vname, values)
     if keys.shape[-2] != values.shape[-2]:
@@ -42,7 +44,8 @@ def _pairs(keys: torch.Tensor, values: torch.Tensor, kname: str = "keys", vname:
 def _qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
     """q, k ``[..., T, d_k]`` and v ``[..., T, d_v]`` (one query per time step)."""
     _pairs(k, v, "k", "v")
-    V.tensor(q, "q", ndim=k.ndim)
+    V.tensor(q, "q", ndim=range(2, 7))
+    same_ndim("k", k, "q", q)
     V.same_dtype("q", q, "k", k)
     V.same_device("q", q, "k", k)
     if q.shape != k.shape:
@@ -78,8 +81,10 @@ def retrieve(memory: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
     memory ``[..., d_v, d_k]``, queries ``[..., T, d_k]`` → ``[..., T, d_v]``.
     """
     V.tensor(memory, "memory", ndim=range(2, 7))
-    V.tensor(queries, "queries", ndim=memory.ndim)
+    V.tensor(queries, "queries", ndim=range(2, 7))
+    same_ndim("memory", memory, "queries", queries)
     V.same_dtype("memory", memory, "queries", queries)
+    V.same_device("memory", memory, "queries", queries)
     if queries.shape[-1] != memory.shape[-1]:
         raise ValueError(
             f"queries must have width d_k={memory.shape[-1]} (memory is [d_v, d_k] = {list(memory.shape[-2:])}), "
@@ -92,9 +97,11 @@ def hebbian_parallel(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causa
     r"""Unnormalised linear attention, parallel form: :math:`O=\mathrm{tril}(QK^\top)V` (causal) or :math:`QK^\top V`.
 
     q, k ``[..., T, d_k]``, v ``[..., T, d_v]`` → ``[..., T, d_v]``;
-    :math:`o_t=\sum_{i\le t} v_i\,(k_i^\top q_t)`. Claim ``memory.hebbian-fast-weights``.
+    :math:`o_t=\sum_{i\le t} v_i\,(k_i^\top q_t)`; ``causal`` must be a bool.
+    Claim ``memory.hebbian-fast-weights``.
     """
     _qkv(q, k, v)
+    causal = V.flag(causal, "causal")
     scores = q @ k.transpose(-1, -2)
     if causal:
         scores = scores.tril()
@@ -197,7 +204,16 @@ def relative_recall_error(memory: torch.Tensor, keys: torch.Tensor, values: torc
     r"""Relative squared recall error :math:`\lVert MK^\top-V^\top\rVert_F^2/\lVert V\rVert_F^2` per batch element.
 
     memory ``[..., d_v, d_k]``, keys ``[..., N, d_k]``, values ``[..., N, d_v]`` → ``[...]``.
+    Raises ``ValueError`` when the memory's ``d_v`` or ``d_k`` or leading dims disagree with the pairs.
     """
     _pairs(keys, values)
+    V.tensor(memory, "memory", ndim=range(2, 7))
+    same_ndim("keys", keys, "memory", memory)
+    V.same_size("memory", memory, -1, "keys", keys, -1, "the key width d_k")
+    V.same_size("memory", memory, -2, "values", values, -1, "the value width d_v")
+    if memory.shape[:-2] != keys.shape[:-2]:
+        raise ValueError(
+            f"memory and keys must share leading (batch/head) dims, got {list(memory.shape)} and {list(keys.shape)}"
+        )
     err = retrieve(memory, keys) - values
     return (err**2).sum(dim=(-2, -1)) / (values**2).sum(dim=(-2, -1))

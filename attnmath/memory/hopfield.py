@@ -15,6 +15,7 @@ import math
 import torch
 
 from ..base import validation as V
+from ._checks import finite_result, same_ndim
 from .hebbian import _pairs
 
 
@@ -25,7 +26,8 @@ def softmax_recall(keys: torch.Tensor, values: torch.Tensor, queries: torch.Tens
     """
     _pairs(keys, values)
     b = V.real(beta, "beta", positive=True)
-    V.tensor(queries, "queries", ndim=keys.ndim)
+    V.tensor(queries, "queries", ndim=range(2, 7))
+    same_ndim("keys", keys, "queries", queries)
     V.same_dtype("queries", queries, "keys", keys)
     V.same_device("queries", queries, "keys", keys)
     if queries.shape[-1] != keys.shape[-1]:
@@ -38,7 +40,8 @@ def softmax_recall(keys: torch.Tensor, values: torch.Tensor, queries: torch.Tens
             f"queries and keys must share leading (batch/head) dims, got queries {list(queries.shape)}, "
             f"keys {list(keys.shape)}"
         )
-    return torch.softmax((queries @ keys.transpose(-1, -2)) * b, dim=-1) @ values
+    out = torch.softmax((queries @ keys.transpose(-1, -2)) * b, dim=-1) @ values
+    return finite_result(out, "queries, keys and beta", "the score beta * q.k")
 
 
 def separation(keys: torch.Tensor) -> torch.Tensor:
@@ -56,12 +59,14 @@ def hopfield_error_bound(keys: torch.Tensor, values: torch.Tensor, beta: float) 
     r"""Per-item bound :math:`\lVert o(k_j)-v_j\rVert\le2(N-1)e^{-\beta\Delta_j}\max_i\lVert v_i\rVert` → ``[..., N]``.
 
     From :math:`1-p_j\le(N-1)e^{-\beta\Delta_j}` for the softmax weight :math:`p_j` of the stored
-    pattern, and :math:`o-v_j=\sum_{i\ne j}p_i(v_i-v_j)`.
+    pattern, and :math:`o-v_j=\sum_{i\ne j}p_i(v_i-v_j)`. Raises ``ValueError`` when the bound overflows
+    (keys with a negative separation :math:`\Delta_j` and a large ``beta``: the bound is then vacuous).
     """
     _pairs(keys, values)
     b = V.real(beta, "beta", positive=True)
     vmax = values.norm(dim=-1).amax(dim=-1, keepdim=True)
-    return 2 * (keys.shape[-2] - 1) * torch.exp(-b * separation(keys)) * vmax
+    out = 2 * (keys.shape[-2] - 1) * torch.exp(-b * separation(keys)) * vmax
+    return finite_result(out, "keys, values and beta", "the bound 2(N-1) exp(-beta Delta_j) max|v|")
 
 
 def hopfield_tight_instance(

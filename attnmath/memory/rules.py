@@ -12,6 +12,7 @@ Memories are ``[..., d_v, d_k]`` as in :mod:`attnmath.memory.hebbian`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,6 +63,10 @@ def delta_rule_recurrent(
 def _convergent_beta(keys: torch.Tensor, beta: float) -> float:
     b = V.real(beta, "beta")
     kmax = float((keys**2).sum(-1).max())
+    if not math.isfinite(kmax):
+        raise ValueError(
+            f"keys must have a finite max||k||^2, got an overflow in {str(keys.dtype).replace('torch.', '')}"
+        )
     if kmax == 0:
         raise ValueError("keys must not all be zero: the delta rule learns nothing from a zero key")
     if not 0 < b < 2 / kmax:

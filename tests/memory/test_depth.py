@@ -69,7 +69,7 @@ def test_head_average_error_input_errors():
         "keys must have 3 or 4 or 5 or 6 dimensions"
     )
     assert msg(ValueError, D.head_average_error, k, torch.ones(1, 5, 6, dtype=F64)) == (
-        "values must have 2 dimensions, got shape [1, 5, 6]"
+        "values must have 2 dimensions to match keys (shape [2, 5, 4]), got values of shape [1, 5, 6]"
     )
     assert msg(TypeError, D.head_average_error, k, v.float()) == (
         "keys has dtype torch.float64 but values has dtype torch.float32; they must match"

@@ -272,7 +272,7 @@ def test_hebbian_input_errors_name_the_argument():
     )
     assert (
         msg(ValueError, hebbian.hebbian_memory, k, rand(1, 4, 2))
-        == "values must have 2 dimensions, got shape [1, 4, 2]"
+        == "values must have 2 dimensions to match keys (shape [4, 3]), got values of shape [1, 4, 2]"
     )
     assert msg(TypeError, hebbian.hebbian_memory, k, v.float()) == (
         "keys has dtype torch.float64 but values has dtype torch.float32; they must match"
@@ -285,7 +285,7 @@ def test_hebbian_input_errors_name_the_argument():
     )
     assert (
         msg(ValueError, hebbian.hebbian_parallel, rand(1, 4, 3), k, v)
-        == "q must have 2 dimensions, got shape [1, 4, 3]"
+        == "q must have 2 dimensions to match k (shape [4, 3]), got q of shape [1, 4, 3]"
     )
     assert (
         msg(ValueError, hebbian.hebbian_parallel, k, rand(4), v)
@@ -301,7 +301,9 @@ def test_hebbian_input_errors_name_the_argument():
         == "memory must have 2 or 3 or 4 or 5 or 6 dimensions, got shape [3]"
     )
     assert msg(ValueError, hebbian.retrieve, seven, seven).startswith("memory must have 2 or 3 or 4 or 5 or 6")
-    assert msg(ValueError, hebbian.retrieve, M, rand(1, 4, 3)) == "queries must have 2 dimensions, got shape [1, 4, 3]"
+    assert msg(ValueError, hebbian.retrieve, M, rand(1, 4, 3)) == (
+        "queries must have 2 dimensions to match memory (shape [2, 3]), got queries of shape [1, 4, 3]"
+    )
     assert msg(TypeError, hebbian.retrieve, M, k.float()) == (
         "memory has dtype torch.float64 but queries has dtype torch.float32; they must match"
     )
