@@ -85,7 +85,7 @@ SCALE_MAX = 2.0**64
 
 def resolve_scale(scale: float | None, K: int) -> float:
     """``None`` means ``K ** -0.5`` (fla's default); otherwise a positive real at most :data:`SCALE_MAX`."""
-    return K**-0.5 if scale is None else V.real(scale, "scale", positive=True, high=SCALE_MAX)
+    return K**-0.5 if scale is None else V.real(scale, "scale", positive=True, high=SCALE_MAX, max_abs=None)
 
 
 GROUP_TOKENS = 512  # the chunked PyTorch forms stream over groups of whole chunks of about this many steps

@@ -31,9 +31,16 @@ BACKENDS = ("auto", "torch", "triton")
 
 
 def backend(device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> str:
-    """``"triton"`` or ``"torch"``: what ``backend="auto"`` picks for tensors on ``device`` (default: CUDA if present)."""
+    """``"triton"`` or ``"torch"``: what ``backend="auto"`` picks for tensors on ``device`` (default: CUDA if present).
+
+    ``dtype`` (``None`` or a floating dtype: the kernels take no other) and ``device`` are checked: a bad one
+    raises ``TypeError``/``ValueError`` naming it.
+    """
     device = V.device(device, "device")
     dtype = V.dtype(dtype, "dtype")
+    if dtype is not None and dtype not in V.FLOAT_DTYPES:  # V.choice takes strings only
+        names = ", ".join(str(d).replace("torch.", "") for d in V.FLOAT_DTYPES)
+        raise TypeError(f"dtype must be a floating dtype ({names}) or None, got {str(dtype).replace('torch.', '')}")
     if dtype == torch.float64 or not _triton.available():
         return "torch"
     dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -42,11 +49,13 @@ def backend(device: torch.device | str | None = None, dtype: torch.dtype | None 
     return "triton" if (_triton.interpreter_requested() and not torch.cuda.is_available()) else "torch"
 
 
-def _pick(name: str, x: torch.Tensor) -> str:
+def _pick(name: str, q: torch.Tensor) -> str:
+    """The backend for ``q``; ``q`` is checked for type and rank first (its values later, by the chosen form)."""
+    V.tensor(q, "q", ndim=4, finite=False)
     V.choice(name, "backend", BACKENDS)
     if name == "auto":
-        return backend(x.device, x.dtype)
-    if name == "triton" and x.device.type == "cpu" and torch.cuda.is_available():
+        return backend(q.device, q.dtype)
+    if name == "triton" and q.device.type == "cpu" and torch.cuda.is_available():
         raise ValueError("backend='triton' with CPU tensors on a CUDA machine: move the tensors to the GPU")
     return name
 
@@ -113,8 +122,9 @@ def linear_attention(
     Triton).  DSF: :math:`\Lambda_t = I`.
     """
     B, T, H, K, Vd = check_qkv(q, k, v)
+    normalize = V.flag(normalize, "normalize")
     which = _pick(backend, q)
-    S0, z0 = _split_state(initial_state, bool(normalize), B, H, K, Vd, q)
+    S0, z0 = _split_state(initial_state, normalize, B, H, K, Vd, q)
     if normalize:
         ones = torch.ones(B, T, H, 1, dtype=v.dtype, device=v.device)
         v = torch.cat([v, ones], dim=-1)
@@ -182,6 +192,7 @@ def softmax_attention(
     backward is computed in PyTorch from the saved log-sum-exp.  ``scale=None`` means ``K**-0.5``;
     ``block_size`` (keys per block; Triton: also queries) a power of two (>= 16 for Triton).
     """
+    causal = V.flag(causal, "causal")
     which = _pick(backend, q)
     if which == "triton":
         from .softmax_attention.triton_flash import triton_flash_attention

@@ -15,9 +15,18 @@ import torch
 from ..base import validation as V
 
 
+def _same_rank(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    if a.ndim != b.ndim:
+        raise ValueError(
+            f"{name_a} and {name_b} must have as many dimensions ([..., L, m] each): {name_a} has shape "
+            f"{list(a.shape)}, {name_b} has shape {list(b.shape)}"
+        )
+
+
 def _qk(q: torch.Tensor, k: torch.Tensor) -> None:
     V.tensor(q, "q", ndim=range(2, 6))
-    V.tensor(k, "k", ndim=q.ndim)
+    V.tensor(k, "k", ndim=range(2, 6))
+    _same_rank("q", q, "k", k)
     V.same_dtype("q", q, "k", k)
     V.same_device("q", q, "k", k)
     if q.shape[-1] != k.shape[-1]:
@@ -51,6 +60,7 @@ def attention_weights(
     ``softmax.rows-sum-to-one``).
     """
     tau = V.real(temperature, "temperature", positive=True)
+    causal = V.flag(causal, "causal")
     logits = scores(q, k, scale=scale) / tau
     if causal:
         Lq, Lk = logits.shape[-2:]
@@ -75,12 +85,20 @@ def softmax_attention(
     q: ``[..., Lq, m]``, k: ``[..., Lk, m]``, v: ``[..., Lk, d_v]`` → ``[..., Lq, d_v]``
     (Vaswani et al. 2017, eq. 1). Book: ``eq-softmax-attn``.
     """
-    V.tensor(v, "v", ndim=k.ndim if isinstance(k, torch.Tensor) else None)
+    _qk(q, k)
+    _values(k, v)
     A = attention_weights(q, k, scale=scale, causal=causal, temperature=temperature)
+    return A @ v
+
+
+def _values(k: torch.Tensor, v: torch.Tensor) -> None:
+    """``v`` ``[..., Lk, d_v]``: one row per key of ``k`` (``[..., Lk, m]``), same dtype and device."""
+    V.tensor(v, "v", ndim=range(2, 6))
+    _same_rank("k", k, "v", v)
     if v.shape[:-1] != k.shape[:-1]:
         raise ValueError(f"v must have one row per key: k is {list(k.shape)}, v is {list(v.shape)}")
     V.same_dtype("k", k, "v", v)
-    return A @ v
+    V.same_device("k", k, "v", v)
 
 
 def hard_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -89,9 +107,7 @@ def hard_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.T
     Shapes as :func:`softmax_attention` (non-causal). Ties go to the first maximiser.
     """
     logits = scores(q, k, scale=1.0)
-    V.tensor(v, "v", ndim=k.ndim)
-    if v.shape[:-1] != k.shape[:-1]:
-        raise ValueError(f"v must have one row per key: k is {list(k.shape)}, v is {list(v.shape)}")
+    _values(k, v)
     idx = logits.argmax(dim=-1, keepdim=True)  # [..., Lq, 1]
     return torch.gather(v, -2, idx.expand(*idx.shape[:-1], v.shape[-1]))
 
@@ -105,7 +121,8 @@ def nadaraya_watson(
     :math:`K_h(r) = \exp(-\lVert r\rVert^2 / 2h^2)`.
     x_query: ``[Lq, m]``, x_data: ``[N, m]``, y_data: ``[N, d_v]`` → ``[Lq, d_v]``.
     When all ``x_i`` have one norm this *is* softmax attention with scale ``1/h^2``
-    (claim ``softmax.nadaraya-watson``).
+    (claim ``softmax.nadaraya-watson``). Raises ``ValueError`` when every logit of a query overflows to
+    :math:`-\infty` (inputs ~1e154 apart or a bandwidth ~1e-150), where the softmax has no value.
     """
     V.tensor(x_query, "x_query", ndim=2)
     V.tensor(x_data, "x_data", ndim=2)
@@ -117,5 +134,14 @@ def nadaraya_watson(
         )
     if y_data.shape[0] != x_data.shape[0]:
         raise ValueError(f"y_data needs one row per x_data row, got {list(y_data.shape)} vs {list(x_data.shape)}")
+    V.same_dtype("x_query", x_query, "x_data", x_data)
+    V.same_dtype("x_data", x_data, "y_data", y_data)
     sq = torch.cdist(x_query, x_data).pow(2)  # [Lq, N]
-    return torch.softmax(-sq / (2 * h * h), dim=-1) @ y_data
+    logits = -sq / (2 * h * h)
+    # a row whose every logit overflowed to -inf (points ~1e154 apart, or a bandwidth ~1e-150) has no softmax
+    if logits.device.type != "meta" and not bool(torch.isfinite(logits.detach().max(dim=-1).values).all()):
+        raise ValueError(
+            "x_query, x_data and bandwidth give Gaussian logits -|x - x_i|^2 / (2 bandwidth^2) that overflow for "
+            f"every x_i of some query (bandwidth = {h:.3g}): rescale the inputs"
+        )
+    return torch.softmax(logits, dim=-1) @ y_data

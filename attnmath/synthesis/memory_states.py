@@ -33,6 +33,7 @@ from ..base import validation as V
 from ..base.numerics import torch_generator
 from ..dsf import DSF, deltanet_dsf, mamba2_ssd_dsf, retnet_dsf
 from ..memory import decay_snr_theory, largest_true, random_keys, random_values, ratio_of_means, softmax_recall
+from . import _checks as C
 
 KINDS = ("linear", "retnet", "mamba2", "deltanet")
 F64 = torch.float64
@@ -52,7 +53,10 @@ __all__ = [
 
 def _pairs(keys: torch.Tensor, values: torch.Tensor) -> tuple[int, int, int]:
     V.tensor(keys, "keys", ndim=range(2, 6))
-    V.tensor(values, "values", ndim=keys.ndim)
+    V.tensor(values, "values", ndim=range(2, 6))
+    C.same_ndim("keys", keys, "values", values, "[..., N, d_k] and [..., N, d_v]")
+    V.has_data(keys, "keys")
+    V.has_data(values, "values")
     V.same_dtype("keys", keys, "values", values)
     if keys.shape[:-1] != values.shape[:-1]:
         raise ValueError(
@@ -71,18 +75,20 @@ def memory_dsf(
     ``beta`` DeltaNet's write strength, ``dt`` Mamba-2's step with :math:`a=\ln\gamma/\Delta` so that
     :math:`\Lambda=\gamma`. Queries are the keys (probes of the stored items). Claims
     ``synthesis.write-is-hebbian``, ``synthesis.decay-is-forgetting``, ``synthesis.three-states-one-task``.
+    ``gamma``, ``beta`` and ``dt`` are checked whatever the ``kind`` (a bad one is never ignored silently).
     """
     V.choice(kind, "kind", KINDS)
+    g = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
+    beta = V.real(beta, "beta", nonnegative=True)
+    step = V.real(dt, "dt", positive=True)
     _pairs(keys, values)
     if kind == "linear":
         return retnet_dsf(keys, keys, values, 1.0, scale=1.0)
     if kind == "retnet":
-        return retnet_dsf(keys, keys, values, V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True), scale=1.0)
+        return retnet_dsf(keys, keys, values, g, scale=1.0)
     if kind == "deltanet":
-        b = torch.full(keys.shape[:-1], V.real(beta, "beta", nonnegative=True), dtype=keys.dtype)
+        b = torch.full(keys.shape[:-1], beta, dtype=keys.dtype)
         return deltanet_dsf(keys, keys, values, b, scale=1.0)
-    g = V.real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
-    step = V.real(dt, "dt", positive=True)
     a = torch.tensor([math.log(g) / step], dtype=keys.dtype)
     dts = torch.full((*keys.shape[:-1], 1), step, dtype=keys.dtype)
     return mamba2_ssd_dsf(values[..., None, :], dts, a, keys, keys)
@@ -96,7 +102,7 @@ def state_as_memory(h: torch.Tensor, d_k: int, d_v: int) -> torch.Tensor:
     """
     d_k = V.integer(d_k, "d_k", minimum=1)
     d_v = V.integer(d_v, "d_v", minimum=1)
-    V.tensor(h, "h", nonempty=True)
+    V.tensor(h, "h", ndim=range(1, 33), nonempty=True)
     if h.shape[-1] != d_k * d_v:
         raise ValueError(f"h must have last dimension d_k * d_v = {d_k * d_v}, got shape {list(h.shape)}")
     return h.reshape(*h.shape[:-1], d_v, d_k)
@@ -190,7 +196,7 @@ def softmax_relmse(
     :math:`\mathcal N(0,I/d_v)` values. Returns (relMSE ``[len(ns)]``, delta-method SE).
     Claim ``synthesis.softmax-infinite-state-crossover``.
     """
-    ns = [V.integer(n, "ns", minimum=1) for n in ns]
+    ns = V.integers(ns, "ns", minimum=1)
     at = _softmax_pool(d_k, max(ns), beta, trials, seed, d_v)
     out = [at(n) for n in ns]
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
@@ -206,5 +212,8 @@ def softmax_capacity(d_k: int, eps: float, beta: float, *, n_max: int, trials: i
     n_max = V.integer(n_max, "n_max", minimum=2)
     at = _softmax_pool(d_k, n_max, beta, trials, seed, d_v)
     if at(n_max)[0] <= e2:
-        raise ValueError(f"no bracket: softmax relMSE at N = n_max = {n_max} is still <= eps^2 = {e2}")
+        raise ValueError(
+            f"no bracket: softmax relMSE at N = n_max = {n_max} is still <= eps^2 = {e2} (eps = {eps}, beta = {beta}, "
+            f"d_k = {d_k}); raise n_max or lower beta"
+        )
     return largest_true(lambda n: at(n)[0] <= e2, 1, n_max)

@@ -28,6 +28,7 @@ from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
 from ..dsf import DSF, elu_plus_one, separable_attention_dsf
 from ..scansnap import Batch, Flow, Forward, SequenceClasses, entropy_distinct, init_yz, sample_batch
+from . import _checks as C
 
 FEATURES = ("exp", "elu1")
 F64 = torch.float64
@@ -48,8 +49,15 @@ __all__ = [
 
 
 def feature(z: torch.Tensor, kind: str) -> torch.Tensor:
-    r"""The positive map applied to the logits: :math:`e^z` (``"exp"``) or :math:`\mathrm{elu}(z)+1` (``"elu1"``)."""
+    r"""The positive map applied to the logits: :math:`e^z` (``"exp"``) or :math:`\mathrm{elu}(z)+1` (``"elu1"``).
+
+    Elementwise: ``z`` may have any shape. Raises ``ValueError`` for ``"exp"`` when an entry of ``z`` exceeds
+    :func:`~attnmath.synthesis._checks.exp_bound` (700 in float64), where :math:`e^z` would overflow.
+    """
     V.choice(kind, "kind", FEATURES)
+    V.tensor(z, "z")
+    if kind == "exp":
+        C.exp_argument(z, "z")
     return torch.exp(z) if kind == "exp" else elu_plus_one(z)
 
 
@@ -57,12 +65,14 @@ def _check(Z: torch.Tensor, x: torch.Tensor, query: torch.Tensor) -> int:
     V.tensor(Z, "Z", ndim=2)
     M = Z.shape[0]
     V.tensor(Z, "Z", shape=(M, M))
-    if not isinstance(x, torch.Tensor) or x.dtype != torch.long or x.ndim != 2:
-        raise ValueError(f"x must be a [B, L] long tensor of token ids, got {getattr(x, 'shape', type(x))}")
-    if not isinstance(query, torch.Tensor) or query.dtype != torch.long or tuple(query.shape) != (x.shape[0],):
-        raise ValueError(f"query must be a [B={x.shape[0]}] long tensor, got {getattr(query, 'shape', type(query))}")
-    if int(x.max()) >= M or int(query.max()) >= M or int(x.min()) < 0 or int(query.min()) < 0:
-        raise ValueError(f"token ids in x and query must lie in [0, M={M})")
+    V.has_data(Z, "Z")
+    C.token_ids(x, "x", ndim=2)
+    C.token_ids(query, "query", ndim=1)
+    V.same_size("x", x, 0, "query", query, 0, "the batch size B (x [B, L], query [B])")
+    for name, ids in (("x", x), ("query", query)):
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo < 0 or hi >= M:
+            raise ValueError(f"{name} must hold token ids in [0, M={M}) (M = Z's size), got min {lo}, max {hi}")
     return M
 
 
@@ -100,6 +110,7 @@ def population_normaliser(zq: torch.Tensor, data: SequenceClasses, kind: str = "
 
     zq ``[..., M]`` (the logits row of class n's query, e.g. a population flow's ``zq[:, q]``) → ``[..., K]``.
     """
+    C.instance(data, "data", SequenceClasses, "attnmath.scansnap.SequenceClasses")
     V.tensor(zq, "zq")
     if zq.shape[-1] != data.M:
         raise ValueError(f"zq must have last dimension M = {data.M}, got {list(zq.shape)}")
@@ -113,8 +124,8 @@ def flow_attention(flow: Flow, data: SequenceClasses, kind: str = "exp") -> torc
     flow: a :class:`attnmath.scansnap.Flow` (query rows ``zq [S+1, #q, M]``) → ``[S+1, K, M]``; for ``"exp"`` each
     step equals :func:`attnmath.scansnap.population_attention` of that step's :math:`Z`.
     """
-    if not isinstance(flow, Flow):
-        raise TypeError(f"flow must be an attnmath.scansnap.Flow, got {type(flow).__name__}")
+    C.instance(flow, "flow", Flow, "attnmath.scansnap.Flow")
+    C.instance(data, "data", SequenceClasses, "attnmath.scansnap.SequenceClasses")
     rows = torch.stack([torch.nonzero(flow.queries == q).flatten()[0] for q in data.query])  # class -> row of zq
     w = data.probs[None] * feature(flow.zq[:, rows, :].to(F64), kind)  # [S+1, K, M]
     return w / w.sum(-1, keepdim=True)
@@ -125,18 +136,25 @@ def efold_changes(t: np.ndarray, values: np.ndarray, t_ref: float, ks: Sequence[
 
     ``t`` ``[S]`` increasing times, ``values`` ``[S, ...]``; the endpoints are the nearest recorded times. Returns
     the mean over trailing axes of :math:`\lVert\cdot\rVert_1` over the last axis of the change, ``[len(ks)]``.
-    Claim ``synthesis.snap-freezes-normaliser``.
+    Claim ``synthesis.snap-freezes-normaliser``. ``ks`` are whole e-fold counts (negative ones lie before
+    ``t_ref``). Raises ``ValueError`` when an e-fold ends after the last recorded time.
     """
-    t = np.asarray(t, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    if t.ndim != 1 or v.shape[0] != t.shape[0]:
+    t = V.real_array(t, "t", ndim=1)
+    v = V.real_array(values, "values", ndim=range(1, 33))
+    if v.shape[0] != t.shape[0]:
         raise ValueError(f"values must have one row per time: t {t.shape}, values {v.shape}")
+    if t.size > 1 and not bool(np.all(np.diff(t) > 0)):
+        raise ValueError(f"t must be increasing times, got {t[:8].tolist()}{' ...' if t.size > 8 else ''}")
     t_ref = V.real(t_ref, "t_ref", positive=True)
+    ks = V.integers(ks, "ks")
     out = []
     for k in ks:
         lo, hi = t_ref * np.exp(k), t_ref * np.exp(k + 1)
         if hi > t[-1] * (1 + 1e-12):
-            raise ValueError(f"the e-fold [{lo:.3g}, {hi:.3g}] ends after the last recorded time {t[-1]:.3g}")
+            raise ValueError(
+                f"the e-fold [t_ref e^k, t_ref e^(k+1)] = [{lo:.3g}, {hi:.3g}] of t_ref = {t_ref:.3g}, k = {k} (in ks) "
+                f"ends after the last recorded time t[-1] = {t[-1]:.3g}"
+            )
         ia, ib = int(np.abs(t - lo).argmin()), int(np.abs(t - hi).argmin())
         d = np.abs(v[ib] - v[ia])
         out.append(float(d.sum(-1).mean()) if d.ndim > 1 else float(d.sum()))
@@ -149,6 +167,7 @@ def feature_forward(Y: torch.Tensor, Z: torch.Tensor, batch: Batch, kind: str = 
     ``kind="exp"`` is the paper's model; ``"elu1"`` the linear-attention variant. Returns
     :class:`attnmath.scansnap.Forward` (b ``[B, T-1]``, v, f, logits, alpha ``[B, M]``).
     """
+    C.instance(batch, "batch", Batch, "attnmath.scansnap.Batch")
     M = _check(Z, batch.x, batch.query)
     V.tensor(Y, "Y", shape=(M, M))
     w = feature(Z[batch.query[:, None], batch.x], kind)
@@ -189,6 +208,7 @@ def feature_sgd_train(
     ``Generator(seed)`` draws the init and then every batch, in ``sgd_train``'s order, so ``kind="exp"``
     reproduces ``sgd_train(grad="autograd")``. Claim ``synthesis.linear-attention-lr-ratio``.
     """
+    C.instance(data, "data", SequenceClasses, "attnmath.scansnap.SequenceClasses")
     V.choice(kind, "kind", FEATURES)
     steps = V.integer(steps, "steps", minimum=1)
     gen = torch_generator(seed)
@@ -219,5 +239,7 @@ def feature_entropy_distinct(Z: torch.Tensor, data: SequenceClasses, kind: str =
     :func:`attnmath.scansnap.entropy_distinct` applied to :math:`\ln\mathrm{feat}(Z)` (the softmax of
     :math:`\ln\mathrm{feat}` is the normalised feature).
     """
+    C.instance(data, "data", SequenceClasses, "attnmath.scansnap.SequenceClasses")
     V.tensor(Z, "Z", shape=(data.M, data.M))
+    V.has_data(Z, "Z")
     return entropy_distinct(torch.log(feature(Z, kind)), data)

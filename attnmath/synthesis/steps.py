@@ -30,6 +30,7 @@ from ..base.numerics import torch_generator
 from ..base.runtime import single_thread
 from ..dsf import DSF, s6_dsf
 from ..stiffness.experiments import ADAPTOR_H, LBFGS, adaptor_data
+from . import _checks as C
 
 TRANSITIONS = ("zoh", "euler")
 F64 = torch.float64
@@ -62,10 +63,10 @@ def s4d_transition_dsf(a: torch.Tensor, delta: torch.Tensor, transition: str = "
     :math:`C_i=\mathbf 1^\top`. Input ``[L, 1]``. Claim ``synthesis.s4d-stiffness-euler-bound``.
     """
     V.choice(transition, "transition", TRANSITIONS)
-    V.tensor(a, "a", ndim=1)
+    V.has_data(V.tensor(a, "a", ndim=1), "a")
     if bool((a >= 0).any()):
         raise ValueError("a must be negative (a stable continuous-time A)")
-    V.tensor(delta, "delta", ndim=1)
+    V.has_data(V.tensor(delta, "delta", ndim=1), "delta")
     if bool((delta <= 0).any()):
         raise ValueError("delta must be positive (a step)")
     L, n = delta.shape[0], a.shape[0]
@@ -123,6 +124,13 @@ def held_input_ode_states(
         )
     if np.any(d <= 0):
         raise ValueError("delta must be positive (hold times)")
+    # the state grows like e^{a_k t}: a positive a_k over the whole time sum(delta) must not overflow
+    growth = float(a.max()) * float(d.sum())
+    if growth > C.exp_bound(torch.float64):
+        raise ValueError(
+            f"a and delta make the state grow like e^(max(a) sum(delta)) = e^{growth:.4g}, which overflows: "
+            f"max(a) * sum(delta) must be <= {C.exp_bound(torch.float64):.4g}"
+        )
     rtol, atol = V.real(rtol, "rtol", positive=True), V.real(atol, "atol", positive=True)
     h = np.zeros_like(a)
     out = np.empty_like(b)
@@ -148,7 +156,7 @@ def relaxation_task(
     :math:`y_i=e^{-h\lambda_i}y_{i-1}+(1-e^{-h\lambda_i})u_i`. lam ``[B, L]`` (positive);
     :math:`u\sim\mathcal N(0,1)` from ``Generator(seed)``. Returns (u, y), ``[B, L]`` each, float64.
     """
-    V.tensor(lam, "lam", ndim=2)
+    V.has_data(V.tensor(lam, "lam", ndim=2), "lam")
     if bool((lam <= 0).any()):
         raise ValueError("lam must be positive (a decay rate)")
     h = V.real(h, "h", positive=True)
@@ -177,9 +185,18 @@ def toy_forward(
     ``params = (w_1, w_2, c, \alpha)``. ``"zoh"``: S6 (:func:`attnmath.dsf.s6_dsf`, exact ZOH) with input gain
     :math:`b=|a|`, i.e. :math:`h_i=e^{\Delta_ia}h_{i-1}+(1-e^{\Delta_ia})u_i`; ``"euler"``: the explicit-Euler
     transition :math:`h_i=(1+\Delta_ia)h_{i-1}+\Delta_i|a|u_i`. lam, u ``[B, L]`` → (y ``[B, L]``, Δ ``[B, L]``, a).
+    Raises ``ValueError`` for a non-positive ``lam`` (its log is taken), a ``u`` of another shape, or
+    :math:`\alpha` above 700 (:math:`e^\alpha` would overflow).
     """
     V.choice(transition, "transition", TRANSITIONS)
-    V.tensor(params, "params", shape=(4,))
+    V.has_data(V.tensor(lam, "lam", ndim=2), "lam")
+    V.has_data(V.tensor_like(u, "u", lam, "lam", ndim=2), "u")
+    V.same_size("lam", lam, 0, "u", u, 0, "the batch size B")
+    V.same_size("lam", lam, 1, "u", u, 1, "the length L")
+    if bool((lam <= 0).any()):
+        raise ValueError(f"lam must be positive (a stiffness: its log is taken), got min {float(lam.min()):.4g}")
+    V.has_data(V.tensor_like(params, "params", lam, "lam", shape=(4,)), "params")
+    C.exp_argument(params[3], "params[3] (alpha, a = -e^alpha)")
     w1, w2, c, alpha = params
     a = -torch.exp(alpha)
     delta = F.softplus(w1 * torch.log(lam) + w2 * u + c)
@@ -253,5 +270,6 @@ def implied_euler_gate(fit: ToyFit, h: float = ADAPTOR_H) -> torch.Tensor:
     :math:`g_i=(1-e^{\Delta_ia})/(h\lambda_i)`, to compare with the exact gate :math:`\varphi_1(-h\lambda_i)`
     (:func:`attnmath.stiffness.exact_gate`). ``[B, L]``.
     """
+    C.instance(fit, "fit", ToyFit, "attnmath.synthesis.ToyFit")
     h = V.real(h, "h", positive=True)
     return -torch.expm1(-fit.z) / (h * fit.lam)

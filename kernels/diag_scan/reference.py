@@ -29,8 +29,14 @@ from .._common import check_qkv, check_state, resolve_scale
 
 
 def check_g(g: torch.Tensor, q: torch.Tensor) -> bool:
-    """Validate the log-decay ``g``: ``[B, T, H, K]`` (per key) or ``[B, T, H]`` (scalar); return ``scalar``."""
+    """Validate the log-decay ``g <= 0``: ``[B, T, H, K]`` (per key) or ``[B, T, H]`` (scalar); return ``scalar``.
+
+    A positive ``g`` is a growing state: the chunked form's within-chunk factors :math:`e^{-b}` assume
+    :math:`b` non-increasing and overflow otherwise, so it is refused.
+    """
     V.tensor(g, "g", ndim=(3, 4))
+    if g.numel() and g.device.type != "meta":
+        V.real(float(g.detach().max()), "g", high=0.0)
     V.same_device("q", q, "g", g)
     B, T, H, K = q.shape
     if g.shape not in ((B, T, H, K), (B, T, H)):

@@ -158,3 +158,12 @@ def test_each_operator_is_callable_from_the_kernels_package(op):
     assert getattr(kernels, op).reference.__name__ == f"attnmath.kernels.{op}.reference"
     with pytest.raises(ValueError, match="q must have 4 dimensions"):
         getattr(kernels, op)(*(t[0] for t in args))
+
+
+def test_diag_scan_refuses_a_positive_log_decay():
+    """g is a log-decay (<= 0): a positive entry is a growing state whose chunked factors overflow."""
+    q = torch.randn(1, 8, 1, 4, generator=torch.Generator().manual_seed(0))
+    g = torch.full((1, 8, 1), -0.1)
+    g[0, 3, 0] = 0.5
+    with pytest.raises(ValueError, match=r"^g must be <= 0\.0, got 0\.5"):
+        dispatch.diag_scan(q, q, q, g)

@@ -211,7 +211,13 @@ def test_bad_inputs_name_the_argument_first():
         torch.zeros(2, 2, 2, 2, 2, 2, dtype=F64),
         torch.zeros(2, 2, 2, 2, 2, 2, dtype=F64),
     )
-    _check_raises(ValueError, r"^k must have 2 dimensions, got shape \[1, 5, 4\]$", scores, q2, rand(1, 5, 4))
+    _check_raises(
+        ValueError,
+        r"^q and k must have as many dimensions \(\[\.\.\., L, m\] each\): q has shape \[3, 4\], k has shape \[1, 5, 4\]$",
+        scores,
+        q2,
+        rand(1, 5, 4),
+    )
     _check_raises(
         TypeError,
         r"^q has dtype torch\.float64 but k has dtype torch\.float32; they must match$",
@@ -231,7 +237,12 @@ def test_bad_inputs_name_the_argument_first():
         causal=True,
     )
     _check_raises(
-        ValueError, r"^v must have 2 dimensions, got shape \[1, 5, 2\]$", softmax_attention, q2, k2, rand(1, 5, 2)
+        ValueError,
+        r"^k and v must have as many dimensions .*v has shape \[1, 5, 2\]$",
+        softmax_attention,
+        q2,
+        k2,
+        rand(1, 5, 2),
     )
     _check_raises(TypeError, r"^v must be a torch\.Tensor, got list$", softmax_attention, q2, k2, [[1.0]])
     _check_raises(TypeError, r"^k must be a torch\.Tensor, got list$", softmax_attention, q2, [[1.0] * 4], v2)
@@ -243,7 +254,9 @@ def test_bad_inputs_name_the_argument_first():
         k2,
         v2.float(),
     )
-    _check_raises(ValueError, r"^v must have 2 dimensions, got shape \[5\]$", hard_attention, q2, k2, rand(5))
+    _check_raises(
+        ValueError, r"^v must have 2 or 3 or 4 or 5 dimensions, got shape \[5\]$", hard_attention, q2, k2, rand(5)
+    )
     _check_raises(TypeError, r"^v must be a torch\.Tensor, got list$", hard_attention, q2, k2, [[1.0]])
     _check_raises(
         ValueError, r"^v must have one row per key: k is \[5, 4\], v is \[4, 2\]$", hard_attention, q2, k2, rand(4, 2)

@@ -91,9 +91,9 @@ def test_bad_inputs_name_the_argument():
     x, q = torch.tensor([[0, 1, 2]]), torch.tensor([3])
     with pytest.raises(ValueError, match="kind"):
         feature(Z, "relu")
-    with pytest.raises(ValueError, match="x must be"):
+    with pytest.raises(TypeError, match="x must be"):
         onehot_normaliser(Z, x.double(), q)
-    with pytest.raises(ValueError, match="query must be"):
+    with pytest.raises(ValueError, match="x and query must agree on the batch size"):
         onehot_normaliser(Z, x, torch.tensor([3, 1]))
     with pytest.raises(ValueError, match="token ids"):
         onehot_attention_dsf(Z, torch.tensor([[0, 9]]), q)
