@@ -91,7 +91,7 @@ def test_case02_chunked_diag_scan_checks_every_tensor():
         (torch.ones(5, dtype=torch.complex128), TypeError, r"^theta must have a real floating dtype"),
         (torch.ones(5, dtype=torch.bool), TypeError, r"^theta must have a real floating dtype"),
         (torch.ones(5, dtype=torch.int64), TypeError, r"^theta must have a real floating dtype"),
-        (torch.ones(4, dtype=F64), ValueError, r"^theta must have shape \[5\], got \[4\]"),
+        (torch.ones(4, dtype=F64), ValueError, r"^theta must have shape \[5\] to match k .*, got \[4\]"),
     ],
 )
 def test_case03_titans_block_factors_checks_gates(gate, exc, msg):
@@ -121,9 +121,9 @@ def test_case04_diag_transition_products_checks_lam():
 # --- 5. flowformer_causal_dsf: v and eps; mlstm_dsf checked only q, k ----------------------------------------
 def test_case05_flowformer_checks_v_and_eps():
     q, k = r(6, 3), r(6, 3, seed=1)
-    with pytest.raises(ValueError, match=r"^v must have shape \[6, \*\], got \[5, 2\]$"):
+    with pytest.raises(ValueError, match=r"^v must have shape \[6, \*\] to match q_raw .*, got \[5, 2\]$"):
         dsf.flowformer_causal_dsf(q, k, r(5, 2))
-    with pytest.raises(ValueError, match=r"^v must have shape \[6, \*\], got \[6\]$"):
+    with pytest.raises(ValueError, match=r"^v must have shape \[6, \*\] to match q_raw .*, got \[6\]$"):
         dsf.flowformer_causal_dsf(q, k, r(6))
     for eps, msg in ((0.0, r"^eps must be > 0, got 0.0$"), (-1e-3, r"^eps must be > 0"), (INF, r"^eps must be finite")):
         with pytest.raises(ValueError, match=msg):
@@ -134,13 +134,13 @@ def test_case05_flowformer_checks_v_and_eps():
 def test_case05_mlstm_checks_v_and_gates():
     q, k, v = r(6, 3), r(6, 3, seed=1), r(6, 2, seed=2)
     ip, fp, op = r(6, seed=3), r(6, seed=4), r(6, 2, seed=5)
-    with pytest.raises(ValueError, match=r"^v must have shape \[6, \*\], got \[5, 2\]$"):
+    with pytest.raises(ValueError, match=r"^v must have shape \[6, \*\] to match q .*, got \[5, 2\]$"):
         dsf.mlstm_dsf(q, k, r(5, 2), ip, fp, op)
     with pytest.raises(ValueError, match=r"^i_pre must contain only finite values"):
         dsf.mlstm_dsf(q, k, v, torch.full((6,), NAN, dtype=F64), fp, op)
-    with pytest.raises(ValueError, match=r"^f_pre must have shape \[6\], got \[6, 1\]$"):
+    with pytest.raises(ValueError, match=r"^f_pre must have shape \[6\] to match q .*, got \[6, 1\]$"):
         dsf.mlstm_dsf(q, k, v, ip, fp[:, None], op)
-    with pytest.raises(ValueError, match=r"^o_pre must have shape \[6, 2\], got \[6, 3\]$"):
+    with pytest.raises(ValueError, match=r"^o_pre must have shape \[6, 2\] to match v .*, got \[6, 3\]$"):
         dsf.mlstm_dsf(q, k, v, ip, fp, r(6, 3))
     with pytest.raises(TypeError, match=r"^f_pre must have a real floating dtype"):
         dsf.mlstm_dsf(q, k, v, ip, fp.to(torch.bool), op)

@@ -40,6 +40,12 @@ def numpy_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(V.integer(seed, "seed", minimum=0))
 
 
+# expm1(z) overflows above log(largest float): phi1's upper bound for z, per dtype.
+_LOG_MAX = {
+    dt: float(np.log(torch.finfo(dt).max)) for dt in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+}
+
+
 @overload
 def phi1(z: torch.Tensor) -> torch.Tensor: ...
 @overload
@@ -50,10 +56,15 @@ def phi1(z: torch.Tensor | float) -> torch.Tensor | float:
     ``z``: real tensor (any shape) or a real number (returns a float). ``expm1`` avoids the
     cancellation of :math:`e^z-1` near 0; for :math:`\lambda=-\mu<0` the gated block with
     :math:`a=\varphi_1(-h\mu)` is exact (claim ``stiffness.exact-gate``).
+
+    Raises ``ValueError`` for :math:`z > \log(\text{largest float})` (709.78 in float64, 88.72 in
+    float32): there :math:`e^z` overflows and :math:`\varphi_1(z)` is not representable.
     """
     if not isinstance(z, torch.Tensor):
         zf = V.real(z, "z")
+        V.exponent(zf, "z")
         return float(phi1(torch.tensor(zf, dtype=torch.float64)))
     z = V.tensor(z, "z", nonempty=False)
+    V.exponent(z, "z")
     safe = torch.where(z == 0, torch.ones_like(z), z)
     return torch.where(z == 0, torch.ones_like(z), torch.expm1(safe) / safe)

@@ -311,3 +311,57 @@ def function(x: Any, name: str) -> Any:
     if not callable(x):
         raise TypeError(f"{name} must be callable, got {type(x).__name__}")
     return x
+
+
+def max_exponent(dtype: torch.dtype) -> float:
+    """The largest :math:`z` with :math:`e^z` finite in ``dtype`` (709.78 for float64, 88.72 for float32)."""
+    return math.log(torch.finfo(dtype).max)
+
+
+def exponent(x: torch.Tensor | float, name: str, dtype: torch.dtype | None = None) -> None:
+    """Every entry of ``x`` (an input that is exponentiated) is at most :func:`max_exponent` of ``dtype``
+    (default: ``x``'s own dtype, float64 for a number), so a finite input never overflows to Inf (then NaN)."""
+    if dtype is None:
+        dtype = x.dtype if isinstance(x, torch.Tensor) else torch.float64
+    bound = max_exponent(dtype)
+    if isinstance(x, torch.Tensor):
+        if x.device.type == "meta" or x.numel() == 0:
+            return
+        top = float(x.detach().max())
+    else:
+        top = float(x)
+    if top > bound:
+        raise ValueError(
+            f"{name} must be <= {bound:.6g} (its exponential overflows {str(dtype).replace('torch.', '')}), got {top:.6g}"
+        )
+
+
+def same_ndim(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor, what: str = "") -> None:
+    """``a`` and ``b`` have as many dimensions (``what`` may describe their layouts); the message names both."""
+    if a.ndim != b.ndim:
+        layouts = f" ({what})" if what else ""
+        raise ValueError(
+            f"{name_a} and {name_b} must have as many dimensions{layouts}: {name_a} has shape {list(a.shape)}, "
+            f"{name_b} has shape {list(b.shape)}"
+        )
+
+
+def min_ndim(x: torch.Tensor, name: str, ndim: int, layout: str) -> torch.Tensor:
+    """At least ``ndim`` dimensions (``layout`` spells them, e.g. ``"[..., L, d]"``)."""
+    if x.ndim < ndim:
+        raise ValueError(f"{name} must have shape {layout} (at least {ndim} dimensions), got {list(x.shape)}")
+    return x
+
+
+def instance(x: Any, name: str, cls: type, what: str) -> Any:
+    """``x`` must be an instance of ``cls`` (``what`` spells it for the message, e.g. ``"attnmath.scansnap.Batch"``)."""
+    if not isinstance(x, cls):
+        raise TypeError(f"{name} must be an {what}, got {type(x).__name__}")
+    return x
+
+
+def float_dtype(x: Any, name: str) -> torch.dtype:
+    """A floating ``torch.dtype`` (float16, bfloat16, float32, float64)."""
+    if not isinstance(x, torch.dtype) or not x.is_floating_point:
+        raise TypeError(f"{name} must be a floating torch.dtype (e.g. torch.float64), got {type(x).__name__} {x!r}")
+    return x

@@ -34,3 +34,12 @@ def test_phi1_at_zero_and_as_a_float():
     z = torch.tensor([0.0, 1e-12, -2.0], dtype=torch.float64)
     assert torch.equal(phi1(z)[:1], torch.ones(1, dtype=torch.float64))
     assert abs(phi1(z)[2].item() - (1 - np.exp(-2.0)) / 2.0) < 4 * F64_EPS
+
+
+@pytest.mark.parametrize(("z", "bound"), [(710.0, "709.78"), (torch.tensor([0.0, 89.0]), "88.72")])
+def test_phi1_refuses_arguments_whose_exponential_overflows(z, bound):
+    """e^z overflows above log(largest float) of z's dtype: a clear error, not a silent Inf."""
+    with pytest.raises(ValueError, match=rf"^z must be <= {bound}"):
+        phi1(z)
+    edge = 709.0 if isinstance(z, float) else torch.tensor([0.0, 88.0])
+    assert torch.isfinite(torch.as_tensor(phi1(edge), dtype=torch.float64)).all()  # just inside the bound: finite

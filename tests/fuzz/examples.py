@@ -183,7 +183,7 @@ _T = np.array([0.5, 1.0, 2.0])
 for _f in ("B_snap", "B_snap_branches", "B_snap_printed", "dB_dlog_t"):
     ex(f"scansnap.{_f}")(lambda: a(_T, 1000, 10, 1.0, 0.5, 0.1))
 ex("scansnap.Gamma_closed")(lambda: a(_T, 1000, 10, 1.0, 0.5))
-ex("scansnap.attention_entropy_distinct")(lambda: a(r(_M()), _batch(), _data()))
+ex("scansnap.attention_entropy_distinct")(lambda: a(r(4, _M()).abs(), _batch(), _data()))
 ex("scansnap.attention_ratio_decay")(lambda: a(3.0, 1.0))
 ex("scansnap.chi")(lambda: a(np.array([1.0]), np.array([0.5])))
 ex("scansnap.distinct_attention")(
@@ -348,7 +348,7 @@ ex("fastforms.derivation.normalised_and_augmented")(lambda: a(2, 1))
 ex("fastforms.derivation.gate_gradient_sides")(lambda: a(2))
 ex("fastforms.derivation.online_softmax_sides")(lambda: a(1, 1))
 ex("fastforms.derivation.softmax_attention")(lambda: a(_seq()))
-ex("fastforms.derivation.evaluate")(lambda: a(__import__("sympy").Integer(2), _seq(), {}))
+ex("fastforms.derivation.evaluate")(lambda: a(2 * _seq()["q"], _seq(), {"q": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]}))
 ex("fastforms.instances.s6_scan")(
     lambda: a(r(1, 8, 2), pos(1, 8, 2), -pos(2, 3), r(1, 8, 3, seed=1), r(1, 8, 3, seed=2), chunk_size=4)
 )

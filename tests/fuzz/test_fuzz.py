@@ -1,9 +1,9 @@
 """The CI sample of the fuzz harness (issue 17): every public callable, a seeded sample of corruptions.
 
-It must pass while the library fixes are still under way, so it asserts what holds today and may only
-improve: every public callable has an example call and that call succeeds, the sample has no hang, and no
-sampled call is unclear/silent/hang unless tests/fuzz/baseline.json (from a full ``make fuzz``) already
-records it so.  ``make fuzz`` runs every corruption and prints the outcome table.
+Every public callable has an example call and that call succeeds; every sampled corruption is ``clear``
+(a ``ValueError``/``TypeError`` naming the corrupted argument) or ``valid`` (a valid variant that works
+and matches, or a justified exception of tests/fuzz/known_*.py): no ``unclear``, ``silent`` or ``hang``.
+``make fuzz`` runs every corruption of every argument and asserts the same.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ import time
 
 import pytest
 
-from . import baseline as B
 from .api import public_callables
 from .classification import KNOWN_VALID
 from .examples import EXAMPLES
 from .harness import OUTCOMES, Task, default_workers, run_task, run_tasks, summarize, tasks_for
 
 SEED = 17
-PER_CALLABLE = 6  # corruptions sampled per callable (plus its example call)
+PER_CALLABLE = 8  # corruptions sampled per callable (plus its example call): about 40 s on 2 cores
 TIMEOUT_S = 10.0
 
 
@@ -47,18 +46,12 @@ def test_classifier() -> None:
     assert outcome in ("clear", "unclear") and (outcome == "clear" or "not naming q" in detail)
 
 
-def test_baseline_covers_every_callable() -> None:
-    base = B.load()
-    assert set(base["counts"]) == set(public_callables()), "regenerate: python tools/fuzz_report.py --update-baseline"
-
-
 def _sample() -> list[Task]:
     rng = random.Random(SEED)
-    hangs = {tid for tid, o in B.load()["bad"].items() if o == "hang"}
     tasks: list[Task] = []
     for key in sorted(public_callables()):
         every = tasks_for(key)
-        corrupt = [t for t in every[1:] if t.id not in hangs]
+        corrupt = every[1:]
         tasks.append(every[0])
         tasks += rng.sample(corrupt, min(PER_CALLABLE, len(corrupt)))
     return tasks
@@ -72,10 +65,9 @@ def test_ci_sample() -> None:
     assert set(results) == {t.id for t in tasks}
     broken = {tid: d for tid, (o, d) in results.items() if tid.endswith(":example") and o != "valid"}
     assert not broken, f"example calls that fail: {broken}"
-    hangs = sorted(tid for tid, (o, _) in results.items() if o == "hang")
-    assert not hangs, f"calls past {TIMEOUT_S:g} s: {hangs}"
-    worse = B.regressions(results, sample=True)
-    assert not worse, "worse than tests/fuzz/baseline.json:\n" + "\n".join(worse)
+    bad = [f"{tid}: {o}: {d}" for tid, (o, d) in sorted(results.items()) if o in ("unclear", "silent", "hang")]
+    assert not bad, "calls that are not clear or valid:\n" + "\n".join(bad)
+    assert elapsed < 120, f"the CI sample took {elapsed:.0f} s (budget: 2 minutes)"
     totals = {o: sum(c[o] for c in summarize(results).values()) for o in OUTCOMES}
     print(f"fuzz sample: {len(tasks)} calls in {elapsed:.0f} s: {totals}")
 
