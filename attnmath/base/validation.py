@@ -75,13 +75,16 @@ def tensor(
     if nonempty and x.numel() == 0:
         raise ValueError(f"{name} must be non-empty, got shape {list(x.shape)}")
     if finite and x.numel() and x.device.type != "meta":
-        if not bool(torch.isfinite(x).all()):
+        # one pass, no temporary (isfinite().all() allocates and reads x three times): a NaN propagates to
+        # both ends of aminmax and an Inf shows at one of them
+        lo_t, hi_t = torch.aminmax(x.detach())
+        lo, hi = float(lo_t), float(hi_t)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{name} must contain only finite values (found NaN or Inf)")
         bound = max_abs_of(x.dtype) if max_abs is not None and max_abs < 0 else max_abs
-        if bound is not None:
-            biggest = float(x.detach().abs().max())
-            if biggest > bound:
-                raise _too_big(name, biggest, bound)
+        biggest = max(-lo, hi)
+        if bound is not None and biggest > bound:
+            raise _too_big(name, biggest, bound)
     return x
 
 
