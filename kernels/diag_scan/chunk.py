@@ -17,7 +17,13 @@ Intra-chunk scores.  Scalar ``g``: :math:`A = (QK^\top)\odot e^{b_i-b_j}` (a ``[
 matrix).  Per-key ``g``: split the chunk in sub-chunks of ``c`` steps; a pair in sub-chunks
 :math:`J < I` factorises through the reference :math:`r_I` (``b`` at the step before sub-chunk
 ``I``), :math:`(q_i e^{b_i-r_I})^\top(k_j e^{r_I-b_j})` with both exponents :math:`\le 0`; pairs in
-the same sub-chunk use the exact pairwise decays (a ``[c, c, K]`` tensor).  The chunk states are
+the same sub-chunk use the exact pairwise decays (a ``[c, c, K]`` tensor).  That sub-chunk path is the
+fallback: a chunk whose decay span :math:`-\beta_k` is at most :data:`FACTOR_SPAN` for every key takes one
+matmul, :math:`A = \big[(Q\odot e^{b-\beta/2})(K\odot e^{\beta/2-b})^\top\big]\odot M`, whose
+exponents lie in :math:`[-\text{span}/2, \text{span}/2]` (the reference :math:`\beta/2` is the middle
+of the chunk's decay), so no factor exceeds :math:`e^{20}` and a masked pair at most :math:`e^{40}`
+before it is zeroed: finite in fp32, and each product :math:`q_{ik}k_{jk}e^{b_{ik}-b_{jk}}` is formed
+from two correctly rounded factors, as in the pairwise path.  The chunk states are
 passed along by a loop over the ``T/C`` chunks, and time is processed in groups of about 512
 steps (whole chunks) with the state carried between groups, so that intermediates stay in cache.  Gradients come from autograd through these
 operations (the Triton kernels have a hand-written backward).
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import torch
 
+from attnmath.base import validation as V
 from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
 
 from .._common import (
@@ -43,6 +50,10 @@ from .reference import check_g
 
 NEG_INF = float("-inf")
 SUB_CHUNK = 16  # default sub-chunk of the per-key intra-chunk scores (a [c, c, K] pairwise-decay tensor)
+# The largest decay span -beta of a chunk whose per-key scores take the factorised one-matmul path: with the
+# reference beta/2, every factor is e^x with |x| <= 20 (4.9e8) and a masked product at most e^40 (2.4e17),
+# finite in fp32 (max 3.4e38) with room for |q.k| up to 1e21.  Wider chunks take the sub-chunk path.
+FACTOR_SPAN = 40.0
 
 
 def _cumulative_log_decay(g: torch.Tensor) -> torch.Tensor:
@@ -87,6 +98,28 @@ def _intra_per_key(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, c: int) ->
     return A.reshape(*lead, C, C)
 
 
+def _intra_per_key_mixed(
+    q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, qd: torch.Tensor, kd: torch.Tensor, c: int, span: float
+) -> torch.Tensor:
+    """Per-key scores of every chunk: the factorised one-matmul path where the chunk's decay span is at most
+    ``span`` for every key, the sub-chunk path (:func:`_intra_per_key`) elsewhere (see the module doc).
+
+    ``qd = q e^{b}`` and ``kd = k e^{beta - b}`` (the inter-chunk factors) give the factorised ones by a
+    per-chunk rescaling: ``qd e^{-beta/2} = q e^{b - beta/2}``, ``kd e^{-beta/2} = k e^{beta/2 - b}`` (on a
+    fast-path chunk ``e^{b} >= e^{-span}``, far above fp32's smallest normal number, so nothing underflows).
+    """
+    beta = b[..., -1:, :]  # [.., N, 1, K], <= 0
+    wide = (-beta).amax(dim=(-2, -1)) > span  # [.., N]: chunks that need the sub-chunk path
+    n_wide = int(wide.sum())
+    if n_wide == wide.numel():
+        return _intra_per_key(q, k, b, c)
+    half = torch.where(wide[..., None, None], 0.0, -0.5 * beta).exp()  # e^{-beta/2} <= e^{span/2}; 1 on wide chunks
+    A = ((qd * half) @ (kd * half).transpose(-1, -2)).masked_fill(~causal_mask(q.shape[-2], q.device), 0)
+    if n_wide:
+        A = A.index_put((wide,), _intra_per_key(q[wide], k[wide], b[wide], c))
+    return A
+
+
 def _forward_group(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -97,6 +130,7 @@ def _forward_group(
     C: int,
     c: int,
     scalar: bool,
+    span: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``."""
     dt = compute_dtype(q.dtype)
@@ -107,7 +141,7 @@ def _forward_group(
     qd = qc * b.exp()
     kd = kc * (beta[..., None, :] - b).exp()
     states, final = _state_passing(kd.transpose(-1, -2) @ vc, beta.exp(), h0)
-    A = _intra_scalar(qc, kc, b) if scalar else _intra_per_key(qc, kc, b, c)
+    A = _intra_scalar(qc, kc, b) if scalar else _intra_per_key_mixed(qc, kc, b, qd, kd, c, span)
     o = scale * (qd @ states + A @ vc)
     return from_chunks(o, q.shape[1]).to(q.dtype), final
 
@@ -122,12 +156,14 @@ def chunk_diag_scan(
     initial_state: torch.Tensor | None = None,
     chunk_size: int = CHUNK_SIZE,
     sub_chunk: int = SUB_CHUNK,
+    factor_span: float = FACTOR_SPAN,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Chunked :math:`S_t = \mathrm{diag}(e^{g_t})S_{t-1} + k_tv_t^\top`, :math:`o_t = s\,S_t^\top q_t` (PyTorch, log space).
 
     q, k: ``[B, T, H, K]``, v: ``[B, T, H, V]``, g (log-decay, ``<= 0``): ``[B, T, H, K]`` or
     ``[B, T, H]``, ``initial_state``: ``[B, H, K, V]``; ``chunk_size`` and ``sub_chunk`` powers of
-    two.  Returns ``(o`` in q's dtype, ``S_T`` fp32/fp64``)``; differentiable in q, k, v, g, h0.
+    two; ``factor_span`` in ``[0, 40]``: per-key chunks whose decay span is at most this take the factorised
+    one-matmul path (``0``: every chunk takes the sub-chunk path).  Returns ``(o`` in q's dtype, ``S_T`` fp32/fp64``)``; differentiable in q, k, v, g, h0.
     Claims ``kernels.diag-scan-chunked-form``, ``kernels.log-space-decays-stable``.
     """
     B, T, H, K, Vd = check_qkv(q, k, v)
@@ -136,12 +172,13 @@ def chunk_diag_scan(
     h0 = check_state(initial_state, "initial_state", (B, H, K, Vd), q)
     C = check_chunk_size(chunk_size, power_of_two=True)
     c = min(check_chunk_size(sub_chunk, "sub_chunk", power_of_two=True), C)
+    span = V.real(factor_span, "factor_span", low=0.0, high=FACTOR_SPAN)
     G = group_len(C)
     h = None if h0 is None else h0.to(compute_dtype(q.dtype))
     outs = []
     for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
         sl = slice(start, start + G)
-        o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, s, C, c, scalar)
+        o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, s, C, c, scalar, span)
         outs.append(o)
     assert h is not None  # T >= 1 (check_qkv rejects empty inputs): at least one group ran
     return torch.cat(outs, dim=1), h

@@ -68,13 +68,16 @@ def test_recurrent_and_masked_references_agree(gate):
     torch.testing.assert_close(o_quad, o_rec, rtol=0, atol=1e-12)  # float64, <= 40 decayed terms of size O(10)
 
 
+@pytest.mark.parametrize("span", [0.0, ds_chunk.FACTOR_SPAN])  # 0: every per-key chunk takes the sub-chunk path
 @pytest.mark.parametrize("gate", ["scalar", "key"])
 @pytest.mark.parametrize(("C", "c"), [(1, 1), (8, 2), (16, 16), (64, 16)])
-def test_every_chunk_and_sub_chunk_size_gives_the_same_answer(gate, C, c):
+def test_every_chunk_and_sub_chunk_size_gives_the_same_answer(gate, C, c, span):
     x = {
         n: t.detach().double() for n, t in make_inputs(12, (1, 45, 2, 4, 3), torch.float32, h0=True, gate=gate).items()
     }
-    o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=C, sub_chunk=c)
+    o, S = chunk_diag_scan(
+        x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=C, sub_chunk=c, factor_span=span
+    )
     o_r, S_r = diag_scan_recurrent(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], dtype=torch.float64)
     torch.testing.assert_close(o, o_r, rtol=0, atol=1e-12)  # float64 reordering of <= 45 terms
     torch.testing.assert_close(S, S_r, rtol=0, atol=1e-12)
@@ -99,6 +102,42 @@ def test_extreme_decays_stay_finite_and_exact(form, gate):
         # here dg ~ 1e-25 is a cancellation of O(1) terms q*dq - k*dk: its error is relative to them
         scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
         assert_close(name, want[name], got[name], torch.float32, scale=scale)
+
+
+def test_per_key_chunks_mix_the_factorised_and_the_sub_chunk_path(monkeypatch):
+    """Chunks whose decay span exceeds FACTOR_SPAN take the sub-chunk path, the others one factorised matmul;
+    in one call both run, and outputs, state and every gradient match the float64 recurrence (fp32 tolerances)."""
+    shape = (1, 256, 2, 16, 16)  # 4 chunks of 64 per head: 8 chunks in all
+    x = make_inputs(15, shape, torch.float32, h0=True, gate="key")
+    g = x["g"].detach().clone()
+    g[0, 70, 0, 3] = -45.0  # one key of chunk 1 (head 0) spans > 40: that chunk alone is wide
+    g[0, 200, 1, 0] = -41.0  # and chunk 3 of head 1
+    x["g"] = g.requires_grad_()
+    sizes: list[int] = []
+    sub = ds_chunk._intra_per_key
+
+    def spy(q, k, b, c):
+        sizes.append(q.shape[0] if q.ndim == 3 else -1)  # [n_wide, C, K] when called on the wide chunks only
+        return sub(q, k, b, c)
+
+    monkeypatch.setattr(ds_chunk, "_intra_per_key", spy)
+    o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=64)
+    assert sizes == [2], f"the sub-chunk path ran on {sizes} chunk batches, expected the 2 wide chunks once"
+    do, dS = upstream(15, o, S)
+    got = outputs_and_grads(o, S, x, do, dS)
+    r = as_reference(x)
+    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r["h0"], dtype=torch.float64)
+    want = outputs_and_grads(o_r, S_r, r, do, dS)
+    for name in want:
+        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
+        assert_close(name, want[name], got[name], torch.float32, scale=scale)
+
+
+def test_factor_span_is_validated():
+    x = make_inputs(16, (1, 8, 1, 4, 4), torch.float32, h0=False, gate="key")
+    for bad in (-1.0, 41.0, float("nan")):
+        with pytest.raises(ValueError, match="factor_span"):
+            chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], factor_span=bad)
 
 
 @pytest.mark.parametrize("gate", ["scalar", "key"])
@@ -128,10 +167,11 @@ def test_long_sequences_stream_over_groups_of_chunks(gate):
     c=pow2_sizes,
     seed=st.integers(0, 2**16),
     gate=st.sampled_from(["scalar", "key"]),
+    span=st.sampled_from([0.0, 2.0, ds_chunk.FACTOR_SPAN]),  # 2.0: a mix of factorised and sub-chunk chunks
 )
-def test_diag_scan_chunked_equals_recurrent_and_masked(shape, C, c, seed, gate):
+def test_diag_scan_chunked_equals_recurrent_and_masked(shape, C, c, seed, gate, span):
     q, k, v, h0, lg = float64_inputs(seed, *shape, gate=gate)
-    o, S = chunk_diag_scan(q, k, v, lg, initial_state=h0, chunk_size=C, sub_chunk=c)
+    o, S = chunk_diag_scan(q, k, v, lg, initial_state=h0, chunk_size=C, sub_chunk=c, factor_span=span)
     o_r, S_r = diag_scan_recurrent(q, k, v, lg, initial_state=h0, dtype=torch.float64)
     torch.testing.assert_close(o, o_r, rtol=0, atol=PROPERTY_ATOL)
     torch.testing.assert_close(S, S_r, rtol=0, atol=PROPERTY_ATOL)
