@@ -10,7 +10,9 @@
 #   make verify      run every claim (python -m attnmath verify) and write the ledger
 #   make notebooks   re-execute every notebook and store its outputs (after editing a chapter)
 #   make lab         open the notebooks in JupyterLab (jupytext pairs)
-#   make bench       CPU benchmarks of the kernels (scripts, not timed tests)
+#   make bench       CPU benchmark of the chunked forms with a bmm roofline and issue 18's goals (exits 1
+#                    when a goal fails; every figure in book/_build/bench_cpu.json)
+#   make gpu-check   the GPU tier in one command (CUDA): GPU tests, copy bandwidth, Triton vs fla and SDPA
 #   make mutate      mutation testing (mutmut) of the core modules against the fast unit/property
 #                    tests, then the per-module score table (tools/mutation_report.py, >= 85 %)
 #   make fuzz        issue 17's fuzz harness in full: every public callable x every corruption of each
@@ -30,7 +32,7 @@ SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
 .PHONY: book book-only test test-fast types verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
-	rerun-check verify-determinism coverage controls-check lab-check foreign-check check-env wheel-check fuzz
+	rerun-check verify-determinism coverage controls-check lab-check foreign-check check-env wheel-check fuzz gpu-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -187,7 +189,12 @@ lab-check: deps-lab
 	$(BIN)/pytest -q -p no:xdist -m lab tests/lab
 
 bench: deps-test
-	@for script in benchmarks/bench_cpu*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_cpu.py --json book/_build/bench_cpu.json
+
+# The GPU tier in one command (needs CUDA; under 8 minutes on one GPU): the GPU tests, the device's copy
+# bandwidth, bench_gpu.py's contenders, the goals; book/_build/gpu_check.json and a markdown table.
+gpu-check: deps-test
+	$(BIN)/python benchmarks/gpu_check.py --json book/_build/gpu_check.json --table book/_build/gpu_check.md
 
 # Mutation testing: modules in [tool.mutmut] only_mutate (pyproject.toml) and MODULES in
 # tools/mutation_report.py. A fresh run each time (a cached mutants/ would keep verdicts from

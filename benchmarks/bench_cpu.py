@@ -1,126 +1,324 @@
-"""CPU benchmark of the chunked PyTorch forms (run by ``make bench``; a script, not a timed test).
+"""CPU benchmark of the chunked PyTorch forms, with a bmm roofline (run by ``make bench``; a script, not a test).
 
-For T = 256 ... 16384 (B=1, H=4, D=64, fp32, forward pass, one thread unless ``--threads``): the chunked form vs the step-by-step
-recurrence vs the quadratic masked form (skipped above 512 MiB of scores), and, when fla is
-importable, vs fla's ``naive_recurrent_linear_attn`` and ``naive_chunk_linear_attn``.  Prints
-seconds, per-pair ratios and fitted scaling exponents, then the two acceptance criteria of the chunked form:
+For T = 256 ... 16384 (B=1, H=4, D=64, fp32, one thread unless ``--threads``), each operator
+(``linear_attention``, ``diag_scan_scalar``, ``diag_scan_key``) is timed in its forms: the chunked form, the
+step-by-step recurrence, the quadratic masked form (while its scores fit in 512 MiB) and, for linear
+attention, fla's ``naive_chunk_linear_attn`` and ``naive_recurrent_linear_attn`` when fla is importable.
+In the same run and thread setting, ``torch.bmm`` is timed on the chunked form's own block shapes, and
+each chunked form's achieved FLOP/s is printed as a fraction of it (FLOPs as implemented: see
+``benchmarks/benchlib.py``).  The chunked forms are also timed forward + backward at T = 2048 and 8192.
 
-- at T = 8192, chunked linear attention is at least 10x faster than the step-by-step recurrence;
-- its scaling exponent between T = 2048 and T = 16384 is at most 1.15.
+Timing: :class:`torch.utils.benchmark.Timer` (``blocked_autorange``); ``--rounds`` interleaved rounds
+over all cells, the minimum block time kept (the figure least disturbed by other work on a shared
+machine; the median is in the JSON report).  Goals (issue 18), each printed as PASS/FAIL with its figure:
 
-Exits 1 when either fails.  The acceptance numbers come from their own measurement: the chunked
-form at T = 2048 ... 16384 and the recurrence at T = 8192, interleaved over ``--accept-rounds``
-rounds, minimum kept (the median is printed too: on a loaded machine the two differ).
+- chunked linear attention at >= 70 % of the same-shape bmm throughput for every T >= 2048;
+- chunked linear attention >= 2x faster than fla's naive chunk reference at every T >= 1024;
+- chunked linear attention >= 10x faster than its step recurrence at T = 8192, scaling exponent <= 1.15
+  for T in [2048, 16384];
+- per-key diagonal scan >= 10x faster than its recurrence at T = 8192, exponent <= 1.1;
+- every chunked form's backward <= 3x its forward (T = 8192).
 
-Why one thread by default: on a machine shared with other work, the step recurrence's thousands
-of tiny operations each open a parallel region that waits for a descheduled worker thread; with
-two threads and a load average of 4 on 2 CPUs the recurrence ran 60x slower than alone, the
-chunked form up to 15x, and the ratios meant nothing.  ``--threads 0`` keeps torch's default.
-``--quick`` runs T <= 2048 and skips the acceptance check; ``--accept-only`` runs only that check.
+Exits 1 when a goal fails.  ``--quick`` runs T <= 2048 without goals; ``--json FILE`` writes every figure
+(times, ratios, exponents, roofline fractions, goals, environment).
+
+Why one thread by default: on a machine shared with other work, the step recurrence's thousands of
+tiny operations each open a parallel region that waits for a descheduled worker thread, and the
+ratios stop meaning anything.  ``--threads N`` sets another count.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
-import statistics
 import sys
+from pathlib import Path
 
 import torch
-from attnmath.kernels.linear_attention import chunk_linear_attention, linear_attention_recurrent
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib as bl
+from attnmath.kernels._common import group_len
+from attnmath.kernels.diag_scan import chunk_diag_scan, diag_scan_quadratic, diag_scan_recurrent
+from attnmath.kernels.linear_attention import (
+    chunk_linear_attention,
+    linear_attention_quadratic,
+    linear_attention_recurrent,
+)
 
 from attnmath.base.chunks import CHUNK_SIZE
-from attnmath.fastforms import timing as bm
+from attnmath.fastforms.timing import fla_references
 
-ACCEPT_T, ACCEPT_SPEEDUP, ACCEPT_LO, ACCEPT_HI, ACCEPT_EXPONENT = 8192, 10.0, 2048, 16384, 1.15
-
-
-def _fmt(x: float | None, spec: str) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
-
-
-def report(op: str, table: dict, Ts) -> None:
-    names = list(table)
-    print(f"\n== {op}: seconds per forward pass (min over repeats)")
-    print("T".rjust(7) + "".join(n.rjust(22) for n in names))
-    for T in Ts:
-        print(str(T).rjust(7) + "".join(_fmt(table[n].get(T), ".3e").rjust(22) for n in names))
-    rat = bm.ratios(table)
-    print(f"-- {op}: ratio t_form / t_chunked (how many times slower than chunked)")
-    print("T".rjust(7) + "".join(n.rjust(22) for n in rat))
-    for T in Ts:
-        print(str(T).rjust(7) + "".join(_fmt(rat[n].get(T), ".2f").rjust(22) for n in rat))
-    ex_all, ex_hi = bm.exponents(table), bm.exponents(table, ACCEPT_LO, ACCEPT_HI)
-    print(f"-- {op}: fitted scaling exponent p (t ~ T^p)")
-    for n in names:
-        print(f"   {n:22s} all T: {_fmt(ex_all[n], '.3f')}   T in [{ACCEPT_LO}, {ACCEPT_HI}]: {_fmt(ex_hi[n], '.3f')}")
+B, H, D = 1, 4, 64
+QUADRATIC_BYTES = 512 * 2**20
+GOAL_ROOFLINE, GOAL_FLA, GOAL_REC, GOAL_EXP_LA, GOAL_EXP_KEY, GOAL_BWD = 0.70, 2.0, 10.0, 1.15, 1.1, 3.0
+BACKWARD_TS = (2048, 8192)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="T <= 2048, no acceptance check")
-    parser.add_argument("--ops", default="linear_attention,diag_scan_scalar,diag_scan_key")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (the minimum is kept)")
-    parser.add_argument(
-        "--accept-rounds", type=int, default=20, help="interleaved rounds of the acceptance measurement"
-    )
-    parser.add_argument("--accept-only", action="store_true", help="only the acceptance measurement")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch intra-op threads (default 1; 0 keeps torch's default)"
-    )
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def forms(op: str) -> dict[str, object]:
+    """Forward callables ``f(q, k, v, g) -> o`` of ``op``."""
+    if op == "linear_attention":
+        out: dict[str, object] = {
+            "chunked": lambda q, k, v, g: chunk_linear_attention(q, k, v, chunk_size=CHUNK_SIZE)[0],
+            "recurrent": lambda q, k, v, g: linear_attention_recurrent(q, k, v)[0],
+            "quadratic": lambda q, k, v, g: linear_attention_quadratic(q, k, v),
+        }
+        fla = fla_references()
+        if fla:
+            out["fla naive chunk"] = lambda q, k, v, g: fla["fla naive chunk"](q, k, v)
+            out["fla naive recurrent"] = lambda q, k, v, g: fla["fla naive recurrent"](q, k, v)[0]
+        return out
+    return {
+        "chunked": lambda q, k, v, g: chunk_diag_scan(q, k, v, g, chunk_size=CHUNK_SIZE)[0],
+        "recurrent": lambda q, k, v, g: diag_scan_recurrent(q, k, v, g)[0],
+        "quadratic": lambda q, k, v, g: diag_scan_quadratic(q, k, v, g),
+    }
+
+
+def inputs(op: str, T: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(B, T, H, D, generator=g) for _ in range(3))
+    gshape = {"diag_scan_scalar": (B, T, H), "diag_scan_key": (B, T, H, D)}.get(op)
+    lg = torch.zeros(0) if gshape is None else F.logsigmoid(torch.randn(*gshape, generator=g) + 2)
+    return q, k, v, lg
+
+
+def skip(op: str, name: str, T: int) -> bool:
+    if name == "quadratic":
+        per = D if op == "diag_scan_key" else 1
+        return B * H * T * T * per * 4 > QUADRATIC_BYTES
+    return name.startswith("fla naive chunk") and T % 64 != 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    torch.set_num_threads(args.threads)
     Ts = [2**p for p in range(8, 12 if args.quick else 15)]
+    ops = args.ops.split(",")
+    report = bl.Report("benchmarks/bench_cpu.py", bl.environment(args.threads))
+    fla = fla_references() is not None
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32, B=1 H=4 D=64; fla: "
-        f"{'importable' if bm.fla_references() else 'not importable (pip install -e .[compare])'}"
+        f"torch {torch.__version__}, {args.threads} thread(s), fp32, B={B} H={H} D={D}, chunk {CHUNK_SIZE}; "
+        f"fla: {'importable' if fla else 'not importable (pip install -e .[compare])'}; {args.rounds} rounds"
     )
-    tables = {}
-    for op in [] if args.accept_only else args.ops.split(","):
-        tables[op] = bm.scaling_table(op, Ts, rounds=args.rounds)
-        report(op, tables[op], Ts)
-    if args.quick:
-        return 0
-    return acceptance(args.accept_rounds)
+    data = {(op, T): inputs(op, T) for op in ops for T in Ts}
+    best: dict[str, dict[str, dict[int, bl.Timing]]] = {op: {} for op in ops}
+    for r in range(args.rounds):
+        for op in ops:
+            for name, f in forms(op).items():
+                for T in Ts:
+                    if skip(op, name, T):
+                        continue
+                    with torch.no_grad():
+                        t = bl.measure(lambda f=f, a=data[op, T]: f(*a), args.threads, args.min_run_time)
+                    cell = best[op].setdefault(name, {})
+                    if T not in cell or t.best < cell[T].best:
+                        cell[T] = t
+        print(f"  round {r + 1}/{args.rounds} done")
+    roof = {
+        T: bl.roofline_seconds(
+            bl.block_shapes(B, H, T, D, D, CHUNK_SIZE, group_len(CHUNK_SIZE)),
+            threads=args.threads,
+            min_run_time=args.min_run_time,
+        )
+        for T in Ts
+    }
+    bwd = {op: backward_times(op, [T for T in BACKWARD_TS if T in Ts], args) for op in ops}
+    for op in ops:
+        report.results[op] = table(op, best[op], roof, bwd[op], Ts)
+    report.results["bmm_roofline_seconds"] = roof
+    if not args.quick:
+        report.goals = goals(report.results, fla)
+        print("\n== goals (issue 18)")
+        for goal in report.goals:
+            print("   " + goal.line())
+    if args.json:
+        print(f"\nJSON report: {report.write(args.json)}")
+    return 0 if report.passed else 1
 
 
-def acceptance(rounds: int) -> int:
-    """The two acceptance criteria, from their own interleaved samples (minimum kept; the median shows the noise)."""
-    g = torch.Generator().manual_seed(1)
-    Ts = [T for T in (2048, 4096, 8192, 16384) if ACCEPT_LO <= T <= ACCEPT_HI]
-    data = {T: tuple(torch.randn(1, T, 4, 64, generator=g) for _ in range(3)) for T in Ts}
-    chunk = {T: [] for T in Ts}
-    rec = []
-    with torch.no_grad():
-        for r in range(rounds):
-            for T in Ts:
-                chunk[T].append(
-                    bm.time_call(lambda a=data[T]: chunk_linear_attention(*a, chunk_size=CHUNK_SIZE), repeats=1)
-                )
-            if r < max(2, rounds // 4):
-                rec.append(bm.time_call(lambda a=data[ACCEPT_T]: linear_attention_recurrent(*a), repeats=1))
-    best = {T: min(v) for T, v in chunk.items()}
-    speedup = min(rec) / best[ACCEPT_T]
-    p = bm.scaling_exponent(Ts, [best[T] for T in Ts])
-    ok_speed, ok_p = speedup >= ACCEPT_SPEEDUP, p <= ACCEPT_EXPONENT
-    print(f"\n== acceptance, linear attention, B=1 H=4 D=64 fp32 CPU, {rounds} interleaved rounds")
+def backward_times(op: str, Ts: list[int], args: argparse.Namespace) -> dict[int, dict[str, float]]:
+    """Forward and forward + backward seconds of the chunked form (minimum block time)."""
+    out = {}
     for T in Ts:
-        print(f"   chunked T={T:5d}: min {best[T]:.4f} s, median {statistics.median(chunk[T]):.4f} s")
-    print(
-        f"   step recurrence T={ACCEPT_T}: min {min(rec):.3f} s, median {statistics.median(rec):.3f} s ({len(rec)} runs)"
-    )
-    print(
-        f"   speedup of chunked over the step recurrence at T={ACCEPT_T}: {speedup:.1f}x "
-        f"(need >= {ACCEPT_SPEEDUP:.0f}x): {'PASS' if ok_speed else 'FAIL'}"
-    )
-    print(
-        f"   scaling exponent of chunked for T in [{ACCEPT_LO}, {ACCEPT_HI}]: {p:.3f} "
-        f"(need <= {ACCEPT_EXPONENT}): {'PASS' if ok_p else 'FAIL'}"
-    )
-    print(f"   (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)")
-    return 0 if ok_speed and ok_p else 1
+        t_f, t_fb = _forward_and_backward(forms(op)["chunked"], inputs(op, T), args.threads, args.min_run_time)
+        out[T] = {"forward": t_f, "forward_backward": t_fb, "backward_over_forward": (t_fb - t_f) / t_f}
+    return out
+
+
+def _forward_and_backward(f: object, data: tuple[torch.Tensor, ...], threads: int, mrt: float) -> tuple[float, float]:
+    q, k, v, g = (x.clone().requires_grad_(x.numel() > 0) for x in data)
+    do = torch.randn((*q.shape[:-1], v.shape[-1]), generator=torch.Generator().manual_seed(1))
+    leaves = [x for x in (q, k, v, g) if x.requires_grad]
+
+    def fwd_bwd() -> None:
+        for x in leaves:
+            x.grad = None
+        f(q, k, v, g).backward(do)  # type: ignore[operator]
+
+    with torch.no_grad():
+        t_f = bl.measure(lambda: f(q, k, v, g), threads, mrt).best  # type: ignore[operator]
+    return t_f, bl.measure(fwd_bwd, threads, mrt).best
+
+
+def table(
+    op: str,
+    cells: dict[str, dict[int, bl.Timing]],
+    roof: dict[int, float],
+    bwd: dict[int, dict[str, float]],
+    Ts: list[int],
+) -> dict[str, object]:
+    """Print and return one operator's figures."""
+    names = list(cells)
+    print(f"\n== {op}: seconds per forward pass (minimum block time)")
+    print("T".rjust(7) + "".join(n.rjust(21) for n in names))
+    for T in Ts:
+        print(str(T).rjust(7) + "".join(_fmt(cells[n].get(T), "best", ".3e").rjust(21) for n in names))
+    chunked = cells["chunked"]
+    ratios = {
+        n: {T: cells[n][T].best / chunked[T].best for T in cells[n] if T in chunked} for n in names if n != "chunked"
+    }
+    print(f"-- {op}: t_form / t_chunked (how many times slower than the chunked form)")
+    for n, row in ratios.items():
+        print(f"   {n:22s} " + " ".join(f"{T}:{x:.2f}" for T, x in row.items()))
+    flops = {T: bl.chunk_flops(B, H, T, D, D, CHUNK_SIZE) for T in Ts}
+    gflops = {T: flops[T] / chunked[T].best / 1e9 for T in Ts}
+    frac = {T: roof[T] / chunked[T].best for T in Ts}
+    print(f"-- {op}: chunked form against torch.bmm on its own block shapes (roofline)")
+    for T in Ts:
+        print(
+            f"   T={T:5d}: {gflops[T]:6.1f} GFLOP/s achieved, bmm {flops[T] / roof[T] / 1e9:6.1f} GFLOP/s, "
+            f"fraction {frac[T]:.0%}"
+        )
+    lo = [T for T in Ts if 2048 <= T <= 16384]
+    exps = {
+        n: {
+            "all": bl.scaling_exponent(sorted(cells[n]), [cells[n][T].best for T in sorted(cells[n])])
+            if len(cells[n]) > 1
+            else math.nan,
+            "2048-16384": bl.scaling_exponent(
+                [T for T in lo if T in cells[n]], [cells[n][T].best for T in lo if T in cells[n]]
+            )
+            if len([T for T in lo if T in cells[n]]) > 1
+            else math.nan,
+        }
+        for n in names
+    }
+    print(f"-- {op}: scaling exponent p (t ~ T^p): " + "; ".join(f"{n} {e['2048-16384']:.3f}" for n, e in exps.items()))
+    for T, b in bwd.items():
+        print(f"-- {op}: T={T} backward / forward = {b['backward_over_forward']:.2f} (fwd {b['forward']:.3e} s)")
+    return {
+        "seconds": {n: {T: cells[n][T] for T in cells[n]} for n in names},
+        "ratios_to_chunked": ratios,
+        "flops_chunked": flops,
+        "gflops_chunked": gflops,
+        "roofline_fraction": frac,
+        "exponents": exps,
+        "backward": bwd,
+    }
+
+
+def goals(results: dict[str, object], fla: bool) -> list[bl.Goal]:
+    out: list[bl.Goal] = []
+    la = results.get("linear_attention")
+    if isinstance(la, dict):
+        frac = la["roofline_fraction"]
+        out.append(
+            bl.Goal(
+                "linear attention, min roofline fraction over T >= 2048",
+                min(v for T, v in frac.items() if T >= 2048),
+                GOAL_ROOFLINE,
+                True,
+            )
+        )
+        r = la["ratios_to_chunked"]
+        if fla:
+            out.append(
+                bl.Goal(
+                    "linear attention, min speedup over fla naive chunk, T >= 1024",
+                    min(v for T, v in r["fla naive chunk"].items() if T >= 1024),
+                    GOAL_FLA,
+                    True,
+                    "x",
+                )
+            )
+        else:
+            out.append(
+                bl.Goal(
+                    "linear attention vs fla naive chunk (fla not importable: not measured)",
+                    math.nan,
+                    GOAL_FLA,
+                    True,
+                    "x",
+                )
+            )
+        out.append(
+            bl.Goal(
+                "linear attention, speedup over the recurrence at T = 8192", r["recurrent"][8192], GOAL_REC, True, "x"
+            )
+        )
+        out.append(
+            bl.Goal(
+                "linear attention, scaling exponent T in [2048, 16384]",
+                la["exponents"]["chunked"]["2048-16384"],
+                GOAL_EXP_LA,
+                False,
+            )
+        )
+    key = results.get("diag_scan_key")
+    if isinstance(key, dict):
+        out.append(
+            bl.Goal(
+                "per-key diagonal scan, speedup over the recurrence at T = 8192",
+                key["ratios_to_chunked"]["recurrent"][8192],
+                GOAL_REC,
+                True,
+                "x",
+            )
+        )
+        out.append(
+            bl.Goal(
+                "per-key diagonal scan, scaling exponent T in [2048, 16384]",
+                key["exponents"]["chunked"]["2048-16384"],
+                GOAL_EXP_KEY,
+                False,
+            )
+        )
+    for op, res in results.items():
+        if isinstance(res, dict) and 8192 in res.get("backward", {}):
+            out.append(
+                bl.Goal(
+                    f"{op}, backward / forward at T = 8192",
+                    res["backward"][8192]["backward_over_forward"],
+                    GOAL_BWD,
+                    False,
+                    "x",
+                )
+            )
+    return out
+
+
+def _fmt(t: bl.Timing | None, attr: str, spec: str) -> str:
+    return "-" if t is None else format(getattr(t, attr), spec)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="T <= 2048, no goals")
+    p.add_argument("--ops", default=",".join(bl.OPS), help="comma-separated operators")
+    p.add_argument("--rounds", type=bl.positive_int, default=2, help="interleaved rounds (minimum kept)")
+    p.add_argument("--threads", type=bl.positive_int, default=1, help="torch intra-op threads (default 1)")
+    p.add_argument("--min-run-time", type=float, default=0.2, help="seconds per blocked_autorange")
+    p.add_argument("--json", default="", help="write every figure to this JSON file")
+    args = p.parse_args(argv)
+    bad = [op for op in args.ops.split(",") if op not in bl.OPS]
+    if bad:
+        p.error(f"--ops must be a comma-separated subset of {bl.OPS}, got {bad}")
+    if not (args.min_run_time > 0):
+        p.error(f"--min-run-time must be > 0, got {args.min_run_time}")
+    return args
 
 
 if __name__ == "__main__":

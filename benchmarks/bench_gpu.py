@@ -101,10 +101,12 @@ def nominal(op, B, T, H, K, V, nbytes, C=CHUNK_SIZE):
     return flops, io_fwd
 
 
-def bench_one(do_bench, fn, has_bwd, data, flops, io_f, bw) -> str:
-    """One table row: forward ms, TFLOP/s, GB/s, fraction of copy bandwidth, forward+backward ms."""
+def measure_row(do_bench, fn, has_bwd, data, flops, io_f, bw) -> dict:
+    """One contender on one shape: forward ms, forward+backward ms, TFLOP/s, GB/s, fraction of copy bandwidth.
+
+    ``{"error": ...}`` when the contender is missing or fails (reported, not dropped)."""
     if fn is None:
-        return "not available"
+        return {"error": "not available"}
     q, k, v, g = data
     try:
         ms = do_bench(lambda: fn(q, k, v, g), return_mode="median")
@@ -120,9 +122,25 @@ def bench_one(do_bench, fn, has_bwd, data, flops, io_f, bw) -> str:
                 return_mode="median",
             )
     except Exception as exc:  # report the failure of one contender and go on
-        return f"failed: {type(exc).__name__}: {str(exc)[:80]}"
+        return {"error": f"failed: {type(exc).__name__}: {str(exc)[:80]}"}
     gbps = io_f / (ms * 1e-3) / 1e9
-    return f"{ms:8.3f} {flops / (ms * 1e-3) / 1e12:8.2f} {gbps:7.0f} {gbps / bw:7.1%} {msb:10.3f}"
+    return {
+        "fwd_ms": ms,
+        "fwd_bwd_ms": msb,
+        "tflops": flops / (ms * 1e-3) / 1e12,
+        "gbps": gbps,
+        "of_copy_bandwidth": gbps / bw,
+    }
+
+
+def bench_one(do_bench, fn, has_bwd, data, flops, io_f, bw) -> str:
+    """One table row as text (see :func:`measure_row`)."""
+    r = measure_row(do_bench, fn, has_bwd, data, flops, io_f, bw)
+    if "error" in r:
+        return r["error"]
+    return (
+        f"{r['fwd_ms']:8.3f} {r['tflops']:8.2f} {r['gbps']:7.0f} {r['of_copy_bandwidth']:7.1%} {r['fwd_bwd_ms']:10.3f}"
+    )
 
 
 def main() -> int:
