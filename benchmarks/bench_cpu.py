@@ -118,16 +118,19 @@ def main(argv: list[str] | None = None) -> int:
                         cell[T] = t
         print(f"  round {r + 1}/{args.rounds} done")
     roof = {
-        T: bl.roofline_seconds(
-            bl.block_shapes(B, H, T, D, D, CHUNK_SIZE, group_len(CHUNK_SIZE)),
-            threads=args.threads,
-            min_run_time=args.min_run_time,
-        )
-        for T in Ts
+        op: {
+            T: bl.roofline_seconds(
+                bl.block_shapes(B, H, T, D, D, CHUNK_SIZE, group_len(CHUNK_SIZE), op=op),
+                threads=args.threads,
+                min_run_time=args.min_run_time,
+            )
+            for T in Ts
+        }
+        for op in ops
     }
     bwd = {op: backward_times(op, [T for T in BACKWARD_TS if T in Ts], args) for op in ops}
     for op in ops:
-        report.results[op] = table(op, best[op], roof, bwd[op], Ts)
+        report.results[op] = table(op, best[op], roof[op], bwd[op], Ts)
     report.results["bmm_roofline_seconds"] = roof
     if not args.quick:
         report.goals = goals(report.results, fla)
@@ -183,7 +186,7 @@ def table(
     print(f"-- {op}: t_form / t_chunked (how many times slower than the chunked form)")
     for n, row in ratios.items():
         print(f"   {n:22s} " + " ".join(f"{T}:{x:.2f}" for T, x in row.items()))
-    flops = {T: bl.chunk_flops(B, H, T, D, D, CHUNK_SIZE) for T in Ts}
+    flops = {T: bl.chunk_flops(B, H, T, D, D, CHUNK_SIZE, op=op, group=group_len(CHUNK_SIZE)) for T in Ts}
     gflops = {T: flops[T] / chunked[T].best / 1e9 for T in Ts}
     frac = {T: roof[T] / chunked[T].best for T in Ts}
     print(f"-- {op}: chunked form against torch.bmm on its own block shapes (roofline)")

@@ -41,28 +41,42 @@ OPS = ("linear_attention", "diag_scan_scalar", "diag_scan_key")
 
 
 # ---- FLOPs and block shapes ------------------------------------------------------------------------------
-def chunk_flops(B: int, H: int, T: int, K: int, V: int, C: int) -> int:
-    """Matmul FLOPs of one forward pass of a chunked form, as implemented (see the module doc)."""
-    for name, x in (("B", B), ("H", H), ("T", T), ("K", K), ("V", V), ("C", C)):
+def _groups(T: int, C: int, group: int) -> list[tuple[int, int]]:
+    """``(count, chunks)`` of the groups a chunked form streams over: full groups, then the partial last one."""
+    full, rest = divmod(T, group)
+    return [(n, c) for n, c in ((full, group // C), (1 if rest else 0, math.ceil(rest / C))) if n]
+
+
+def chunk_flops(B: int, H: int, T: int, K: int, V: int, C: int, *, op: str = "diag_scan", group: int = 512) -> int:
+    """Matmul FLOPs of one forward pass of a chunked form, as implemented (see the module doc).
+
+    ``op="linear_attention"`` adds its state passing, an exclusive prefix sum over a group's ``n`` chunks done
+    as one ``[n, n] @ [n, K V]`` product (``2 n^2 K V`` per head and group)."""
+    for name, x in (("B", B), ("H", H), ("T", T), ("K", K), ("V", V), ("C", C), ("group", group)):
         if not isinstance(x, int) or isinstance(x, bool) or x < 1:
             raise ValueError(f"{name} must be an int >= 1, got {x!r}")
     N = math.ceil(T / C)
-    return B * H * N * 2 * C * (2 * K * V + C * K + C * V)
+    flops = B * H * N * 2 * C * (2 * K * V + C * K + C * V)
+    if op == "linear_attention":
+        flops += sum(count * B * H * 2 * n * n * K * V for count, n in _groups(T, C, group))
+    return flops
 
 
-def block_shapes(B: int, H: int, T: int, K: int, V: int, C: int, group: int) -> list[tuple[int, int, int, int, int]]:
+def block_shapes(
+    B: int, H: int, T: int, K: int, V: int, C: int, group: int, *, op: str = "diag_scan"
+) -> list[tuple[int, int, int, int, int]]:
     """The form's batched matmuls as ``(calls, batch, m, k, n)``: per group of ``group`` steps, one bmm of
-    ``batch = B H (group / C)`` blocks of ``[m, k] @ [k, n]`` for each of the four products; ``calls`` groups
-    (the last, partial group is counted as a full one: the form pads it to whole chunks, not to a whole group)."""
+    ``batch = B H (group / C)`` blocks of ``[m, k] @ [k, n]`` for each of the four products (and, for linear
+    attention, the prefix sum ``[n, n] @ [n, K V]`` over the group's ``n`` chunks, batch ``B H``); ``calls``
+    groups (the last, partial group has fewer chunks: the form pads it to whole chunks, not to a whole group)."""
     if group % C:
         raise ValueError(f"group must be a multiple of C, got group={group}, C={C}")
-    full, rest = divmod(T, group)
     out: list[tuple[int, int, int, int, int]] = []
-    for calls, steps in ((full, group), (1 if rest else 0, rest)):
-        if not calls:
-            continue
-        n = B * H * math.ceil(steps / C)
+    for calls, chunks in _groups(T, C, group):
+        n = B * H * chunks
         out += [(calls, n, K, C, V), (calls, n, C, K, C), (calls, n, C, K, V), (calls, n, C, C, V)]
+        if op == "linear_attention":
+            out.append((calls, B * H, chunks, chunks, K * V))
     return out
 
 

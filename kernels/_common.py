@@ -101,7 +101,8 @@ def to_chunks(x: torch.Tensor, C: int) -> torch.Tensor:
     B, T, H = x.shape[:3]
     N = math.ceil(T / C)
     rest = x.shape[3:]
-    x = F.pad(x, (0, 0) * len(rest) + (0, 0, 0, N * C - T))
+    if N * C != T:  # F.pad copies even when it pads nothing
+        x = F.pad(x, (0, 0) * len(rest) + (0, 0, 0, N * C - T))
     x = x.reshape(B, N, C, H, *rest)
     return x.permute(0, 3, 1, 2, *range(4, 4 + len(rest)))
 

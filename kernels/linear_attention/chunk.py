@@ -44,27 +44,63 @@ from .._common import (
 )
 
 
+def _prefix_matrix(N: int, dtype: torch.dtype, device: torch.device, *, reverse: bool = False) -> torch.Tensor:
+    """``[N, N]`` 0/1 matrix of the exclusive prefix sum over chunks, ``P_nm = [m < n]`` (``reverse``: the
+    exclusive suffix sum, ``[m > n]``).
+
+    A prefix sum over the chunk axis as one small matmul writes a fresh contiguous tensor in one pass, where
+    ``cumsum`` over a middle axis, a shift (``cat``) and an add take three; every product is by 0 or 1, so
+    each entry is a plain sum of the same terms.
+    """
+    ones = torch.ones(N, N, dtype=dtype, device=device)
+    return ones.triu(1) if reverse else ones.tril(-1)
+
+
 def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """States entering each chunk, ``S_n = h_0 + sum_{m<n} K_m^T V_m`` ([B, H, N, K, V]), and the final state."""
-    csum = kv.cumsum(2)
-    states = torch.cat([torch.zeros_like(kv[:, :, :1]), csum[:, :, :-1]], dim=2)
-    final = csum[:, :, -1]
-    if h0 is not None:
-        states = states + h0[:, :, None]
-        final = final + h0
-    return states, final
+    B, H, N, K, V = kv.shape
+    flat = kv.reshape(B * H, N, K * V)
+    P = _prefix_matrix(N, kv.dtype, kv.device).expand(B * H, N, N)
+    if h0 is None:
+        states = torch.bmm(P, flat)
+    else:
+        states = torch.baddbmm(h0.reshape(B * H, 1, K * V), P, flat)  # h0 + prefix, one pass
+    states = states.view(B, H, N, K, V)
+    return states, states[:, :, -1] + kv[:, :, -1]
 
 
 def _forward_group(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None, scale: float, C: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``; h0 in the compute dtype or None."""
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    h0: torch.Tensor | None,
+    scale: float,
+    C: int,
+    out: torch.Tensor,
+) -> torch.Tensor:
+    """One group of whole chunks: writes ``o`` (q's dtype) into ``out`` (the group's slice of the output, ``[B, G, H, V]``)
+    and returns the state leaving the group; h0 in the compute dtype or None."""
     dt = compute_dtype(q.dtype)
     qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))  # one copy each, reused twice
     states, final = _state_passing(kc.transpose(-1, -2) @ vc, h0)
     A = (qc @ kc.transpose(-1, -2)).masked_fill_(~causal_mask(C, q.device), 0)
-    o = (qc @ states).add_(A @ vc).mul_(scale)  # in place: no autograd graph inside the Function
-    return from_chunks(o, q.shape[1]).to(q.dtype), final
+    B, H, N = qc.shape[:3]
+    M = B * H * N
+    o = torch.baddbmm(  # s (Q S + A V): the sum fused into the second product
+        (qc @ states).view(M, C, -1), A.view(M, C, C), vc.view(M, C, -1), beta=scale, alpha=scale
+    )
+    _write_chunks(out, o.view(B, H, N, C, -1))
+    return final
+
+
+def _write_chunks(out: torch.Tensor, x: torch.Tensor) -> None:
+    """``out[B, G, H, V] = from_chunks(x [B, H, N, C, V])`` in one copy (no intermediate, no cat)."""
+    B, H, N, C, V = x.shape
+    G = out.shape[1]
+    if G == N * C:
+        out.view(B, N, C, H, V).copy_(x.permute(0, 2, 3, 1, 4))
+    else:  # the last, partial chunk of the sequence
+        out.copy_(from_chunks(x, G))
 
 
 def _backward_group(
@@ -76,22 +112,37 @@ def _backward_group(
     dht: torch.Tensor,
     scale: float,
     C: int,
-) -> tuple[torch.Tensor, ...]:
-    """Gradients of one group given the gradient ``dht`` of the state leaving it; returns ``dq, dk, dv, dh0``."""
-    s, T = scale, q.shape[1]
+    grads: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """Gradients of one group given the gradient ``dht`` of the state leaving it: writes ``dq, dk, dv`` into
+    ``grads`` (the group's slices of the full gradients) and returns the gradient of the state entering it.
+
+    The scale is folded into ``dO`` once (``dO_s = s dO``): ``s (dO V^T)``, ``s Q^T dO``, ``s A^T dO`` are then
+    plain products, and each gradient is one matmul plus one fused ``baddbmm``.
+    """
     dt = compute_dtype(q.dtype)
     qc, kc, vc, doc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v, do))
+    doc.mul_(scale)
+    B, H, N = qc.shape[:3]
+    K, V = qc.shape[-1], vc.shape[-1]
     states, _ = _state_passing(kc.transpose(-1, -2) @ vc, h0)
-    mask = causal_mask(C, q.device)
-    dA = (doc @ vc.transpose(-1, -2)).masked_fill(~mask, 0)
-    A = (qc @ kc.transpose(-1, -2)).masked_fill(~mask, 0)
-    qdo = s * qc.transpose(-1, -2) @ doc  # [B, H, N, K, V]: each chunk's pull on the states before it
-    rev = qdo.flip(2).cumsum(2).flip(2)  # sum_{m >= n}
-    dS_out = torch.cat([rev[:, :, 1:], torch.zeros_like(rev[:, :, :1])], dim=2) + dht[:, :, None]  # dS_T + sum_{m > n}
-    dq = s * (doc @ states.transpose(-1, -2) + dA @ kc)
-    dk = s * dA.transpose(-1, -2) @ qc + vc @ dS_out.transpose(-1, -2)
-    dv = s * A.transpose(-1, -2) @ doc + kc @ dS_out
-    return (*(from_chunks(x, T).to(q.dtype) for x in (dq, dk, dv)), dht + rev[:, :, 0])
+    mask = ~causal_mask(C, q.device)
+    dA = (doc @ vc.transpose(-1, -2)).masked_fill_(mask, 0)  # s (dO V^T), masked
+    A = (qc @ kc.transpose(-1, -2)).masked_fill_(mask, 0)
+    qdo = (qc.transpose(-1, -2) @ doc).reshape(B * H, N, K * V)  # s Q_n^T dO_n: each chunk's pull on earlier states
+    suffix = _prefix_matrix(N, dt, q.device, reverse=True).expand(B * H, N, N)
+    dS_out = torch.baddbmm(dht.reshape(B * H, 1, K * V), suffix, qdo).view(B, H, N, K, V)  # dS_T + sum_{m > n}
+    M = B * H * N
+
+    def flat(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(M, *x.shape[-2:])
+
+    dq = torch.baddbmm((doc @ states.transpose(-1, -2)).view(M, C, K), flat(dA), flat(kc))
+    dk = torch.baddbmm((vc @ dS_out.transpose(-1, -2)).view(M, C, K), flat(dA).transpose(-1, -2), flat(qc))
+    dv = torch.baddbmm((kc @ dS_out).view(M, C, V), flat(A).transpose(-1, -2), flat(doc))
+    for out, x in zip(grads, (dq, dk, dv)):
+        _write_chunks(out, x.view(B, H, N, C, -1))
+    return dS_out[:, :, 0] + qdo.view(B, H, N, K, V)[:, :, 0]
 
 
 class ChunkLinearAttentionFunction(torch.autograd.Function):
@@ -114,17 +165,16 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
         dt = compute_dtype(q.dtype)
         G, T = group_len(chunk_size), q.shape[1]
         h = None if h0 is None else h0.to(dt)
-        outs, entering = [], []
+        out = torch.empty(*q.shape[:3], v.shape[-1], dtype=q.dtype, device=q.device)
+        entering = []
         for start in range(0, T, G):
             entering.append(h)
-            o, h = _forward_group(
-                q[:, start : start + G], k[:, start : start + G], v[:, start : start + G], h, scale, chunk_size
-            )
-            outs.append(o)
+            sl = slice(start, start + G)
+            h = _forward_group(q[:, sl], k[:, sl], v[:, sl], h, scale, chunk_size, out[:, sl])
         ctx.save_for_backward(q, k, v, h0)
         ctx.entering = entering  # states at group starts: n_groups x [B, H, K, V]
         ctx.scale, ctx.C = scale, chunk_size
-        return torch.cat(outs, dim=1), h
+        return out, h
 
     @staticmethod
     def backward(
@@ -135,12 +185,20 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
         dt = compute_dtype(q.dtype)
         B, _, H, K = q.shape
         dS = torch.zeros(B, H, K, v.shape[-1], dtype=dt, device=q.device) if dht is None else dht.to(dt)
-        parts = []
+        dq, dk, dv = (torch.empty(x.shape, dtype=x.dtype, device=x.device) for x in (q, k, v))  # contiguous
         for i, start in reversed(list(enumerate(range(0, T, G)))):
             sl = slice(start, start + G)
-            dq, dk, dv, dS = _backward_group(q[:, sl], k[:, sl], v[:, sl], ctx.entering[i], do[:, sl], dS, ctx.scale, C)
-            parts.append((dq, dk, dv))
-        dq, dk, dv = (torch.cat([p[j] for p in reversed(parts)], dim=1) for j in range(3))
+            dS = _backward_group(
+                q[:, sl],
+                k[:, sl],
+                v[:, sl],
+                ctx.entering[i],
+                do[:, sl],
+                dS,
+                ctx.scale,
+                C,
+                (dq[:, sl], dk[:, sl], dv[:, sl]),
+            )
         return dq, dk, dv, (None if h0 is None else dS.to(h0.dtype)), None, None
 
 

@@ -42,14 +42,17 @@ def test_flop_count_is_what_the_chunked_forms_multiply(op, T):
         shape = (B, T, H) if op == "scalar" else (B, T, H, K)
         lg = F.logsigmoid(torch.randn(*shape, generator=g) + 2)  # spans far below 40: the factorised path
         counted = _counted(lambda: chunk_diag_scan(q, k, v, lg, chunk_size=C))
-    assert counted == bl.chunk_flops(B, H, T, K, V, C)
+    kind = "linear_attention" if op == "linear" else "diag_scan"
+    assert counted == bl.chunk_flops(B, H, T, K, V, C, op=kind, group=group_len(C))
 
 
+@pytest.mark.parametrize("op", ["linear_attention", "diag_scan"])
 @pytest.mark.parametrize("T", [64, 100, 512, 1100, 8192])
-def test_roofline_shapes_carry_exactly_the_forms_flops(T):
+def test_roofline_shapes_carry_exactly_the_forms_flops(T, op):
     B, H, K, V, C = 1, 4, 64, 32, 64
-    shapes = bl.block_shapes(B, H, T, K, V, C, group_len(C))
-    assert sum(calls * batch * 2 * m * k * n for calls, batch, m, k, n in shapes) == bl.chunk_flops(B, H, T, K, V, C)
+    shapes = bl.block_shapes(B, H, T, K, V, C, group_len(C), op=op)
+    flops = bl.chunk_flops(B, H, T, K, V, C, op=op, group=group_len(C))
+    assert sum(calls * batch * 2 * m * k * n for calls, batch, m, k, n in shapes) == flops
     with pytest.raises(ValueError, match="group must be a multiple of C"):
         bl.block_shapes(B, H, T, K, V, C, 100)
 
