@@ -31,6 +31,8 @@ operations (the Triton kernels have a hand-written backward).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from attnmath.base import validation as V
@@ -170,7 +172,7 @@ def chunk_diag_scan(
     one-matmul path (``0``: every chunk takes the sub-chunk path).  Returns ``(o`` in q's dtype, ``S_T`` fp32/fp64``)``; differentiable in q, k, v, g, h0.
     Claims ``kernels.diag-scan-chunked-form``, ``kernels.log-space-decays-stable``.
     """
-    B, T, H, K, Vd = check_qkv(q, k, v)
+    B, _T, H, K, Vd = check_qkv(q, k, v)
     scalar = check_g(g, q)
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, Vd), q)
@@ -179,12 +181,176 @@ def chunk_diag_scan(
     span = V.real(factor_span, "factor_span", low=0.0, high=FACTOR_SPAN)
     G = group_len(C)
     h = None if h0 is None else h0.to(compute_dtype(q.dtype))
-    outs = []
-    for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
-        sl = slice(start, start + G)
-        o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, s, C, c, scalar, span)
-        outs.append(o)
-    assert h is not None  # T >= 1 (check_qkv rejects empty inputs): at least one group ran
-    # one cat at the end: writing each group into a preallocated output would make autograd copy the whole
-    # output's gradient once per group (CopySlices), quadratic in T
-    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1), h
+    return ChunkDiagScanFunction.apply(q, k, v, g, h, s, C, c, scalar, span, G)
+
+
+class ChunkDiagScanFunction(torch.autograd.Function):
+    """``(q, k, v, g, h0) -> (o, S_T)``: the chunked forward above and a hand-written backward.
+
+    Time is processed in groups of whole chunks with the state carried between them (forward) and its
+    gradient carried back (backward); each group's backward recomputes its chunk quantities (see
+    :func:`_backward_group`).  A group in which some per-key chunk takes the sub-chunk path is
+    differentiated by autograd through its recomputed forward instead.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        g: torch.Tensor,
+        h0: torch.Tensor | None,
+        scale: float,
+        C: int,
+        c: int,
+        scalar: bool,
+        span: float,
+        G: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        T = q.shape[1]
+        h, outs, entering = h0, [], []
+        for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
+            sl = slice(start, start + G)
+            entering.append(h)
+            o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, scale, C, c, scalar, span)
+            outs.append(o)
+        assert h is not None  # T >= 1 (check_qkv rejects empty inputs): at least one group ran
+        ctx.save_for_backward(q, k, v, g, h0)
+        ctx.entering = entering
+        ctx.args = (scale, C, c, scalar, span, G)
+        return (outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)), h
+
+    @staticmethod
+    def backward(ctx: Any, do: torch.Tensor, dht: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+        q, k, v, g, h0 = ctx.saved_tensors
+        scale, C, c, scalar, span, G = ctx.args
+        B, T, H, K = q.shape
+        dt = compute_dtype(q.dtype)
+        dS = torch.zeros(B, H, K, v.shape[-1], dtype=dt, device=q.device) if dht is None else dht.to(dt)
+        dq, dk, dv, dg = (torch.empty(x.shape, dtype=x.dtype, device=x.device) for x in (q, k, v, g))
+        for i, start in reversed(list(enumerate(range(0, T, G)))):
+            sl = slice(start, start + G)
+            parts, dS = _backward_group(
+                q[:, sl], k[:, sl], v[:, sl], g[:, sl], ctx.entering[i], do[:, sl], dS, scale, C, c, scalar, span
+            )
+            for out, x in zip((dq, dk, dv, dg), parts):
+                out[:, sl] = x
+        dh0 = None if h0 is None else dS.to(h0.dtype)
+        return dq, dk, dv, dg, dh0, None, None, None, None, None, None
+
+
+def _backward_group(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    g: torch.Tensor,
+    h0: torch.Tensor | None,
+    do: torch.Tensor,
+    dht: torch.Tensor,
+    scale: float,
+    C: int,
+    c: int,
+    scalar: bool,
+    span: float,
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    r"""Gradients of one group given the gradient ``dht`` of the state leaving it; returns ``((dq, dk, dv, dg), dh0)``.
+
+    With :math:`q^d = q\odot e^{b}`, :math:`k^d = k\odot e^{\beta-b}`, :math:`S_{n+1}=e^{\beta}\odot S_n+k^{d\top}v`,
+    :math:`o = s(q^dS_n + Av)` and upstream :math:`dO_s = s\,dO`:
+    :math:`dq^d = dO_s S_n^\top`, :math:`dk^d = v\,dS_{n+1}^\top`, :math:`dv = A^\top dO_s + k^d dS_{n+1}`,
+    :math:`dS_n = q^{d\top}dO_s + e^{\beta}\odot dS_{n+1}`, :math:`dA = (dO_s v^\top)\odot M`; the scores give
+    :math:`dq \mathrel{+}= (dA\odot L)k`, :math:`dk \mathrel{+}= (dA\odot L)^\top q` and
+    :math:`db \mathrel{+}= q\odot dq_A - k\odot dk_A` (they depend on :math:`b_i-b_j` only); then
+    :math:`db = q^d\odot dq^d - k^d\odot dk^d + db_A`, :math:`d\beta = \sum_j k^d\odot dk^d +
+    \sum_v e^{\beta}\odot S_n\odot dS_{n+1}` added to the chunk's last step, and :math:`dg` is the reverse
+    cumulative sum of :math:`db` over the chunk (:math:`b` is the cumulative sum of :math:`g`).
+    """
+    dt = compute_dtype(q.dtype)
+    T = q.shape[1]
+    gc = to_chunks((g[..., None] if scalar else g).to(dt), C)
+    b = _cumulative_log_decay(gc)  # [B, H, N, C, Kg]
+    beta = b[..., -1:, :]  # [B, H, N, 1, Kg]
+    if not scalar and bool(((-beta).amax(dim=(-2, -1)) > span).any()):  # a sub-chunk chunk: autograd
+        return _backward_group_autograd(q, k, v, g, h0, do, dht, scale, C, c, scalar, span)
+    qc, kc, vc, doc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v, do))
+    doc.mul_(scale)
+    eb, ekb = b.exp(), (beta - b).exp()
+    qd, kd = qc * eb, kc * ekb
+    decay = beta.exp().transpose(-1, -2)  # [B, H, N, Kg, 1]: the row decay of S
+    states, _ = _state_passing(kd.transpose(-1, -2) @ vc, decay[..., 0], h0)
+    mask = causal_mask(C, q.device)
+    qdo = qd.transpose(-1, -2) @ doc  # [B, H, N, K, V]
+    N = qc.shape[2]
+    dS_out = torch.empty_like(states)  # gradient of the state leaving each chunk
+    cur = dht
+    for n in range(N - 1, -1, -1):
+        dS_out[:, :, n] = cur
+        cur = qdo[:, :, n] + decay[:, :, n] * cur
+    dA = (doc @ vc.transpose(-1, -2)).masked_fill_(~mask, 0)
+    if scalar:
+        bb = b[..., 0]
+        L = (bb[..., :, None] - bb[..., None, :]).masked_fill(~mask, float("-inf")).exp()
+        A = (qc @ kc.transpose(-1, -2)) * L
+        dAL = dA * L
+        dq_A, dk_A = dAL @ kc, dAL.transpose(-1, -2) @ qc
+        dAA = dA * A
+        db_A = (dAA.sum(-1) - dAA.sum(-2))[..., None]  # [.., C, 1]
+    else:
+        half = (-0.5 * beta).exp()
+        qf, kf = qd * half, kd * half
+        A = (qf @ kf.transpose(-1, -2)).masked_fill_(~mask, 0)
+        dqf, dkf = dA @ kf, dA.transpose(-1, -2) @ qf
+        dq_A, dk_A = dqf * half * eb, dkf * half * ekb
+        db_A = qf * dqf - kf * dkf
+    dqd = doc @ states.transpose(-1, -2)
+    dkd = vc @ dS_out.transpose(-1, -2)
+    dv = A.transpose(-1, -2) @ doc + kd @ dS_out
+    dq = dqd * eb + dq_A
+    dk = dkd * ekb + dk_A
+    db_qk = qd * dqd - kd * dkd
+    dbeta_k = (kd * dkd).sum(-2, keepdim=True) + (decay * states * dS_out).sum(-1).unsqueeze(-2)  # [.., 1, K]
+    if scalar:
+        db = db_qk.sum(-1, keepdim=True) + db_A
+        dbeta = dbeta_k.sum(-1, keepdim=True)
+    else:
+        db, dbeta = db_qk + db_A, dbeta_k
+    db[..., -1:, :] += dbeta
+    dgc = db.flip(-2).cumsum(-2).flip(-2)  # dg_i = sum_{l >= i} db_l
+    dgx = from_chunks(dgc, T)
+    parts = (
+        from_chunks(dq, T).to(q.dtype),
+        from_chunks(dk, T).to(k.dtype),
+        from_chunks(dv, T).to(v.dtype),
+        (dgx[..., 0] if scalar else dgx).to(g.dtype),
+    )
+    return parts, cur
+
+
+def _backward_group_autograd(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    g: torch.Tensor,
+    h0: torch.Tensor | None,
+    do: torch.Tensor,
+    dht: torch.Tensor,
+    scale: float,
+    C: int,
+    c: int,
+    scalar: bool,
+    span: float,
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """The group's gradients by autograd through its recomputed forward (groups with sub-chunk chunks)."""
+    dt = compute_dtype(q.dtype)
+    with torch.enable_grad():
+        ql, kl, vl, gl = (x.detach().requires_grad_() for x in (q, k, v, g))
+        h = (
+            torch.zeros(q.shape[0], q.shape[2], q.shape[3], v.shape[-1], dtype=dt, device=q.device)
+            if h0 is None
+            else h0
+        )
+        h_leaf = h.detach().requires_grad_()
+        o, hT = _forward_group(ql, kl, vl, gl, h_leaf, scale, C, c, scalar, span)
+        grads = torch.autograd.grad((o, hT), [ql, kl, vl, gl, h_leaf], (do, dht))
+    return tuple(grads[:4]), grads[4]

@@ -133,6 +133,34 @@ def test_per_key_chunks_mix_the_factorised_and_the_sub_chunk_path(monkeypatch):
         assert_close(name, want[name], got[name], torch.float32, scale=scale)
 
 
+def test_hand_written_and_autograd_group_backwards_chain(monkeypatch):
+    """Three groups of 512 steps; the middle one holds a wide per-key chunk, so its backward runs by autograd while
+    the other two use the hand-written one: the state gradient is carried across both kinds (fp64 vs recurrence)."""
+    calls: list[str] = []
+    auto = ds_chunk._backward_group_autograd
+
+    def spy_auto(*args):
+        calls.append("autograd")
+        return auto(*args)
+
+    monkeypatch.setattr(ds_chunk, "_backward_group_autograd", spy_auto)
+    x = {
+        n: t.detach().double().requires_grad_()
+        for n, t in make_inputs(17, (1, 1100, 1, 8, 4), torch.float32, h0=True, gate="key").items()
+    }
+    g = (x["g"].detach() * 0.05).clone()
+    g[0, 700, 0, 2] = -50.0  # a wide chunk in group 2 (steps 512-1023)
+    x["g"] = g.requires_grad_()
+    o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=16)
+    do, dS = upstream(17, o, S)
+    got = outputs_and_grads(o, S, x, do, dS)
+    assert calls == ["autograd"], f"expected one autograd group backward, got {calls}"
+    o_r, S_r = diag_scan_recurrent(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], dtype=torch.float64)
+    want = outputs_and_grads(o_r, S_r, x, do, dS)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-9, atol=1e-8, msg=name)  # float64, 1100-term sums
+
+
 def test_factor_span_is_validated():
     x = make_inputs(16, (1, 8, 1, 4, 4), torch.float32, h0=False, gate="key")
     for bad in (-1.0, 41.0, float("nan")):
