@@ -115,6 +115,16 @@ def from_chunks(x: torch.Tensor, T: int) -> torch.Tensor:
     return x[:, :T]
 
 
+def write_chunks(out: torch.Tensor, x: torch.Tensor) -> None:
+    """``out[B, G, H, V] = from_chunks(x [B, H, N, C, V])`` in one copy (no intermediate, no cat)."""
+    B, H, N, C, V = x.shape
+    G = out.shape[1]
+    if G == N * C:
+        out.view(B, N, C, H, V).copy_(x.permute(0, 2, 3, 1, 4))
+    else:  # the last, partial chunk of the sequence
+        out.copy_(from_chunks(x, G))
+
+
 def causal_mask(C: int, device: torch.device | str | None, *, strict: bool = False) -> torch.Tensor:
     """Boolean ``[C, C]`` mask of pairs ``j <= i`` (``j < i`` when ``strict``)."""
     return torch.ones(C, C, dtype=torch.bool, device=device).tril(-1 if strict else 0)

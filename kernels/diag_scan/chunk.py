@@ -47,6 +47,7 @@ from .._common import (
     group_len,
     resolve_scale,
     to_chunks,
+    write_chunks,
 )
 from .reference import check_g
 
@@ -64,13 +65,28 @@ def _cumulative_log_decay(g: torch.Tensor) -> torch.Tensor:
 
 
 def _state_passing(kv: torch.Tensor, decay: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``S_{n+1} = diag(decay_n) S_n + kv_n``; returns the entering states [B, H, N, K, V] and the final state."""
-    S = torch.zeros_like(kv[:, :, 0]) if h0 is None else h0
-    states = []
-    for n in range(kv.shape[2]):
-        states.append(S)
-        S = decay[:, :, n, :, None] * S + kv[:, :, n]
-    return torch.stack(states, dim=2), S
+    """``S_{n+1} = diag(decay_n) S_n + kv_n``; returns the entering states [B, H, N, K, V] and the final state.
+
+    Without autograd (the forward of :class:`ChunkDiagScanFunction`, and its backward) each state is written
+    straight into its slot of one preallocated tensor, one ``addcmul`` per chunk; under autograd (the
+    fallback of :func:`_backward_group_autograd`) the states are stacked, which autograd can differentiate.
+    """
+    N = kv.shape[2]
+    if torch.is_grad_enabled():
+        S = torch.zeros_like(kv[:, :, 0]) if h0 is None else h0
+        states = []
+        for n in range(N):
+            states.append(S)
+            S = decay[:, :, n, :, None] * S + kv[:, :, n]
+        return torch.stack(states, dim=2), S
+    out = torch.empty_like(kv)
+    if h0 is None:
+        out[:, :, 0].zero_()
+    else:
+        out[:, :, 0].copy_(h0)
+    for n in range(N - 1):
+        torch.addcmul(kv[:, :, n], decay[:, :, n, :, None], out[:, :, n], out=out[:, :, n + 1])
+    return out, torch.addcmul(kv[:, :, -1], decay[:, :, -1, :, None], out[:, :, -1])
 
 
 def _intra_scalar(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -133,8 +149,10 @@ def _forward_group(
     c: int,
     scalar: bool,
     span: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``."""
+    out: torch.Tensor | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """One group of whole chunks: ``(o`` in q's dtype, state leaving the group``)``; with ``out`` (the group's
+    slice of the output, no autograd) ``o`` is written there and ``None`` returned in its place."""
     dt = compute_dtype(q.dtype)
     qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))
     gc = to_chunks((g[..., None] if scalar else g).to(dt), C)  # [B, H, N, C, K or 1]; padding g = 0
@@ -149,6 +167,9 @@ def _forward_group(
     o = torch.baddbmm(  # s (Qd S + A V) in one fused product-and-add (differentiable: autograd runs the backward)
         (qd @ states).view(M, C, -1), A.reshape(M, C, C), vc.view(M, C, -1), beta=scale, alpha=scale
     )
+    if out is not None:
+        write_chunks(out, o.view(B, H, N, C, -1))
+        return None, final
     return from_chunks(o.view(B, H, N, C, -1), q.shape[1]).to(q.dtype), final
 
 
@@ -209,17 +230,17 @@ class ChunkDiagScanFunction(torch.autograd.Function):
         G: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         T = q.shape[1]
-        h, outs, entering = h0, [], []
+        h, entering = h0, []
+        out = torch.empty(*q.shape[:3], v.shape[-1], dtype=q.dtype, device=q.device)
         for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
             sl = slice(start, start + G)
             entering.append(h)
-            o, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, scale, C, c, scalar, span)
-            outs.append(o)
+            _, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, scale, C, c, scalar, span, out[:, sl])
         assert h is not None  # T >= 1 (check_qkv rejects empty inputs): at least one group ran
         ctx.save_for_backward(q, k, v, g, h0)
         ctx.entering = entering
         ctx.args = (scale, C, c, scalar, span, G)
-        return (outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)), h
+        return out, h
 
     @staticmethod
     def backward(ctx: Any, do: torch.Tensor, dht: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
@@ -352,5 +373,6 @@ def _backward_group_autograd(
         )
         h_leaf = h.detach().requires_grad_()
         o, hT = _forward_group(ql, kl, vl, gl, h_leaf, scale, C, c, scalar, span)
+        assert o is not None  # no `out`: the group's output is returned
         grads = torch.autograd.grad((o, hT), [ql, kl, vl, gl, h_leaf], (do, dht))
     return tuple(grads[:4]), grads[4]

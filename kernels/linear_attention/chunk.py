@@ -37,10 +37,10 @@ from .._common import (
     check_qkv,
     check_state,
     compute_dtype,
-    from_chunks,
     group_len,
     resolve_scale,
     to_chunks,
+    write_chunks,
 )
 
 
@@ -89,18 +89,8 @@ def _forward_group(
     o = torch.baddbmm(  # s (Q S + A V): the sum fused into the second product
         (qc @ states).view(M, C, -1), A.view(M, C, C), vc.view(M, C, -1), beta=scale, alpha=scale
     )
-    _write_chunks(out, o.view(B, H, N, C, -1))
+    write_chunks(out, o.view(B, H, N, C, -1))
     return final
-
-
-def _write_chunks(out: torch.Tensor, x: torch.Tensor) -> None:
-    """``out[B, G, H, V] = from_chunks(x [B, H, N, C, V])`` in one copy (no intermediate, no cat)."""
-    B, H, N, C, V = x.shape
-    G = out.shape[1]
-    if G == N * C:
-        out.view(B, N, C, H, V).copy_(x.permute(0, 2, 3, 1, 4))
-    else:  # the last, partial chunk of the sequence
-        out.copy_(from_chunks(x, G))
 
 
 def _backward_group(
@@ -141,7 +131,7 @@ def _backward_group(
     dk = torch.baddbmm((vc @ dS_out.transpose(-1, -2)).view(M, C, K), flat(dA).transpose(-1, -2), flat(qc))
     dv = torch.baddbmm((kc @ dS_out).view(M, C, V), flat(A).transpose(-1, -2), flat(doc))
     for out, x in zip(grads, (dq, dk, dv)):
-        _write_chunks(out, x.view(B, H, N, C, -1))
+        write_chunks(out, x.view(B, H, N, C, -1))
     return dS_out[:, :, 0] + qdo.view(B, H, N, K, V)[:, :, 0]
 
 
