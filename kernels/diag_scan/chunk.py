@@ -25,8 +25,10 @@ of the chunk's decay), so no factor exceeds :math:`e^{20}` and a masked pair at 
 before it is zeroed: finite in fp32, and each product :math:`q_{ik}k_{jk}e^{b_{ik}-b_{jk}}` is formed
 from two correctly rounded factors, as in the pairwise path.  The chunk states are
 passed along by a loop over the ``T/C`` chunks, and time is processed in groups of about 512
-steps (whole chunks) with the state carried between groups, so that intermediates stay in cache.  Gradients come from autograd through these
-operations (the Triton kernels have a hand-written backward).
+steps (whole chunks) with the state carried between groups, so that intermediates stay in cache.  The
+backward is hand-written (:class:`ChunkDiagScanFunction`, :func:`_backward_group`), as the Triton kernels'
+is; a group in which a per-key chunk took the sub-chunk path is differentiated by autograd through its
+recomputed forward.
 """
 
 from __future__ import annotations
