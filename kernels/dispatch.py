@@ -37,10 +37,7 @@ def backend(device: torch.device | str | None = None, dtype: torch.dtype | None 
     raises ``TypeError``/``ValueError`` naming it.
     """
     device = V.device(device, "device")
-    dtype = V.dtype(dtype, "dtype")
-    if dtype is not None and dtype not in V.FLOAT_DTYPES:  # V.choice takes strings only
-        names = ", ".join(str(d).replace("torch.", "") for d in V.FLOAT_DTYPES)
-        raise TypeError(f"dtype must be a floating dtype ({names}) or None, got {str(dtype).replace('torch.', '')}")
+    dtype = None if dtype is None else V.float_dtype(dtype, "dtype")
     if dtype == torch.float64 or not _triton.available():
         return "torch"
     dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")

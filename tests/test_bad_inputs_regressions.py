@@ -194,7 +194,10 @@ def test_case06_weights_and_biases_are_validated(fn_name):
 def test_case07_backend_checks_device_and_dtype():
     with pytest.raises(ValueError, match=r"^device must be a device such as 'cpu' or 'cuda:0', got 'bogus'$"):
         dispatch.backend("bogus", torch.float64)
-    with pytest.raises(TypeError, match=r"^dtype must be a torch.dtype or None, got str 'float64'$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^dtype must be a floating torch\.dtype \(float16, bfloat16, float32, float64\), got str 'float64'$",
+    ):
         dispatch.backend("cpu", "float64")
     assert dispatch.backend("cpu", torch.float64) == "torch"
 

@@ -25,8 +25,7 @@ __all__ = ["F32_EPS", "F64_EPS", "numpy_rng", "phi1", "torch_generator", "unit_r
 
 def unit_roundoff(dtype: torch.dtype) -> float:
     """:math:`u = \varepsilon/2` of a floating ``dtype`` (``2**-53`` for float64, ``2**-24`` for float32)."""
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    dtype = V.float_dtype(dtype, "dtype")
     return float(torch.finfo(dtype).eps) / 2
 
 

@@ -364,7 +364,9 @@ def instance(x: Any, name: str, cls: type, what: str) -> Any:
 
 
 def float_dtype(x: Any, name: str) -> torch.dtype:
-    """A floating ``torch.dtype`` (float16, bfloat16, float32, float64)."""
-    if not isinstance(x, torch.dtype) or not x.is_floating_point:
-        raise TypeError(f"{name} must be a floating torch.dtype (e.g. torch.float64), got {type(x).__name__} {x!r}")
+    """A real floating ``torch.dtype`` (float16, bfloat16, float32, float64; not float8, not a string)."""
+    if not isinstance(x, torch.dtype) or x not in FLOAT_DTYPES:
+        names = ", ".join(str(d).replace("torch.", "") for d in FLOAT_DTYPES)
+        got = str(x).replace("torch.", "") if isinstance(x, torch.dtype) else f"{type(x).__name__} {x!r}"
+        raise TypeError(f"{name} must be a floating torch.dtype ({names}), got {got}")
     return x

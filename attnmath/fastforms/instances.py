@@ -70,15 +70,6 @@ def _entries(
         V.real(float(xd.max()), f"{name} (largest entry)", high=high, max_abs=None)
 
 
-def _float_dtype(dtype: object, name: str) -> torch.dtype:
-    """A real floating ``torch.dtype`` (the compute dtype of a reference model)."""
-    dt = V.dtype(dtype, name)
-    if dt not in V.FLOAT_DTYPES:
-        names = ", ".join(str(d).replace("torch.", "") for d in V.FLOAT_DTYPES)
-        raise TypeError(f"{name} must be a real floating torch.dtype ({names}), got {dt}")
-    return dt
-
-
 def _same_sizes(ref_name: str, ref: torch.Tensor, name: str, x: torch.Tensor, dims: dict[int, str]) -> None:
     """``x.shape[i] == ref.shape[i]`` for each ``i`` of ``dims`` (its value names the size) and ``x`` on ``ref``'s device."""
     for i, what in dims.items():
@@ -192,7 +183,7 @@ def s6_reference(
     Inputs as :func:`s6_scan` (any floating dtypes: computed in ``dtype``); raises as :func:`s6_scan`.
     """
     Bsz, T, d, n = _check_s6(u, delta, A, B, C, D, initial_state, same_dtype=False)
-    dtype = _float_dtype(dtype, "dtype")
+    dtype = V.float_dtype(dtype, "dtype")
     u, delta, A, B, C = (x.to(dtype) for x in (u, delta, A, B, C))
     h = torch.zeros(Bsz, d, n, dtype=dtype) if initial_state is None else initial_state.to(dtype)
     ys = []
@@ -298,7 +289,7 @@ def ssd_reference(
     Inputs as :func:`ssd_scan` (any floating dtypes: computed in ``dtype``); raises as :func:`ssd_scan`.
     """
     Bsz, T, H, P, n = _check_ssd(x, dt, A, B, C, D, initial_state, same_dtype=False)
-    dtype = _float_dtype(dtype, "dtype")
+    dtype = V.float_dtype(dtype, "dtype")
     x, dt, A, B, C = (z.to(dtype) for z in (x, dt, A, B, C))
     h = torch.zeros(Bsz, H, n, P, dtype=dtype) if initial_state is None else initial_state.to(dtype)
     ys = []
@@ -379,7 +370,7 @@ def retnet_reference(
     Raises ``TypeError``/``ValueError`` naming the argument for a wrong type, shape, non-finite entry or range.
     """
     _, T, _, K = _check_qkv(q, k, v)
-    dtype = _float_dtype(dtype, "dtype")
+    dtype = V.float_dtype(dtype, "dtype")
     gam = _check_gamma(gamma, q, dtype)
     s = K**-0.5 if scale is None else V.real(scale, "scale", positive=True)
     qf, kf, vf = (x.to(dtype).transpose(1, 2) for x in (q, k, v))

@@ -76,9 +76,7 @@ def plot_log_space_exponents(g: torch.Tensor, *, dtype: torch.dtype = torch.floa
     """
     import matplotlib.pyplot as plt  # lazy
 
-    if V.dtype(dtype, "dtype") not in V.FLOAT_DTYPES:
-        names = ", ".join(str(d).removeprefix("torch.") for d in V.FLOAT_DTYPES)
-        raise TypeError(f"dtype must be a floating dtype ({names}), got {dtype}")
+    dtype = V.float_dtype(dtype, "dtype")
     _log_decays(g, "g", ndim=1)
     g = g.detach().to(torch.float64)  # a figure: read the values, do not differentiate
     b = torch.cumsum(g, 0)

@@ -154,8 +154,7 @@ def init_yz(
     """
     M = V.integer(M, "M", minimum=2)
     V.choice(init, "init", ("zero", "uniform"))
-    if V.dtype(dtype, "dtype") not in V.FLOAT_DTYPES:
-        raise TypeError(f"dtype must be a floating dtype {V.FLOAT_DTYPES}, got {dtype}")
+    dtype = V.float_dtype(dtype, "dtype")
     if init == "zero":
         return torch.zeros(M, M, dtype=dtype), torch.zeros(M, M, dtype=dtype)
     if not isinstance(generator, torch.Generator):

@@ -19,7 +19,9 @@ def test_unit_roundoff_and_machine_epsilon():
     assert unit_roundoff(torch.float64) == 2.0**-53 and unit_roundoff(torch.float32) == 2.0**-24
     assert unit_roundoff(torch.bfloat16) == 2.0**-8 and unit_roundoff(torch.float16) == 2.0**-11
     assert (F64_EPS, F32_EPS) == (2.0**-52, 2.0**-23)
-    with pytest.raises(TypeError, match=r"dtype must be a floating torch\.dtype, got torch\.int64"):
+    with pytest.raises(
+        TypeError, match=r"^dtype must be a floating torch\.dtype \(float16, bfloat16, float32, float64\), got int64$"
+    ):
         unit_roundoff(torch.int64)
 
 
