@@ -84,7 +84,7 @@ def plot_log_space_exponents(g: torch.Tensor, *, dtype: torch.dtype = torch.floa
     steps = np.arange(1, C + 1)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.0, 3.2))
     ax0.semilogy(steps, (-b).clamp(min=1e-3).numpy(), "o-", ms=2, color="tab:red", label="factorised: $-b_j$")
-    limit = math.log(torch.finfo(dtype).max)
+    limit = V.max_exponent(dtype)
     ax0.axhline(
         limit, color="k", ls="--", lw=1, label=f"largest {str(dtype).removeprefix('torch.')} exponent ({limit:.1f})"
     )
