@@ -42,7 +42,7 @@ $(VENV)/.stamp-base: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e .
 	@touch $@
 $(VENV)/.stamp-test: pyproject.toml constraints.txt $(VENV)/.stamp-base
-	$(PIP) -e ".[test,compare]"
+	$(PIP) -e ".[test,compare,cluster]"
 	@touch $@
 $(VENV)/.stamp-book: pyproject.toml constraints.txt $(VENV)/.stamp-base
 	$(PIP) -e ".[book]"

@@ -3,11 +3,19 @@
     python -m attnmath --version
     python -m attnmath list [-k PATTERN] [--uncontrolled] [--json]
     python -m attnmath verify [-k PATTERN] [--json] [--tier ci|paper] [--out FILE] [--controls] [--no-progress]
+                              [--workers N | --cluster ADDRESS] [--store DIR]
 
 ``verify`` runs the selected claims (a progress bar on a terminal), prints a table (or JSON with
 ``--json``). A claim that needs an optional package that is not installed (Triton for the kernel
 claims) is reported as skipped and does not change the exit code. With ``--controls`` each claim's
 negative controls run too (wrong worlds in which its checks must fail).
+
+Where claims run: in this process, one after the other (the default at ``--tier ci``, or ``--workers 0``); with ``--workers N``
+on an embedded Dask cluster of N worker processes on this machine (the default at ``--tier paper``, N = the
+CPU count); with ``--cluster ADDRESS`` on a running Dask scheduler (``dask scheduler``, then ``dask worker
+ADDRESS`` on each machine). The claims and their sweep cells are tasks; each cell is seeded from its own
+identity, so verdicts and numbers do not depend on where or in which order they run. ``--store DIR`` (or
+``ATTNMATH_CELL_STORE``) keeps every finished cell in a content-addressed folder that a rerun reuses.
 
 Exit codes: 0 every selected claim passed (or was skipped) and, with ``--controls``, every control
 was caught; 1 a claim failed or a control was not caught; 2 a usage error; 3 the pattern selects
@@ -55,11 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_list = sub.add_parser("list", help="list registered claims")
-    p_list.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids")
+    p_list.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids; a comma separates alternatives")
     p_list.add_argument("--uncontrolled", action="store_true", help="only the claims that declare no negative control")
     p_list.add_argument("--json", action="store_true", help="print a JSON list on stdout")
     p_ver = sub.add_parser("verify", help="run claims and report")
-    p_ver.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids")
+    p_ver.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids; a comma separates alternatives")
     p_ver.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     p_ver.add_argument(
         "--tier",
@@ -71,6 +79,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_ver.add_argument("--out", default=None, help="also write the JSON report to this file")
     p_ver.add_argument("--no-progress", action="store_true", help="no progress bar (there is none off a terminal)")
+    where = p_ver.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run claims and their cells on an embedded Dask cluster of N worker processes; 0: in this process "
+        "(default at --tier paper: the CPU count; at --tier ci: 0)",
+    )
+    where.add_argument(
+        "--cluster", default=None, metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786"
+    )
+    p_ver.add_argument(
+        "--store",
+        default=None,
+        metavar="DIR",
+        help="content-addressed folder of finished cells, reused by a rerun (default: $ATTNMATH_CELL_STORE, else none)",
+    )
     p_ver.add_argument(
         "--controls",
         action="store_true",
@@ -108,20 +134,74 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _verify(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -> int:
+def _run_here(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -> list[Any]:
     from tqdm import tqdm
 
+    from .ledger import cells
+
+    store = cells.Store(args.store) if args.store else cells.default_store()
     results = []
     bar = tqdm(selected, desc="verifying", unit="claim", disable=True if args.no_progress else None, file=sys.stderr)
-    for c in bar:
-        bar.set_postfix_str(c.id, refresh=False)
-        results.append(claims.run(c, tier=args.tier, controls=args.controls))
+    with cells.using(cells.SerialExecutor(store)):
+        for c in bar:
+            bar.set_postfix_str(c.id, refresh=False)
+            results.append(claims.run(c, tier=args.tier, controls=args.controls))
     bar.close()
+    return results
+
+
+def _run_on_cluster(args: argparse.Namespace, selected: list[Any]) -> tuple[list[Any], dict]:
+    from .ledger import cells, cluster
+
+    store = args.store or os.environ.get(cells.STORE_ENV) or None
+    client = cluster.open_client(args.cluster, args.workers)
+    try:
+        info = client.scheduler_info()
+        where = {
+            "cluster": args.cluster or "embedded LocalCluster",
+            "workers": len(info.get("workers", {})),
+            "threads_per_worker": sorted({w.get("nthreads") for w in info.get("workers", {}).values()}),
+            "store": os.path.abspath(store) if store else None,
+        }
+        results = cluster.verify_on_cluster(
+            selected,
+            args.tier,
+            client,
+            controls=args.controls,
+            store_root=os.path.abspath(store) if store else None,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    finally:
+        cluster.close_client(client)
+    return results, where
+
+
+def _verify(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -> int:
+    import time
+
+    t0 = time.perf_counter()
+    if args.workers is not None and args.workers < 0:
+        print(f"--workers must be 0 (this process) or a positive integer, got {args.workers}", file=sys.stderr)
+        return EXIT_USAGE
+    distributed = args.cluster is not None or bool(args.workers)
+    if args.tier == "paper" and args.cluster is None and args.workers is None:
+        import importlib.util
+
+        distributed = importlib.util.find_spec("distributed") is not None
+        if not distributed:
+            print("dask.distributed is not installed (pip install 'attnmath[cluster]'): running here", file=sys.stderr)
+    where: dict = {"cluster": None, "workers": 0}
+    if distributed:
+        results, where = _run_on_cluster(args, selected)
+    else:
+        results = _run_here(args, selected, claims)
+    wall = time.perf_counter() - t0
     report = None
     if args.out or args.json:
         from .ledger.results import SCHEMA_VERSION
 
-        report = {"schema_version": SCHEMA_VERSION, "environment": _environment(args.tier)}
+        run_info = where | {"wall_seconds": round(wall, 1)}
+        report = {"schema_version": SCHEMA_VERSION, "environment": _environment(args.tier) | {"run": run_info}}
         report |= claims.report_json(results)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

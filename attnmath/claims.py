@@ -17,6 +17,11 @@ Every claim also declares at least one negative *control* (:func:`control`): a p
 world (a near-miss function, a violated hypothesis) in which its checks must fail; ``python -m
 attnmath verify --controls`` runs them.
 
+A heavy claim names its sweep cells (one training run, one grid point) as :class:`Cell` objects and
+checks what :func:`gather` returns: each cell is seeded from its own identity, so ``python -m attnmath
+verify --workers N`` (an embedded Dask cluster) or ``--cluster ADDRESS`` gives the same results as a
+run in this process (:mod:`attnmath.ledger.cells`, :mod:`attnmath.ledger.cluster`).
+
 The same registry feeds ``python -m attnmath verify``, the pytest parametrisation
 (``tests/ledger/test_claims.py``) and the book's ledger page. The implementation lives in
 :mod:`attnmath.ledger`, one module per concern; chapters import from here.
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 from .base.tiers import TIERS, Sizes
 from .ledger.cache import CACHE_ENV, artifact_path, source_fingerprint
+from .ledger.cells import Cell, gather
 from .ledger.checks import (
     KINDS,
     Check,
@@ -52,6 +58,7 @@ __all__ = [
     "KINDS",
     "STATUSES",
     "TIERS",
+    "Cell",
     "Check",
     "Claim",
     "ClaimDisplay",
@@ -68,6 +75,7 @@ __all__ = [
     "control",
     "dump_json",
     "format_table",
+    "gather",
     "get",
     "holds",
     "load_all",

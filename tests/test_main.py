@@ -53,7 +53,10 @@ def test_usage_errors_exit_2_and_version_prints_the_package_version(capsys):
 
 def test_scale_is_kept_as_the_old_name_of_tier(private_claims, capsys):
     private_claims("testonly.cli-tier", lambda tier: holds("paper tier", tier == "paper"))
-    assert cli.main(["verify", "-k", "testonly.cli-tier", "--scale", "paper", "--json", "--no-progress"]) == 0
+    assert (
+        cli.main(["verify", "-k", "testonly.cli-tier", "--scale", "paper", "--workers", "0", "--json", "--no-progress"])
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["claims"][0]["tier"] == "paper" and report["environment"]["tier"] == "paper"
 
@@ -90,3 +93,34 @@ def test_no_progress_frames_when_stderr_is_not_a_terminal():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "verifying" not in res.stderr and "claim/s" not in res.stderr
+
+
+DOUBLED: list[int] = []
+
+
+def double(x: int) -> int:
+    """A sweep cell (top-level, so a Cell may name it) that records each time it really runs."""
+    DOUBLED.append(x)
+    return 2 * x
+
+
+def test_store_keeps_finished_cells_for_a_rerun(private_claims, tmp_path, monkeypatch):
+    from attnmath.claims import Cell, gather
+
+    monkeypatch.delenv("ATTNMATH_CELL_STORE", raising=False)
+    DOUBLED.clear()
+    private_claims(
+        "testonly.cli-cells", lambda: holds("cells", gather([Cell.of(double, 3), Cell.of(double, 4)]) == [6, 8])
+    )
+    args = ["verify", "-k", "testonly.cli-cells", "--no-progress", "--store", str(tmp_path / "store")]
+    assert cli.main(args) == 0 and DOUBLED == [3, 4]
+    assert cli.main(args) == 0 and DOUBLED == [3, 4]  # the rerun ran no cell: both came from the store
+    assert cli.main(args[:-2]) == 0 and DOUBLED == [3, 4, 3, 4]  # without a store every cell runs
+
+
+def test_workers_and_cluster_are_checked(capsys):
+    assert cli.main(["verify", "-k", "softmax.rows-sum-to-one", "--workers", "-1", "--no-progress"]) == 2
+    assert "--workers must be 0 (this process) or a positive integer, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["verify", "--workers", "2", "--cluster", "tcp://127.0.0.1:8786"])
+    assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err

@@ -46,9 +46,14 @@ def sources_digest() -> str:
 
 
 def matches(claim_id: str, pattern: str | None) -> bool:
-    """Whether ``claim_id`` contains ``pattern`` (or matches it as a glob when it has ``*?[``); ``None`` matches all."""
+    """Whether ``claim_id`` contains ``pattern`` (or matches it as a glob when it has ``*?[``); ``None`` matches all.
+
+    A comma separates alternatives (claim ids have no comma): ``"mqar,softmax.rows"`` selects both.
+    """
     if not pattern:
         return True
+    if "," in pattern:
+        return any(matches(claim_id, part.strip()) for part in pattern.split(",") if part.strip())
     if any(ch in pattern for ch in "*?["):
         return fnmatch.fnmatchcase(claim_id, pattern)
     return pattern in claim_id

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..base.errors import MissingDependency
 from ..base.tiers import check_tier
+from . import cells
 from .cache import _cache_load, _cache_store, _control_load, _control_store
 from .checks import Check
 from .registry import Claim, Control, get, select
@@ -133,7 +134,7 @@ def run_control(claim_or_id: Claim | str, control: Control | str, tier: str = "c
         control = by_name[control]
     t0 = time.perf_counter()
     try:
-        with _caller_random_state_kept(), control.patch():
+        with _caller_random_state_kept(), cells.world(f"control {c.id}: {control.name}"), control.patch():
             _seed_everything(0)
             checks = _evaluate(c, tier)
     except Exception as exc:

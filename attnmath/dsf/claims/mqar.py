@@ -27,7 +27,7 @@ from unittest import mock
 
 import torch
 
-from attnmath.claims import Check, artifact_path, at_least, claim, control, source_fingerprint
+from attnmath.claims import Cell, Check, artifact_path, at_least, claim, control, gather, source_fingerprint
 
 from ..mqar import (
     MQARConfig,
@@ -97,9 +97,10 @@ def run_with_gates(cfg: MQARConfig) -> tuple[float, float]:
 
 
 def cell(tier: str, task: str, **changes: Any) -> list[float]:
-    """Accuracies of one grid cell over the seeds of ``tier``."""
+    """Accuracies of one grid cell over the seeds of ``tier``: one sweep cell per training run
+    (:func:`attnmath.claims.gather`), so that ``verify --workers N`` trains them in parallel."""
     cfg = mqar_config(tier, task)
-    return [run(replace(cfg, seed=s, **changes)) for s in seeds(tier)]
+    return gather([Cell.of(run, replace(cfg, seed=s, **changes)) for s in seeds(tier)])
 
 
 STATE_SIZES = (2, 4, 8, 16)
