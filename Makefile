@@ -8,6 +8,9 @@
 #   make test-fast   lint + unit/property tests + claims, without slow tests, notebooks or book
 #   make types       type-check attnmath/ and kernels/ (mypy, configured in pyproject.toml [tool.mypy])
 #   make verify      run every claim (python -m attnmath verify) and write the ledger
+#   make paper       the claims at paper scale on a Dask cluster (embedded: WORKERS=N, default the CPU count;
+#                    or CLUSTER=tcp://host:8786), SELECT=a,b to select; merged into the dated ledger
+#                    book/ledger-paper.json that the book's "Paper scale" page shows
 #   make notebooks   re-execute every notebook and store its outputs (after editing a chapter)
 #   make lab         open the notebooks in JupyterLab (jupytext pairs)
 #   make bench       CPU benchmark of the chunked forms with a bmm roofline and issue 18's goals (exits 1
@@ -31,7 +34,7 @@ LEDGER := book/_build/ledger.json
 SOURCES := $(shell find attnmath kernels -name '*.py' 2>/dev/null)
 export PYTHONHASHSEED := 0
 
-.PHONY: book book-only test test-fast types verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate constraints \
+.PHONY: book book-only test test-fast types verify notebooks index lab bench mutate mutate-report clean distclean deps-base deps-test deps-book deps-lab deps-mutate deps-cluster paper constraints \
 	rerun-check verify-determinism coverage controls-check lab-check foreign-check check-env wheel-check fuzz gpu-check
 
 $(BIN)/python:
@@ -50,6 +53,9 @@ $(VENV)/.stamp-book: pyproject.toml constraints.txt $(VENV)/.stamp-base
 $(VENV)/.stamp-lab: pyproject.toml constraints.txt $(VENV)/.stamp-base
 	$(PIP) -e ".[lab]"
 	@touch $@
+$(VENV)/.stamp-cluster: pyproject.toml constraints.txt $(VENV)/.stamp-base
+	$(PIP) -e ".[cluster]"
+	@touch $@
 $(VENV)/.stamp-mutate: pyproject.toml constraints.txt $(VENV)/.stamp-base
 	$(PIP) -e ".[test,mutate]"
 	@touch $@
@@ -59,6 +65,7 @@ deps-test: $(VENV)/.stamp-test
 deps-book: $(VENV)/.stamp-book
 deps-lab: $(VENV)/.stamp-lab
 deps-mutate: $(VENV)/.stamp-mutate
+deps-cluster: $(VENV)/.stamp-cluster
 
 # The ledger page needs claim results; `make test` writes them from pytest, otherwise run them.
 $(LEDGER): $(SOURCES) | $(VENV)/.stamp-base
@@ -110,6 +117,18 @@ test-fast: deps-test deps-book
 
 verify: deps-base
 	$(BIN)/python -m attnmath verify --out $(LEDGER)
+
+# Paper scale (issue 19): the selected claims (SELECT: a comma-separated -k selection; default every claim) at
+# --tier paper, with their sweep cells, on an embedded Dask cluster of WORKERS worker processes (default: the
+# CPU count) or on a running scheduler (CLUSTER=tcp://host:8786; see the README). The run is merged into the
+# dated ledger $(PAPER_LEDGER) (committed; the book shows it beside the ci ledger); finished cells stay in
+# $(CELL_STORE) (content-addressed), so a rerun after an interruption reuses them.
+PAPER_LEDGER := book/ledger-paper.json
+CELL_STORE ?= .cell-store
+paper: deps-cluster
+	$(BIN)/python -m attnmath verify --tier paper $(if $(SELECT),-k "$(SELECT)") \
+		$(if $(CLUSTER),--cluster $(CLUSTER),$(if $(WORKERS),--workers $(WORKERS))) \
+		--store $(CELL_STORE) --ledger $(PAPER_LEDGER) --out book/_build/paper-run.json
 
 # Determinism: every notebook re-executed and compared with its stored outputs (nbval, sanitiser)
 # RERUNS times. `make test` (hence CI) runs it as its nbval stage and its rerun stage (one run

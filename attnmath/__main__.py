@@ -3,7 +3,7 @@
     python -m attnmath --version
     python -m attnmath list [-k PATTERN] [--uncontrolled] [--json]
     python -m attnmath verify [-k PATTERN] [--json] [--tier ci|paper] [--out FILE] [--controls] [--no-progress]
-                              [--workers N | --cluster ADDRESS] [--store DIR]
+                              [--workers N | --cluster ADDRESS] [--store DIR] [--ledger FILE]
 
 ``verify`` runs the selected claims (a progress bar on a terminal), prints a table (or JSON with
 ``--json``). A claim that needs an optional package that is not installed (Triton for the kernel
@@ -63,11 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_list = sub.add_parser("list", help="list registered claims")
-    p_list.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids; a comma separates alternatives")
+    p_list.add_argument(
+        "-k", dest="pattern", default=None, help="substring (or glob) of claim ids; a comma separates alternatives"
+    )
     p_list.add_argument("--uncontrolled", action="store_true", help="only the claims that declare no negative control")
     p_list.add_argument("--json", action="store_true", help="print a JSON list on stdout")
     p_ver = sub.add_parser("verify", help="run claims and report")
-    p_ver.add_argument("-k", dest="pattern", default=None, help="substring (or glob) of claim ids; a comma separates alternatives")
+    p_ver.add_argument(
+        "-k", dest="pattern", default=None, help="substring (or glob) of claim ids; a comma separates alternatives"
+    )
     p_ver.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     p_ver.add_argument(
         "--tier",
@@ -96,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="content-addressed folder of finished cells, reused by a rerun (default: $ATTNMATH_CELL_STORE, else none)",
+    )
+    p_ver.add_argument(
+        "--ledger",
+        default=None,
+        metavar="FILE",
+        help="merge this run into the dated ledger FILE (make paper: book/ledger-paper.json); claims not run keep "
+        "their earlier results",
     )
     p_ver.add_argument(
         "--controls",
@@ -197,7 +208,7 @@ def _verify(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -
         results = _run_here(args, selected, claims)
     wall = time.perf_counter() - t0
     report = None
-    if args.out or args.json:
+    if args.out or args.json or args.ledger:
         from .ledger.results import SCHEMA_VERSION
 
         run_info = where | {"wall_seconds": round(wall, 1)}
@@ -207,6 +218,10 @@ def _verify(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
+    if args.ledger:
+        from .ledger import merged
+
+        merged.merge_into(args.ledger, report)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

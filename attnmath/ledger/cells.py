@@ -55,14 +55,21 @@ class Cell:
 
     @classmethod
     def of(cls, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Cell:
-        """``Cell(fn, args, sorted kwargs)``; ``TypeError`` when ``fn`` is not a top-level function."""
+        """``Cell(fn, args, sorted kwargs)``; ``TypeError`` when ``fn`` is not a function with a module and a name.
+
+        :func:`gather` also requires a top-level function (not a lambda or a local function) outside a
+        control's world; inside one (a control patches a cell's function with a near-miss) any function will do.
+        """
         qualname = getattr(fn, "__qualname__", None)
         module = getattr(fn, "__module__", None)
         if not callable(fn) or not isinstance(qualname, str) or not isinstance(module, str):
             raise TypeError(f"fn must be a top-level function, got {fn!r}")
-        if "<" in qualname:  # <lambda>, <locals>: not importable by a worker, and no stable identity
-            raise TypeError(f"fn must be a top-level function (importable by a worker), got {module}.{qualname}")
         return cls(fn, tuple(args), tuple(sorted(kwargs.items())))
+
+    @property
+    def top_level(self) -> bool:
+        """Whether ``fn`` is importable by name (not a ``<lambda>`` or a function local to another)."""
+        return "<" not in self.fn.__qualname__
 
     @property
     def identity(self) -> str:
@@ -234,7 +241,8 @@ def gather(cells: Sequence[Cell]) -> list[Any]:
     """The results of ``cells`` (in order) from the current executor; a cell that raises raises here.
 
     Every cell runs isolated (its identity's seed, one thread), so the results do not depend on the
-    executor. Repeated cells run once.
+    executor. Repeated cells run once. Inside a control's :func:`world` the cells run in this process
+    whatever the executor: the control's patches exist only here.
     """
     if isinstance(cells, Cell) or not isinstance(cells, Sequence):
         raise TypeError(f"cells must be a sequence of Cell, got {type(cells).__name__}")
@@ -242,6 +250,13 @@ def gather(cells: Sequence[Cell]) -> list[Any]:
     if bad:
         raise TypeError(f"cells must be a sequence of Cell, got elements of type {sorted(set(bad))}")
     unique = list({c.identity: c for c in cells}.values())
-    results = current_executor().map(unique, _WORLD.get())
+    world_ = _WORLD.get()
+    if world_:  # a control patches functions in this process: its cells run here, and store nothing
+        results = SerialExecutor(None).map(unique, world_)
+    else:
+        local = sorted({c.identity.split("(")[0] for c in unique if not c.top_level})
+        if local:  # a worker could not import it, and its identity would not be unique
+            raise TypeError(f"a cell's fn must be a top-level function (importable by a worker), got {local}")
+        results = current_executor().map(unique, world_)
     by_identity = {c.identity: r for c, r in zip(unique, results)}
     return [by_identity[c.identity] for c in cells]

@@ -116,6 +116,7 @@ def environment(tier: str | None = None) -> dict[str, Any]:
     """
     import datetime
     import importlib.metadata as md
+    import os
     import platform
     import subprocess
     from pathlib import Path
@@ -151,6 +152,9 @@ def environment(tier: str | None = None) -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_count": os.cpu_count(),
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only",
+        "dask": version("distributed"),
         "tier": tier,
         "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git_commit": commit,

@@ -41,7 +41,9 @@ PAPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scansnap": ("tian2023scan", ("scansnap",)),
     "stiffness": ("huang2023understanding", ("stiffness",)),
 }
-GENERATED_DOCS = ("book/ledger", "book/status", *(f"book/sources/{p}" for p in PAPERS))
+GENERATED_DOCS = ("book/ledger", "book/status", "book/paper", *(f"book/sources/{p}" for p in PAPERS))
+#: The committed paper-scale ledger (``make paper``; :mod:`attnmath.ledger.merged`).
+PAPER_LEDGER = ROOT / "book" / "ledger-paper.json"
 _SHOW_RE = re.compile(r"""claims\.show\(\s*["']([a-z0-9_.\-]+)["']""")
 
 
@@ -126,14 +128,15 @@ def ledger_markdown(app: Sphinx) -> str:
         + ", ".join(f"{v} {k}" for k, v in by_status.items())
         + ".",
         "",
-        "| claim | status of source | kinds | result | shown in |",
-        "|---|---|---|---|---|",
+        "| claim | status of source | kinds | result | paper scale | shown in |",
+        "|---|---|---|---|---|---|",
     ]
+    paper = _paper_results()
     for cid, c in registry.items():
         chapter = f"{{doc}}`/{where[cid]}`" if cid in where else "–"
         lines.append(
             f"| {{ref}}`{cid} <{claim_label(cid)}>` | {c.status_of_source} | {', '.join(c.kinds)} "
-            f"| {_result_cell(results.get(cid))} | {chapter} |"
+            f"| {_result_cell(results.get(cid))} | {_paper_cell(paper, cid)} | {chapter} |"
         )
     lines.append("")
     current = None
@@ -269,7 +272,95 @@ def sources_markdown(paper: str) -> str:
     return "\n".join(lines)
 
 
-_PLACEHOLDER = re.compile(r"```\{(attnmath-ledger|attnmath-status|attnmath-sources)\}[ \t]*([\w-]*)[ \t]*\n```")
+def _paper_ledger() -> dict | None:
+    from attnmath.ledger import merged
+
+    return merged.load(PAPER_LEDGER)
+
+
+def _paper_results() -> dict[str, dict]:
+    ledger = _paper_ledger()
+    return {} if ledger is None else {c["id"]: c for c in ledger["claims"]}
+
+
+def _paper_cell(paper: dict[str, dict], cid: str) -> str:
+    res = paper.get(cid)
+    if res is None:
+        return "not run at paper scale"
+    return f"{_result_cell(res)} ({{ref}}`run {res['run']} <paper-runs>`)"
+
+
+def paper_markdown(app: Sphinx) -> str:
+    """The paper-scale ledger: its runs (date, commit, machine, workers, wall time) and every claim's ci and
+    paper-scale results side by side; claims never run at paper scale are marked so."""
+    from attnmath import claims
+
+    ledger = _paper_ledger()
+    registry = claims.registry()
+    ci = _load_results(app.config.attnmath_ledger_json) or {}
+    if ledger is None:
+        return "No paper-scale run has been committed yet: every claim is *not run at paper scale*."
+    paper = {c["id"]: c for c in ledger["claims"]}
+    unknown = sorted(set(paper) - set(registry))
+    for cid in unknown:
+        logger.warning(f"attnmath: the paper-scale ledger has a result for unknown claim {cid}; rerun it")
+    n_run = sum(1 for cid in registry if cid in paper)
+    n_pass = sum(1 for cid in registry if paper.get(cid, {}).get("passed"))
+    lines = [
+        f"**{n_run} of {len(registry)} claims have run at paper scale; {n_pass} passed.** "
+        f"{len(registry) - n_run} are *not run at paper scale* yet.",
+        "",
+        "(paper-runs)=",
+        "## Runs",
+        "",
+        "| run | date (UTC) | commit | machine | workers | wall time | claims | passed | failed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in ledger["runs"]:
+        env = run["environment"]
+        where = env.get("run", {})
+        machine = _md_text(
+            f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} CPUs, {env.get('device', '?')}, torch {env.get('torch', '?')}"
+        )
+        cluster = where.get("cluster") or "this process"
+        wall = where.get("wall_seconds")
+        lines.append(
+            f"| {run['run']} | {env.get('timestamp', '?')[:16].replace('T', ' ')} | `{str(env.get('git_commit', '?'))[:10]}` "
+            f"| {machine} | {where.get('workers', 0)} ({_md_text(cluster)}) "
+            f"| {'–' if wall is None else f'{wall / 60:.1f} min'} | {len(run['claims'])} | {run['passed']} | {run['failed']} |"
+        )
+    lines += [
+        "",
+        "## Claims at both scales",
+        "",
+        "| claim | ci tier | paper scale | paper-scale check time |",
+        "|---|---|---|---|",
+    ]
+    for cid in registry:
+        res = paper.get(cid)
+        secs = "–" if res is None else f"{res['seconds']:.0f} s"
+        lines.append(
+            f"| {{ref}}`{cid} <{claim_label(cid)}>` | {_result_cell(ci.get(cid))} | {_paper_cell(paper, cid)} | {secs} |"
+        )
+    failed = [
+        paper[cid] for cid in registry if cid in paper and not paper[cid]["passed"] and not paper[cid].get("skipped")
+    ]
+    if failed:
+        lines += ["", "## Failed at paper scale", ""]
+        for res in failed:
+            worst = [ch for ch in res.get("checks", []) if not ch["passed"]]
+            why = (
+                worst[0]["name"] + (f": {worst[0]['details']}" if worst[0].get("details") else "")
+                if worst
+                else ((res.get("exception") or "failed").splitlines()[0])
+            )
+            lines.append(f"- {{ref}}`{res['id']} <{claim_label(res['id'])}>` (run {res['run']}): {_md_text(why)}")
+    return "\n".join(lines)
+
+
+_PLACEHOLDER = re.compile(
+    r"```\{(attnmath-ledger|attnmath-status|attnmath-sources|attnmath-paper)\}[ \t]*([\w-]*)[ \t]*\n```"
+)
 
 
 def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -281,6 +372,8 @@ def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
             return ledger_markdown(app)
         if m.group(1) == "attnmath-status":
             return status_markdown(app)
+        if m.group(1) == "attnmath-paper":
+            return paper_markdown(app)
         return sources_markdown(m.group(2))
 
     source[0] = _PLACEHOLDER.sub(repl, source[0])

@@ -98,13 +98,27 @@ def test_a_raising_cell_raises_from_gather():
         gather([Cell.of(boom, 7)])
 
 
-@pytest.mark.parametrize(
-    ("fn", "match"),
-    [(lambda x: x, "top-level"), (functools.partial(draw, 1), "top-level"), ("draw", "top-level")],
-)
-def test_cell_refuses_what_a_worker_cannot_import(fn, match):
-    with pytest.raises(TypeError, match=match):
+@pytest.mark.parametrize("fn", [functools.partial(draw, 1), "draw"])
+def test_cell_refuses_what_is_not_a_named_function(fn):
+    with pytest.raises(TypeError, match="fn must be a top-level function"):
         Cell.of(fn, 1)
+
+
+def test_gather_refuses_local_functions_except_in_a_control_world(tmp_path):
+    def near_miss(n):  # what a control patches in: local to the control, never sent to a worker
+        return n + 1
+
+    with pytest.raises(TypeError, match="importable by a worker"):
+        gather([Cell.of(lambda n: n, 1)])
+    with pytest.raises(TypeError, match="importable by a worker"):
+        gather([Cell.of(near_miss, 1)])
+
+    class Refuses:
+        def map(self, cells_, world):
+            raise AssertionError("a control's cells must not leave this process")
+
+    with cells.using(Refuses()), cells.world("control demo: near miss"):
+        assert gather([Cell.of(near_miss, 1), Cell.of(draw, 2)])[0] == 2
 
 
 def test_gather_and_store_validate_their_arguments(tmp_path):

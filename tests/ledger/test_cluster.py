@@ -91,7 +91,16 @@ def test_a_worker_killed_mid_cell_costs_only_its_task(reference, tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     procs = [
         _start(
-            [f"{bindir}/dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", "127.0.0.1:0"],
+            [
+                f"{bindir}/dask",
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
             tmp_path / "scheduler.log",
         )
     ]

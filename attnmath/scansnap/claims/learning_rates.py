@@ -12,7 +12,7 @@ from unittest import mock
 import numpy as np
 from scipy.stats import ttest_ind
 
-from attnmath.claims import at_least, at_most, claim, control, holds, pvalue_rejected
+from attnmath.claims import Cell, at_least, at_most, claim, control, gather, holds, pvalue_rejected
 
 from ..data import entropy_distinct, syn_small
 from ..experiments import (
@@ -71,7 +71,9 @@ def fig6_regression_cells(tier: str) -> tuple[tuple[int, float, int], ...]:
 def _learning_rates_control_sparsity(tier: str):
     seeds = FIG6_SEEDS
     cells = tuple(dict.fromkeys(FIG6_CELLS + fig6_regression_cells(tier)))
-    H = {cell: np.array([fig6_entropy(*cell, s) for s in seeds]) for cell in cells}
+    # one sweep cell per (Fig. 6 cell, seed): `verify --workers N` runs them in parallel
+    runs = gather([Cell.of(fig6_entropy, *cell, s) for cell in cells for s in seeds])
+    H = {cell: np.array(runs[i * len(seeds) : (i + 1) * len(seeds)]) for i, cell in enumerate(cells)}
 
     def welch_less(a, b):
         return float(ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
