@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from attnmath.base.tiers import Sizes
-from attnmath.claims import at_least, at_most, claim, control, holds
+from attnmath.claims import Cell, at_least, at_most, claim, control, gather, holds
 
 from .. import experiments, gates, network_experiment
 from ..experiments import adaptor_baseline, fit_adaptor
@@ -40,8 +40,8 @@ def _learned_adaptor_resolves_stiffness(tier: str):
     S = SIZES[tier]
     seeds = S.adaptor_seeds
     n_train = S.adaptor_train_size
-    sam = [fit_adaptor("sam", s, n_train) for s in seeds]
-    step = [fit_adaptor("stepnet", s, n_train) for s in seeds]
+    fits = gather([Cell.of(fit_adaptor, kind, s, n_train) for kind in ("sam", "stepnet") for s in seeds])  # sweep cells
+    sam, step = fits[: len(seeds)], fits[len(seeds) :]
     checks = [
         at_least(
             "no gate (a = 1): test RMSE",
@@ -118,8 +118,10 @@ def _digits_arms_all_learn(tier: str):
     S = SIZES[tier]
     epochs = S.digits_epochs
     checks = []
-    for arm in S.digits_arms:
-        runs = [train_digits_arm(arm, s, epochs) for s in S.digits_seeds]
+    n = len(S.digits_seeds)
+    trained = gather([Cell.of(train_digits_arm, arm, s, epochs) for arm in S.digits_arms for s in S.digits_seeds])
+    for i, arm in enumerate(S.digits_arms):
+        runs = trained[i * n : (i + 1) * n]
         acc = float(np.mean([r.accuracy for r in runs]))
         checks.append(
             at_least(

@@ -16,7 +16,7 @@ from unittest import mock
 
 import numpy as np
 
-from attnmath.claims import claim, control, pvalue_rejected
+from attnmath.claims import Cell, claim, control, gather, pvalue_rejected
 
 from .. import network_experiment
 from ..network_experiment import neural_stiffness_index, nsi_direction_pvalue, nsi_log_ratios
@@ -66,10 +66,8 @@ NSI_MEASURED = {"higher": "less", "spikier": "less", "wider": "less"}
 def _neural_stiffness_index(tier: str):
     S = SIZES[tier]
     seeds, epochs = S.nsi_seeds, S.digits_epochs
-    ratios = [
-        nsi_log_ratios(neural_stiffness_index("se", s, epochs), neural_stiffness_index("plain", s, epochs))
-        for s in seeds
-    ]
+    indices = gather([Cell.of(neural_stiffness_index, arm, s, epochs) for s in seeds for arm in ("se", "plain")])
+    ratios = [nsi_log_ratios(indices[2 * i], indices[2 * i + 1]) for i in range(len(seeds))]
     checks = []
     for prop, what in NSI_PROPERTIES.items():
         v = np.array([r[prop] for r in ratios])
