@@ -17,12 +17,14 @@ import torch
 
 from attnmath.base.numerics import F64_EPS, torch_generator
 from attnmath.claims import (
+    Cell,
     at_least,
     at_most,
     band,
     claim,
     close,
     control,
+    gather,
     holds,
     rel_close,
     statistical,
@@ -148,7 +150,7 @@ def _capacity_is_linear_in_dk(tier: str):
     ]
     S = SIZES[tier]
     dks, trials, seed, eps = S.capacity_dks, S.capacity_trials, 0, 0.5
-    fits = [C.capacity_interpolated(dk, eps, trials=trials, seed=seed) for dk in dks]
+    fits = gather([Cell.of(C.capacity_interpolated, dk, eps, trials=trials, seed=seed) for dk in dks])  # grid points
     slope = float(np.polyfit(np.log(dks), np.log([f[0] for f in fits]), 1)[0])
     why = f"band calibrated on seeded runs ({trials} trials per N, seed {seed}; measured here: slope 0.945)"
     checks.append(at_least("log-log slope of N*(d_k) >= 0.9", slope, 0.9, reason=why, kind="statistical"))
@@ -326,7 +328,7 @@ def _guarantee_grows_like_sqrt_dk_capacity_like_dk(tier: str):
     S = SIZES[tier]
     dks, draws, seed, eps = S.worst_case_dks, S.worst_case_draws, 0, 0.5
     src = f"{draws} draws per d_k, seed {seed}, eps={eps}; more draws than the 5 of the calibration runs resolve the trend"
-    res = [C.worst_vs_average(dk, eps, draws=draws, seed=seed) for dk in dks]
+    res = gather([Cell.of(C.worst_vs_average, dk, eps, draws=draws, seed=seed) for dk in dks])  # grid points
     g_med = [float(np.median(gv)) for gv, _ in res]
     ratios = [ev / (eps**2 * dk) for (_, ev), dk in zip(res, dks)]
     slope = float(np.polyfit(np.log(dks), np.log(g_med), 1)[0])
