@@ -241,7 +241,7 @@ def gather(cells: Sequence[Cell]) -> list[Any]:
     """The results of ``cells`` (in order) from the current executor; a cell that raises raises here.
 
     Every cell runs isolated (its identity's seed, one thread), so the results do not depend on the
-    executor. Repeated cells run once. Inside a control's :func:`world` the cells run in this process
+    executor. Repeated cells run once. Inside a control's world (``cells.world``) the cells run in this process
     whatever the executor: the control's patches exist only here.
     """
     if isinstance(cells, Cell) or not isinstance(cells, Sequence):
