@@ -70,6 +70,8 @@ SIZES = Sizes(
         ),
     ),
     mqar_seeds=(tuple(range(8)), tuple(range(8))),  # paired over seeds: one-sided t lower bounds (dsf.mqar-*)
+    # learning rates swept per model; the best mean accuracy over the seeds is kept (dsf.mqar-*)
+    mqar_lrs=((_MQAR_ATTENTION_CI.lr,), (_MQAR_ATTENTION_PAPER.lr,)),
     # --- the paper's two lemmas and the S6-attention statements (claims/lemmas.py)
     lemma1_shape=((16, 2, 2, 24), (48, 3, 3, 24)),  # dsf.lemma-1: (L, m, d_v, P of the limit check)
     lemma2_shape=((16, 3, 2, 2), (64, 6, 4, 3)),  # dsf.lemma-2: (L, N, E extra states, d = p)
