@@ -201,24 +201,25 @@ def _verify(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -
         distributed = importlib.util.find_spec("distributed") is not None
         if not distributed:
             print("dask.distributed is not installed (pip install 'attnmath[cluster]'): running here", file=sys.stderr)
+    env = _environment(args.tier)  # at the start: the commit and time the run began with
     where: dict = {"cluster": None, "workers": 0}
     if distributed:
         results, where = _run_on_cluster(args, selected)
     else:
         results = _run_here(args, selected, claims)
     wall = time.perf_counter() - t0
-    report = None
+    report: dict[str, Any] | None = None
     if args.out or args.json or args.ledger:
         from .ledger.results import SCHEMA_VERSION
 
         run_info = where | {"wall_seconds": round(wall, 1)}
-        report = {"schema_version": SCHEMA_VERSION, "environment": _environment(args.tier) | {"run": run_info}}
+        report = {"schema_version": SCHEMA_VERSION, "environment": env | {"run": run_info}}
         report |= claims.report_json(results)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
-    if args.ledger:
+    if args.ledger and report is not None:
         from .ledger import merged
 
         merged.merge_into(args.ledger, report)

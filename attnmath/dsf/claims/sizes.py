@@ -15,8 +15,13 @@ from ..mqar import MQARConfig
 _MQAR_ATTENTION_CI = MQARConfig(
     seq_len=32, num_kv=8, vocab=64, d=32, batch=32, train=1024, epochs=12, lr=1e-2, layers=1, shift=True
 )
+# Paper tier: the paper's two layers, 6144 AdamW steps of batch 32 on (L, #KV) = (64, 8), and a learning-rate
+# sweep (mqar_lrs). The token shift stays: without it, two-layer softmax attention stayed at the accuracy
+# reachable without recall (0.20 against no_binding_accuracy 0.21) at L = 64 in every setting tried on one
+# seed (rates 1e-3 to 1e-2, 10 % warm-up, d = 64 with n = 32, 64 epochs, a N(0, 0.02) initialisation);
+# with it, softmax attention reached 0.994-1.000 at every rate (seeds 0-2). About 30 s per run on one core.
 _MQAR_ATTENTION_PAPER = MQARConfig(
-    seq_len=64, num_kv=8, vocab=64, d=32, batch=32, train=8192, epochs=24, lr=1e-2, layers=2, shift=False
+    seq_len=64, num_kv=8, vocab=64, d=32, batch=32, train=8192, epochs=24, lr=1e-2, layers=2, shift=True
 )
 
 SIZES = Sizes(
@@ -59,7 +64,8 @@ SIZES = Sizes(
     # 512 AdamW steps of batch 64 (dsf.mqar-normalized-vs-linear)
     mqar_attention_long=(
         replace(_MQAR_ATTENTION_CI, batch=64, train=2048, epochs=16),
-        replace(_MQAR_ATTENTION_PAPER, batch=64),
+        # 6144 steps of batch 64: twice the examples of mqar_attention (batch 64 alone would halve the steps)
+        replace(_MQAR_ATTENTION_PAPER, batch=64, epochs=48),
     ),
     mqar_qlstm=(  # qLSTM vs qLSTM-rev: an observation in notebook 11 (no claim: the toy qLSTM does not learn recall)
         MQARConfig(
@@ -71,7 +77,7 @@ SIZES = Sizes(
     ),
     mqar_seeds=(tuple(range(8)), tuple(range(8))),  # paired over seeds: one-sided t lower bounds (dsf.mqar-*)
     # learning rates swept per model; the best mean accuracy over the seeds is kept (dsf.mqar-*)
-    mqar_lrs=((_MQAR_ATTENTION_CI.lr,), (_MQAR_ATTENTION_PAPER.lr,)),
+    mqar_lrs=((_MQAR_ATTENTION_CI.lr,), (1e-3, 3e-3, 1e-2)),
     # --- the paper's two lemmas and the S6-attention statements (claims/lemmas.py)
     lemma1_shape=((16, 2, 2, 24), (48, 3, 3, 24)),  # dsf.lemma-1: (L, m, d_v, P of the limit check)
     lemma2_shape=((16, 3, 2, 2), (64, 6, 4, 3)),  # dsf.lemma-2: (L, N, E extra states, d = p)
