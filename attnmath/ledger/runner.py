@@ -78,6 +78,20 @@ def run(claim_or_id: Claim | str, tier: str = "ci", *, controls: bool = False) -
     return result
 
 
+def _traceback_text(exc: BaseException, head: int = 3, tail: int = 5) -> str:
+    """The traceback of ``exc``: its outermost ``head`` frames (which claim, which check) and its innermost
+    ``tail`` frames (where it was raised: for a sweep cell, the worker's own frames, which Dask appends)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    lines = ["Traceback (most recent call last):\n"]
+    if len(frames) > head + tail:
+        lines += traceback.format_list(frames[:head])
+        lines.append(f"  ... {len(frames) - head - tail} frame(s) omitted ...\n")
+        lines += traceback.format_list(frames[-tail:])
+    else:
+        lines += traceback.format_list(frames)
+    return "".join(lines + traceback.format_exception_only(exc))
+
+
 def _run_claim(c: Claim, tier: str) -> ClaimResult:
     _seed_everything(0)
     t0 = time.perf_counter()
@@ -88,7 +102,7 @@ def _run_claim(c: Claim, tier: str) -> ClaimResult:
             c, False, [], None, None, time.perf_counter() - t0, None, tier, skipped=f"{exc.package} not installed"
         )
     except Exception as exc:  # a raising check is a failed claim, by design
-        tb = traceback.format_exc(limit=6)
+        tb = _traceback_text(exc)
         result = ClaimResult(
             c, False, [], None, None, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}\n{tb}", tier
         )

@@ -161,19 +161,27 @@ def test_a_worker_killed_mid_cell_costs_only_its_task(reference, tmp_path):
                 p.wait(timeout=30)
 
 
-def test_a_cell_raising_on_a_worker_raises_its_error_where_it_is_gathered():
-    """A cell that raises on a worker raises the same error in the claim that gathers it (the runner then
-    reports that claim as failed with the traceback); other cells are unaffected."""
+def test_a_cell_raising_on_a_worker_fails_its_claim_with_the_traceback(private_claims):
+    """A cell that raises on a worker fails the claim that gathers it, with the cell's error and traceback;
+    a claim whose cells succeed on the same cluster passes."""
+    from attnmath.claims import Cell, gather, holds, run
     from attnmath.ledger import cells, cluster
 
+    private_claims(
+        "testonly.cells-raise", lambda: holds("never reached", gather([Cell.of(_square, 2), Cell.of(_boom, 7)]) == [])
+    )
+    private_claims(
+        "testonly.cells-fine", lambda: holds("squares", gather([Cell.of(_square, 3), Cell.of(_square, 4)]) == [9, 16])
+    )
     client = cluster.open_client(workers=1)
     try:
         with cells.using(cluster.DaskExecutor()):
-            with pytest.raises(RuntimeError, match="cell 7 failed"):
-                cells.gather([cells.Cell.of(_boom, 7)])
-            assert cells.gather([cells.Cell.of(_square, 3), cells.Cell.of(_square, 4)]) == [9, 16]
+            bad, good = run("testonly.cells-raise"), run("testonly.cells-fine")
     finally:
         cluster.close_client(client)
+    assert bad.verdict == "failed" and good.verdict == "passed"
+    assert "RuntimeError: cell 7 failed" in bad.exception and "Traceback" in bad.exception
+    assert "in _boom" in bad.exception  # the frame of the cell that raised, from the worker
 
 
 def _boom(x: int) -> int:
@@ -182,3 +190,20 @@ def _boom(x: int) -> int:
 
 def _square(x: int) -> int:
     return x * x
+
+
+def test_progress_counts_cell_and_claim_tasks_seen_and_finished():
+    from attnmath.ledger.cluster import CellProgress
+
+    p = CellProgress()
+    for key, start, finish in [
+        ("cell-aa", "released", "waiting"),
+        ("cell-aa", "waiting", "processing"),
+        ("cell-bb", "released", "waiting"),
+        ("cell-aa", "processing", "memory"),
+        ("claim-x@paper-1", "released", "processing"),
+        ("other-key", "released", "memory"),  # not ours: ignored
+        ("cell-bb", "processing", "erred"),  # an error is finished too (the claim reports it)
+    ]:
+        p.transition(key, start, finish)
+    assert p.counts() == {"seen_cell": 2, "seen_claim": 1, "done_cell": 2, "done_claim": 0}

@@ -97,7 +97,10 @@ def test_run_result_of_a_raising_claim(reg):
     head, tb = res.exception.split("\n", 1)
     assert head == "RuntimeError: kaboom"
     assert tb.startswith("Traceback (most recent call last):")
-    assert tb.count('  File "') == 6  # traceback.format_exc(limit=6): the outermost 6 frames
+    # the outermost 3 frames (runner, _evaluate, the claim) and the innermost 5 (f4 ... f0, where it was raised)
+    assert tb.count('  File "') == 8 and "2 frame(s) omitted" in tb
+    assert "in _evaluate" in tb and "in f0" in tb and "in f5" not in tb and "in f6" not in tb
+    assert tb.rstrip().endswith("RuntimeError: kaboom")
 
 
 def test_run_rejects_checks_of_undeclared_kinds(reg):
