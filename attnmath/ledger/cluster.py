@@ -212,7 +212,8 @@ def _follow(client: Client, futures: Sequence[Any]) -> None:
 def open_client(address: str | None = None, workers: int | None = None) -> Client:
     """A client of the scheduler at ``address``, or of an embedded local cluster of ``workers`` processes.
 
-    The embedded cluster's workers run one thread each, without a dashboard; closing the client closes it.
+    The embedded cluster's workers run one thread each; its HTTP server (Dask's dashboard where bokeh is
+    installed) listens on a free loopback port. Close both with :func:`close_client`.
     """
     distributed = _distributed()
     if address is not None:
@@ -230,7 +231,11 @@ def open_client(address: str | None = None, workers: int | None = None) -> Clien
     one_thread = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": one_thread}):
         cluster = distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",  # loopback, any free port: two clusters on one machine do not clash
+            silence_logs=40,
         )
     client = distributed.Client(cluster)
     client._attnmath_owns_cluster = cluster  # closed with the client (close_client)
