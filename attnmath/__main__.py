@@ -145,12 +145,21 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store_root(args: argparse.Namespace) -> str | None:
+    """The cell store's folder, absolute: ``--store``, else ``ATTNMATH_CELL_STORE``, else None (no store)."""
+    from .ledger import cells
+
+    folder = args.store or os.environ.get(cells.STORE_ENV)
+    return os.path.abspath(folder) if folder else None
+
+
 def _run_here(args: argparse.Namespace, selected: list[Any], claims: ModuleType) -> list[Any]:
     from tqdm import tqdm
 
     from .ledger import cells
 
-    store = cells.Store(args.store) if args.store else cells.default_store()
+    root = _store_root(args)
+    store = None if root is None else cells.Store(root)
     results = []
     bar = tqdm(selected, desc="verifying", unit="claim", disable=True if args.no_progress else None, file=sys.stderr)
     with cells.using(cells.SerialExecutor(store)):
@@ -162,9 +171,9 @@ def _run_here(args: argparse.Namespace, selected: list[Any], claims: ModuleType)
 
 
 def _run_on_cluster(args: argparse.Namespace, selected: list[Any]) -> tuple[list[Any], dict]:
-    from .ledger import cells, cluster
+    from .ledger import cluster
 
-    store = args.store or os.environ.get(cells.STORE_ENV) or None
+    store = _store_root(args)
     client = cluster.open_client(args.cluster, args.workers)
     try:
         info = client.scheduler_info()
@@ -172,14 +181,14 @@ def _run_on_cluster(args: argparse.Namespace, selected: list[Any]) -> tuple[list
             "cluster": args.cluster or "embedded LocalCluster",
             "workers": len(info.get("workers", {})),
             "threads_per_worker": sorted({w.get("nthreads") for w in info.get("workers", {}).values()}),
-            "store": os.path.abspath(store) if store else None,
+            "store": store,
         }
         results = cluster.verify_on_cluster(
             selected,
             args.tier,
             client,
             controls=args.controls,
-            store_root=os.path.abspath(store) if store else None,
+            store_root=store,
             progress=not args.no_progress and sys.stderr.isatty(),
         )
     finally:

@@ -21,9 +21,8 @@ import subprocess
 import sys
 import time
 
+import distributed
 import pytest
-
-distributed = pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is in the test install")
 
 pytestmark = pytest.mark.slow
 
