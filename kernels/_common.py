@@ -5,7 +5,9 @@ fp16, bf16, fp32 or fp64; every form computes in fp32 (fp64 for fp64 inputs) and
 in the input dtype and states in the compute dtype.  Finiteness: :func:`check_qkv` rejects a NaN or
 Inf in ``q``, ``k`` or ``v``, :func:`check_state` in an initial state and ``check_g`` in the
 log-decays ``g`` (one reduction per tensor, a device sync on a GPU): a NaN there would give NaN
-outputs, and ``g=-inf`` (a reset) gives NaN in the chunked forms' :math:`b_i-b_j`.
+outputs, and ``g=-inf`` (a reset) gives NaN in the chunked forms' :math:`b_i-b_j`.  The chunked
+PyTorch forms run the same checks one group of steps at a time (:func:`check_finite`), just before the
+group is used: one read of the inputs from memory instead of two.
 """
 
 from __future__ import annotations
@@ -28,18 +30,22 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[int, int, int, int, int]:
+def check_qkv(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, finite: bool = True
+) -> tuple[int, int, int, int, int]:
     """Validate ``q, k: [B, T, H, K]`` and ``v: [B, T, H, V]`` (same dtype and device, finite); return ``B, T, H, K, V``.
 
     A ``[B, H, T, K]`` tensor is refused where its shape gives it away (more than :data:`MAX_HEADS` "heads" and
     fewer steps than heads).
 
     The finiteness check is one reduction per tensor (a device sync on a GPU); it keeps a NaN
-    input from turning into a silent NaN output.
+    input from turning into a silent NaN output.  ``finite=False`` leaves it to the caller, which must then
+    run :func:`check_finite` on every part of the inputs before it uses that part (the chunked PyTorch forms do
+    so one group of steps at a time, while the group is in cache).
     """
-    V.tensor(q, "q", ndim=4)
-    V.tensor(k, "k", ndim=4)
-    V.tensor(v, "v", ndim=4)
+    V.tensor(q, "q", ndim=4, finite=finite)
+    V.tensor(k, "k", ndim=4, finite=finite)
+    V.tensor(v, "v", ndim=4, finite=finite)
     for name, x in (("k", k), ("v", v)):
         V.same_dtype("q", q, name, x)
         V.same_device("q", q, name, x)
@@ -55,6 +61,13 @@ def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[int, i
             f"(pass q.transpose(1, 2), and the same for k and v)"
         )
     return B, T, H, K, v.shape[-1]
+
+
+def check_finite(**tensors: torch.Tensor) -> None:
+    """The finiteness and magnitude checks of :func:`check_qkv` (and, with ``g``, of ``check_g``: ``g <= 0``) on
+    parts of the inputs, named as the inputs: ``check_finite(q=q[:, sl], k=k[:, sl], v=v[:, sl])``."""
+    for name, x in tensors.items():
+        V.tensor(x, name, high=0.0 if name == "g" else None)
 
 
 def check_positive_denominator(den: torch.Tensor, name: str = "q_t^T z_t") -> None:

@@ -118,7 +118,7 @@ def linear_attention(
     the initial state(s).  ``scale=None`` means ``K**-0.5``; ``chunk_size`` a power of two (>= 16 for
     Triton).  DSF: :math:`\Lambda_t = I`.
     """
-    B, T, H, K, Vd = check_qkv(q, k, v)
+    B, T, H, K, Vd = check_qkv(q, k, v, finite=False)  # shapes here; both backends check the values
     normalize = V.flag(normalize, "normalize")
     which = _pick(backend, q)
     S0, z0 = _split_state(initial_state, normalize, B, H, K, Vd, q)

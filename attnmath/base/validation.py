@@ -52,13 +52,15 @@ def tensor(
     finite: bool = True,
     nonempty: bool = True,
     max_abs: float | None = -1.0,
+    high: float | None = None,
 ) -> torch.Tensor:
     """Check that ``x`` is a real floating tensor of the expected rank/shape; return it.
 
     ``shape`` entries may be ``None`` (any size). Raises ``TypeError`` for a non-tensor or
     a wrong dtype (integer, complex, bool) and ``ValueError`` for a wrong rank, shape,
     an empty tensor, non-finite entries or (with ``finite``) entries larger than ``max_abs``
-    in magnitude (default: :func:`max_abs_of` the dtype; ``None``: no bound).
+    in magnitude (default: :func:`max_abs_of` the dtype; ``None``: no bound).  ``high`` (with ``finite``):
+    every entry must be ``<= high``, checked on the same one-pass ``aminmax``.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -85,6 +87,8 @@ def tensor(
         biggest = max(-lo, hi)
         if bound is not None and biggest > bound:
             raise _too_big(name, biggest, bound)
+        if high is not None and hi > high:
+            raise ValueError(f"{name} must be <= {high}, got {hi}")
     return x
 
 

@@ -28,15 +28,14 @@ from attnmath.base.memory import check_quadratic_memory
 from .._common import check_qkv, check_state, resolve_scale
 
 
-def check_g(g: torch.Tensor, q: torch.Tensor) -> bool:
+def check_g(g: torch.Tensor, q: torch.Tensor, *, finite: bool = True) -> bool:
     """Validate the log-decay ``g <= 0``: ``[B, T, H, K]`` (per key) or ``[B, T, H]`` (scalar); return ``scalar``.
 
     A positive ``g`` is a growing state: the chunked form's within-chunk factors :math:`e^{-b}` assume
-    :math:`b` non-increasing and overflow otherwise, so it is refused.
+    :math:`b` non-increasing and overflow otherwise, so it is refused.  ``finite=False`` leaves the values
+    (finite, ``<= 0``) to the caller, as :func:`attnmath.kernels._common.check_qkv` does.
     """
-    V.tensor(g, "g", ndim=(3, 4))
-    if g.numel() and g.device.type != "meta":
-        V.real(float(g.detach().max()), "g", high=0.0)
+    V.tensor(g, "g", ndim=(3, 4), high=0.0, finite=finite)  # finite and <= 0 in one aminmax pass
     V.same_device("q", q, "g", g)
     B, T, H, K = q.shape
     if g.shape not in ((B, T, H, K), (B, T, H)):

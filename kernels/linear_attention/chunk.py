@@ -33,7 +33,7 @@ import torch
 from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
 
 from .._common import (
-    causal_mask,
+    check_finite,
     check_qkv,
     check_state,
     compute_dtype,
@@ -54,6 +54,12 @@ def _prefix_matrix(N: int, dtype: torch.dtype, device: torch.device, *, reverse:
     """
     ones = torch.ones(N, N, dtype=dtype, device=device)
     return ones.triu(1) if reverse else ones.tril(-1)
+
+
+def _causal_(x: torch.Tensor) -> torch.Tensor:
+    """The causal mask ``j <= i`` on ``x [..., C, C]``, in place: ``tril_``, about ten times faster on a CPU than a
+    ``masked_fill_`` with a broadcast boolean mask."""
+    return x.tril_()
 
 
 def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,12 +89,11 @@ def _forward_group(
     dt = compute_dtype(q.dtype)
     qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))  # one copy each, reused twice
     states, final = _state_passing(kc.transpose(-1, -2) @ vc, h0)
-    A = (qc @ kc.transpose(-1, -2)).masked_fill_(~causal_mask(C, q.device), 0)
+    A = _causal_(qc @ kc.transpose(-1, -2))
     B, H, N = qc.shape[:3]
     M = B * H * N
-    o = torch.baddbmm(  # s (Q S + A V): the sum fused into the second product
-        (qc @ states).view(M, C, -1), A.view(M, C, C), vc.view(M, C, -1), beta=scale, alpha=scale
-    )
+    # s (Q S + A V): the sum fused into the second product, in place on the first (no copy of it)
+    o = (qc @ states).view(M, C, -1).baddbmm_(A.view(M, C, C), vc.view(M, C, -1), beta=scale, alpha=scale)
     write_chunks(out, o.view(B, H, N, C, -1))
     return final
 
@@ -116,9 +121,8 @@ def _backward_group(
     B, H, N = qc.shape[:3]
     K, V = qc.shape[-1], vc.shape[-1]
     states, _ = _state_passing(kc.transpose(-1, -2) @ vc, h0)
-    mask = ~causal_mask(C, q.device)
-    dA = (doc @ vc.transpose(-1, -2)).masked_fill_(mask, 0)  # s (dO V^T), masked
-    A = (qc @ kc.transpose(-1, -2)).masked_fill_(mask, 0)
+    dA = _causal_(doc @ vc.transpose(-1, -2))  # s (dO V^T), causal
+    A = _causal_(qc @ kc.transpose(-1, -2))
     qdo = (qc.transpose(-1, -2) @ doc).reshape(B * H, N, K * V)  # s Q_n^T dO_n: each chunk's pull on earlier states
     suffix = _prefix_matrix(N, dt, q.device, reverse=True).expand(B * H, N, N)
     dS_out = torch.baddbmm(dht.reshape(B * H, 1, K * V), suffix, qdo).view(B, H, N, K, V)  # dS_T + sum_{m > n}
@@ -160,6 +164,7 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
         for start in range(0, T, G):
             entering.append(h)
             sl = slice(start, start + G)
+            check_finite(q=q[:, sl], k=k[:, sl], v=v[:, sl])  # this group's part, while it is in cache
             h = _forward_group(q[:, sl], k[:, sl], v[:, sl], h, scale, chunk_size, out[:, sl])
         ctx.save_for_backward(q, k, v, h0)
         ctx.entering = entering  # states at group starts: n_groups x [B, H, K, V]
@@ -208,7 +213,7 @@ def chunk_linear_attention(
     in fp32/fp64``)``; differentiable in q, k, v and the initial state.  No normaliser here: see
     :func:`attnmath.kernels.dispatch.linear_attention` (``normalize=True``).
     """
-    B, _T, H, K, V = check_qkv(q, k, v)
+    B, _T, H, K, V = check_qkv(q, k, v, finite=False)  # finiteness: one group at a time in the forward
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, V), q)
     C = check_chunk_size(chunk_size, power_of_two=True)

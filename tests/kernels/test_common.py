@@ -23,6 +23,31 @@ def test_q_k_v_states_and_gates_must_be_finite():
             dispatch.diag_scan(q, q, q, g, backend="torch")
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1e300])
+@pytest.mark.parametrize("name", ["q", "k", "v", "g"])
+def test_the_chunked_forms_check_every_group_of_steps(name, bad):
+    """The chunked PyTorch forms check q, k, v and g one group of 512 steps at a time, while the group is in cache:
+    a bad value in the last step of the third group is still refused, with the input's name, before any output."""
+    from attnmath.kernels.diag_scan import chunk_diag_scan
+    from attnmath.kernels.linear_attention import chunk_linear_attention
+
+    T = 1100  # groups of 512, 512 and 76 steps
+    gen = torch.Generator().manual_seed(0)
+    x = {n: torch.randn(1, T, 2, 4, generator=gen, dtype=torch.float64) for n in "qkv"}
+    x["g"] = -torch.rand(1, T, 2, 4, generator=gen, dtype=torch.float64)
+    x[name] = x[name].clone()
+    x[name][0, T - 1, 1, 2] = bad if name != "g" or bad != 1e300 else 0.5  # g: a positive log-decay instead
+    if bad == 1e300:
+        msg = r"g must be <= 0\.0, got 0\.5" if name == "g" else rf"{name} must have magnitude <= 1\.34e\+154"
+    else:
+        msg = rf"{name} must contain only finite values"
+    with pytest.raises(ValueError, match=rf"^{msg}"):
+        chunk_diag_scan(x["q"], x["k"], x["v"], x["g"])
+    if name != "g":
+        with pytest.raises(ValueError, match=rf"^{msg}"):
+            chunk_linear_attention(x["q"], x["k"], x["v"])
+
+
 @pytest.mark.parametrize("T", [1, 7, 16, 33])
 def test_to_chunks_and_from_chunks_are_inverse(T):
     x = torch.randn(2, T, 3, 5)

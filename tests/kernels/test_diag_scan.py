@@ -104,6 +104,37 @@ def test_extreme_decays_stay_finite_and_exact(form, gate):
         assert_close(name, want[name], got[name], torch.float32, scale=scale)
 
 
+@pytest.mark.parametrize("wide", [False, True])
+def test_narrow_per_key_groups_take_the_one_exp_path(wide, monkeypatch):
+    """A group whose per-key chunks all span at most FACTOR_SPAN takes the one-exp factorisation (a division
+    instead of the second exp); a group with one wide chunk does not.  Either way, outputs, state and every
+    gradient match the float64 recurrence within fp32 tolerances."""
+    shape = (2, 200, 2, 16, 16)  # one group of 4 chunks of 64 per head (the last one partial)
+    x = make_inputs(16, shape, torch.float32, h0=True, gate="key")
+    if wide:
+        g = x["g"].detach().clone()
+        g[1, 130, 0, 5] = -50.0  # chunk 2 of batch 1, head 0 spans > 40
+        x["g"] = g.requires_grad_()
+    calls: list[int] = []
+    narrow = ds_chunk._factor_narrow
+
+    def spy(q, k, v, b):
+        calls.append(q.shape[2])
+        return narrow(q, k, v, b)
+
+    monkeypatch.setattr(ds_chunk, "_factor_narrow", spy)
+    o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=64)
+    assert calls == ([] if wide else [4]), f"the one-exp path ran on {calls} chunk batches"
+    do, dS = upstream(16, o, S)
+    got = outputs_and_grads(o, S, x, do, dS)
+    r = as_reference(x)
+    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r["h0"], dtype=torch.float64)
+    want = outputs_and_grads(o_r, S_r, r, do, dS)
+    for name in want:
+        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
+        assert_close(name, want[name], got[name], torch.float32, scale=scale)
+
+
 def test_per_key_chunks_mix_the_factorised_and_the_sub_chunk_path(monkeypatch):
     """Chunks whose decay span exceeds FACTOR_SPAN take the sub-chunk path, the others one factorised matmul;
     in one call both run, and outputs, state and every gradient match the float64 recurrence (fp32 tolerances)."""

@@ -97,12 +97,10 @@ def _linear_attention_chunked_equals_recurrence(tier: str):
     "intra-chunk mask without the diagonal (j < i instead of j <= i): a token does not see its own key",
 )
 def _strict_intra_chunk_mask():
-    causal_mask = _LA_CHUNK.causal_mask
+    def strict(x):
+        return x.tril_(-1)
 
-    def strict(C, device, *, strict=False):
-        return causal_mask(C, device, strict=True)
-
-    with mock.patch.object(_LA_CHUNK, "causal_mask", strict):
+    with mock.patch.object(_LA_CHUNK, "_causal_", strict):
         yield
 
 
