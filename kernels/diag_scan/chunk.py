@@ -341,8 +341,14 @@ def _backward_group(
         return _backward_group_autograd(q, k, v, g, h0, do, dht, scale, C, c, scalar, span)
     qc, kc, vc, doc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v, do))
     doc.mul_(scale)
-    eb, ekb = b.exp(), (beta - b).exp()
-    qd, kd = qc * eb, kc * ekb
+    if scalar:
+        eb, ekb = b.exp(), (beta - b).exp()
+        qd, kd = qc * eb, kc * ekb
+    else:  # every chunk factorises here (a wide one took the autograd path above): one exp, as in _factor_narrow
+        E = (b - 0.5 * beta).exp_()  # e^{b - beta/2}; e^b = E h and e^{beta - b} = h / E with h = e^{beta/2}
+        h = (0.5 * beta).exp()
+        qf, kf = qc * E, kc / E
+        qd, kd = qf * h, kf * h
     decay = beta.exp().transpose(-1, -2)  # [B, H, N, Kg, 1]: the row decay of S
     states, _ = _state_passing(kd.transpose(-1, -2) @ vc, decay[..., 0], h0)
     qdo = qd.transpose(-1, -2) @ doc  # [B, H, N, K, V]
@@ -361,17 +367,18 @@ def _backward_group(
         dAA = dA * A
         db_A = (dAA.sum(-1) - dAA.sum(-2))[..., None]  # [.., C, 1]
     else:
-        half = (-0.5 * beta).exp()
-        qf, kf = qd * half, kd * half
         A = (qf @ kf.transpose(-1, -2)).tril_()
         dqf, dkf = dA @ kf, dA.transpose(-1, -2) @ qf
-        dq_A, dk_A = dqf * half * eb, dkf * half * ekb
         db_A = qf * dqf - kf * dkf
     dqd = doc @ states.transpose(-1, -2)
     dkd = vc @ dS_out.transpose(-1, -2)
     dv = A.transpose(-1, -2) @ doc + kd @ dS_out
-    dq = dqd * eb + dq_A
-    dk = dkd * ekb + dk_A
+    if scalar:
+        dq = dqd * eb + dq_A
+        dk = dkd * ekb + dk_A
+    else:  # dq = dqd e^b + dqf E = (dqd h + dqf) E,  dk = dkd e^{beta - b} + dkf / E = (dkd h + dkf) / E
+        dq = torch.addcmul(dqf, dqd, h).mul_(E)
+        dk = torch.addcmul(dkf, dkd, h).div_(E)
     db_qk = qd * dqd - kd * dkd
     dbeta_k = (kd * dkd).sum(-2, keepdim=True) + (decay * states * dS_out).sum(-1).unsqueeze(-2)  # [.., 1, K]
     if scalar:
