@@ -63,6 +63,13 @@ def check_qkv(
     return B, T, H, K, v.shape[-1]
 
 
+def checks_by_group(x: torch.Tensor) -> bool:
+    """Whether the chunked PyTorch forms check the input values one group at a time (:func:`check_finite`): on a
+    CPU, where the group is then read from memory once; on a GPU each check is a device sync, so the whole
+    inputs are checked once, up front, by :func:`check_qkv`."""
+    return x.device.type == "cpu"
+
+
 def check_finite(**tensors: torch.Tensor) -> None:
     """The finiteness and magnitude checks of :func:`check_qkv` (and, with ``g``, of ``check_g``: ``g <= 0``) on
     parts of the inputs, named as the inputs: ``check_finite(q=q[:, sl], k=k[:, sl], v=v[:, sl])``."""

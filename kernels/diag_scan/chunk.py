@@ -47,6 +47,7 @@ from .._common import (
     check_finite,
     check_qkv,
     check_state,
+    checks_by_group,
     compute_dtype,
     from_chunks,
     group_len,
@@ -237,8 +238,9 @@ def chunk_diag_scan(
     one-matmul path (``0``: every chunk takes the sub-chunk path).  Returns ``(o`` in q's dtype, ``S_T`` fp32/fp64``)``; differentiable in q, k, v, g, h0.
     Claims ``kernels.diag-scan-chunked-form``, ``kernels.log-space-decays-stable``.
     """
-    B, _T, H, K, Vd = check_qkv(q, k, v, finite=False)  # values: one group at a time in the forward
-    scalar = check_g(g, q, finite=False)
+    by_group = checks_by_group(q)  # on a CPU the values are checked group by group, in the forward
+    B, _T, H, K, Vd = check_qkv(q, k, v, finite=not by_group)
+    scalar = check_g(g, q, finite=not by_group)
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, Vd), q)
     C = check_chunk_size(chunk_size, power_of_two=True)
@@ -276,10 +278,12 @@ class ChunkDiagScanFunction(torch.autograd.Function):
         T = q.shape[1]
         h, entering = h0, []
         out = torch.empty(*q.shape[:3], v.shape[-1], dtype=q.dtype, device=q.device)
+        by_group = checks_by_group(q)  # else chunk_diag_scan checked the whole inputs
         for start in range(0, T, G):  # groups of whole chunks, state carried between them (cache-friendly)
             sl = slice(start, start + G)
             entering.append(h)
-            check_finite(q=q[:, sl], k=k[:, sl], v=v[:, sl], g=g[:, sl])  # this group's part, while it is in cache
+            if by_group:
+                check_finite(q=q[:, sl], k=k[:, sl], v=v[:, sl], g=g[:, sl])  # this group's part, while in cache
             _, h = _forward_group(q[:, sl], k[:, sl], v[:, sl], g[:, sl], h, scale, C, c, scalar, span, out[:, sl])
         assert h is not None  # T >= 1 (check_qkv rejects empty inputs): at least one group ran
         ctx.save_for_backward(q, k, v, g, h0)

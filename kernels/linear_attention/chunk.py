@@ -36,6 +36,7 @@ from .._common import (
     check_finite,
     check_qkv,
     check_state,
+    checks_by_group,
     compute_dtype,
     group_len,
     resolve_scale,
@@ -161,10 +162,12 @@ class ChunkLinearAttentionFunction(torch.autograd.Function):
         h = None if h0 is None else h0.to(dt)
         out = torch.empty(*q.shape[:3], v.shape[-1], dtype=q.dtype, device=q.device)
         entering = []
+        by_group = checks_by_group(q)  # else chunk_linear_attention checked the whole inputs
         for start in range(0, T, G):
             entering.append(h)
             sl = slice(start, start + G)
-            check_finite(q=q[:, sl], k=k[:, sl], v=v[:, sl])  # this group's part, while it is in cache
+            if by_group:
+                check_finite(q=q[:, sl], k=k[:, sl], v=v[:, sl])  # this group's part, while it is in cache
             h = _forward_group(q[:, sl], k[:, sl], v[:, sl], h, scale, chunk_size, out[:, sl])
         ctx.save_for_backward(q, k, v, h0)
         ctx.entering = entering  # states at group starts: n_groups x [B, H, K, V]
@@ -213,7 +216,7 @@ def chunk_linear_attention(
     in fp32/fp64``)``; differentiable in q, k, v and the initial state.  No normaliser here: see
     :func:`attnmath.kernels.dispatch.linear_attention` (``normalize=True``).
     """
-    B, _T, H, K, V = check_qkv(q, k, v, finite=False)  # finiteness: one group at a time in the forward
+    B, _T, H, K, V = check_qkv(q, k, v, finite=not checks_by_group(q))  # on a CPU: group by group, in the forward
     s = resolve_scale(scale, K)
     h0 = check_state(initial_state, "initial_state", (B, H, K, V), q)
     C = check_chunk_size(chunk_size, power_of_two=True)

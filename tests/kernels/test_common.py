@@ -48,6 +48,12 @@ def test_the_chunked_forms_check_every_group_of_steps(name, bad):
             chunk_linear_attention(x["q"], x["k"], x["v"])
 
 
+def test_values_are_checked_by_group_on_a_cpu_only():
+    """On a GPU each group's check would be a device sync: there the whole inputs are checked once, up front."""
+    assert _common.checks_by_group(torch.zeros(1))
+    assert not _common.checks_by_group(torch.zeros(1, device="meta"))
+
+
 @pytest.mark.parametrize("T", [1, 7, 16, 33])
 def test_to_chunks_and_from_chunks_are_inverse(T):
     x = torch.randn(2, T, 3, 5)
