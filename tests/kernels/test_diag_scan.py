@@ -39,6 +39,23 @@ CHUNK = 32
 FORMS = {"torch": chunk_diag_scan, "triton": triton_chunk_diag_scan}
 
 
+def _matches_the_recurrence(seed, x, o, S, dtype, *, finite=False):
+    """Outputs, state and every gradient of ``(o, S)`` (computed from the inputs ``x``) against the float64
+    recurrence, within the tolerance table's bound for ``dtype``; returns the reference's named tensors."""
+    do, dS = upstream(seed, o, S)
+    got = outputs_and_grads(o, S, x, do, dS)
+    r = as_reference(x)
+    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r.get("h0"), dtype=torch.float64)
+    want = outputs_and_grads(o_r, S_r, r, do, dS)
+    for name in want:
+        if finite:
+            assert torch.isfinite(got[name]).all(), f"{name} is not finite"
+        # dg is a running difference of q*dq and k*dk: its error scales with those terms
+        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
+        assert_close(name, want[name], got[name], dtype, scale=scale)
+    return want
+
+
 @pytest.mark.parametrize("form", list(FORMS))
 @pytest.mark.parametrize(
     ("shape", "dtype", "h0", "gate"), grid(SHAPES, [torch.float32, torch.float16], extra=("scalar", "key"))
@@ -46,16 +63,8 @@ FORMS = {"torch": chunk_diag_scan, "triton": triton_chunk_diag_scan}
 def test_outputs_states_and_gradients_match_the_recurrence(form, shape, dtype, h0, gate):
     x = make_inputs(10, shape, dtype, h0=h0, gate=gate)
     o, S = FORMS[form](x["q"], x["k"], x["v"], x["g"], initial_state=x.get("h0"), chunk_size=CHUNK)
-    do, dS = upstream(10, o, S)
-    got = outputs_and_grads(o, S, x, do, dS)
-    r = as_reference(x)
-    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r.get("h0"), dtype=torch.float64)
-    want = outputs_and_grads(o_r, S_r, r, do, dS)
+    want = _matches_the_recurrence(10, x, o, S, dtype)
     assert set(want) == {"o", "ht", "dq", "dk", "dv", "dg"} | ({"dh0"} if h0 else set())
-    for name in want:
-        # dg is a running difference of q*dq and k*dk: its error scales with those terms
-        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
-        assert_close(name, want[name], got[name], dtype, scale=scale)
 
 
 @pytest.mark.parametrize("gate", ["scalar", "key"])
@@ -92,16 +101,8 @@ def test_extreme_decays_stay_finite_and_exact(form, gate):
     g = torch.full_like(x["g"], -60.0).requires_grad_()
     x["g"] = g
     o, S = FORMS[form](x["q"], x["k"], x["v"], g, initial_state=x["h0"], chunk_size=64)
-    do, dS = upstream(13, o, S)
-    got = outputs_and_grads(o, S, x, do, dS)
-    r = as_reference(x)
-    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r["h0"], dtype=torch.float64)
-    want = outputs_and_grads(o_r, S_r, r, do, dS)
-    for name in want:
-        assert torch.isfinite(got[name]).all(), f"{name} is not finite"
-        # here dg ~ 1e-25 is a cancellation of O(1) terms q*dq - k*dk: its error is relative to them
-        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
-        assert_close(name, want[name], got[name], torch.float32, scale=scale)
+    # every output finite; here dg ~ 1e-25 is a cancellation of O(1) terms q*dq - k*dk: its error is relative to them
+    _matches_the_recurrence(13, x, o, S, torch.float32, finite=True)
 
 
 @pytest.mark.parametrize("wide", [False, True])
@@ -125,14 +126,7 @@ def test_narrow_per_key_groups_take_the_one_exp_path(wide, monkeypatch):
     monkeypatch.setattr(ds_chunk, "_factor_narrow", spy)
     o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=64)
     assert calls == ([] if wide else [4]), f"the one-exp path ran on {calls} chunk batches"
-    do, dS = upstream(16, o, S)
-    got = outputs_and_grads(o, S, x, do, dS)
-    r = as_reference(x)
-    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r["h0"], dtype=torch.float64)
-    want = outputs_and_grads(o_r, S_r, r, do, dS)
-    for name in want:
-        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
-        assert_close(name, want[name], got[name], torch.float32, scale=scale)
+    _matches_the_recurrence(16, x, o, S, torch.float32)
 
 
 def test_per_key_chunks_mix_the_factorised_and_the_sub_chunk_path(monkeypatch):
@@ -154,14 +148,7 @@ def test_per_key_chunks_mix_the_factorised_and_the_sub_chunk_path(monkeypatch):
     monkeypatch.setattr(ds_chunk, "_intra_per_key", spy)
     o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=64)
     assert sizes == [2], f"the sub-chunk path ran on {sizes} chunk batches, expected the 2 wide chunks once"
-    do, dS = upstream(15, o, S)
-    got = outputs_and_grads(o, S, x, do, dS)
-    r = as_reference(x)
-    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r["h0"], dtype=torch.float64)
-    want = outputs_and_grads(o_r, S_r, r, do, dS)
-    for name in want:
-        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0
-        assert_close(name, want[name], got[name], torch.float32, scale=scale)
+    _matches_the_recurrence(15, x, o, S, torch.float32)
 
 
 def test_hand_written_and_autograd_group_backwards_chain(monkeypatch):
@@ -331,11 +318,4 @@ def test_missing_chunk_boundary_term_is_caught_in_the_triton_kernel():
 def test_diag_scan_large(shape, dtype, gate):
     x = make_inputs(61, shape, dtype, h0=True, gate=gate, device="cuda")
     o, S = triton_chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"])
-    do, dS = upstream(61, o, S)
-    got = outputs_and_grads(o, S, x, do, dS)
-    r = as_reference(x)
-    o_r, S_r = diag_scan_recurrent(r["q"], r["k"], r["v"], r["g"], initial_state=r["h0"], dtype=torch.float64)
-    want = outputs_and_grads(o_r, S_r, r, do, dS)
-    for name in want:
-        scale = gate_gradient_scale(r, want) if name == "dg" else 0.0  # dg: a running difference of q*dq, k*dk
-        assert_close(name, want[name], got[name], dtype, scale=scale)
+    _matches_the_recurrence(61, x, o, S, dtype)
