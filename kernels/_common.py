@@ -63,11 +63,21 @@ def check_qkv(
     return B, T, H, K, v.shape[-1]
 
 
-def checks_by_group(x: torch.Tensor) -> bool:
+def checks_by_group(x: object) -> bool:
     """Whether the chunked PyTorch forms check the input values one group at a time (:func:`check_finite`): on a
     CPU, where the group is then read from memory once; on a GPU each check is a device sync, so the whole
-    inputs are checked once, up front, by :func:`check_qkv`."""
-    return x.device.type == "cpu"
+    inputs are checked once, up front, by :func:`check_qkv` (which also names a non-tensor input: ``False``)."""
+    return isinstance(x, torch.Tensor) and x.device.type == "cpu"
+
+
+def scaled_chunks(x: torch.Tensor, C: int, dtype: torch.dtype, scale: float) -> torch.Tensor:
+    """``s * to_chunks(x)`` as a fresh contiguous ``[B, H, N, C, *D]`` tensor in ``dtype``, in one pass.
+
+    Never in place on ``to_chunks(x).contiguous()``: with one head and whole chunks that is a view of ``x``
+    itself, and scaling it would change the caller's tensor (an upstream gradient, read again by a second
+    ``autograd.grad`` or a hook)."""
+    src = to_chunks(x.to(dtype), C)
+    return torch.mul(src, scale, out=torch.empty(src.shape, dtype=dtype, device=x.device))
 
 
 def check_finite(**tensors: torch.Tensor) -> None:

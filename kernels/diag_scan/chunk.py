@@ -52,6 +52,7 @@ from .._common import (
     from_chunks,
     group_len,
     resolve_scale,
+    scaled_chunks,
     to_chunks,
     write_chunks,
 )
@@ -103,9 +104,11 @@ def _intra_scalar(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor) -> torch.Te
 def _pair_decays(bb: torch.Tensor) -> torch.Tensor:
     """``L_ij = e^{b_i - b_j}`` for ``j <= i``, ``0`` above the diagonal (bb: [..., C]).
 
-    ``b`` is a sequential cumulative sum of ``g <= 0``, so ``b_i - b_j <= 0`` for ``j <= i`` exactly (rounding is
-    monotone): the clamp at 0 changes only the pairs above the diagonal, whose exponent it keeps from being
-    positive, and ``tril_`` then zeroes them.  Three in-place passes: a ``masked_fill`` with a broadcast boolean
+    On a CPU ``b`` is a sequential cumulative sum of ``g <= 0``, so ``b_i - b_j <= 0`` for ``j <= i`` exactly
+    (rounding is monotone): the clamp at 0 changes only the pairs above the diagonal, whose exponent it keeps from
+    being positive, and ``tril_`` then zeroes them.  A parallel scan (``cumsum`` on a GPU) may leave ``b_i - b_j``
+    a rounding above 0 for some ``j <= i``; the clamp turns that ``e^{tiny}`` into 1, a change below ``b``'s own
+    rounding.  Three in-place passes: a ``masked_fill`` with a broadcast boolean
     mask is about ten times slower on a CPU than ``tril_``.
     """
     return (bb[..., :, None] - bb[..., None, :]).clamp_max_(0.0).exp_().tril_()
@@ -343,8 +346,8 @@ def _backward_group(
     beta = b[..., -1:, :]  # [B, H, N, 1, Kg]
     if not scalar and bool(((-beta).amax(dim=(-2, -1)) > span).any()):  # a sub-chunk chunk: autograd
         return _backward_group_autograd(q, k, v, g, h0, do, dht, scale, C, c, scalar, span)
-    qc, kc, vc, doc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v, do))
-    doc.mul_(scale)
+    qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))
+    doc = scaled_chunks(do, C, dt, scale)  # s dO, never in place on the caller's dO
     if scalar:
         eb, ekb = b.exp(), (beta - b).exp()
         qd, kd = qc * eb, kc * ekb

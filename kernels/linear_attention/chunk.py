@@ -40,6 +40,7 @@ from .._common import (
     compute_dtype,
     group_len,
     resolve_scale,
+    scaled_chunks,
     to_chunks,
     write_chunks,
 )
@@ -117,8 +118,8 @@ def _backward_group(
     plain products, and each gradient is one matmul plus one fused ``baddbmm``.
     """
     dt = compute_dtype(q.dtype)
-    qc, kc, vc, doc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v, do))
-    doc.mul_(scale)
+    qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))
+    doc = scaled_chunks(do, C, dt, scale)  # s dO, never in place on the caller's dO
     B, H, N = qc.shape[:3]
     K, V = qc.shape[-1], vc.shape[-1]
     states, _ = _state_passing(kc.transpose(-1, -2) @ vc, h0)

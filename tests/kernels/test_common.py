@@ -48,6 +48,42 @@ def test_the_chunked_forms_check_every_group_of_steps(name, bad):
             chunk_linear_attention(x["q"], x["k"], x["v"])
 
 
+@pytest.mark.parametrize("form", ["linear", "scalar", "key"])
+def test_the_backward_leaves_the_callers_upstream_gradient_alone(form):
+    """One head, whole chunks: the chunked layout of dO is then a view of the caller's tensor, and the backward's
+    scaling by s must not write into it.  Two autograd.grad calls with the same dO agree, and dO is unchanged."""
+    from attnmath.kernels.diag_scan import chunk_diag_scan
+    from attnmath.kernels.linear_attention import chunk_linear_attention
+
+    gen = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(1, 16, 1, 4, generator=gen, dtype=torch.float64, requires_grad=True) for _ in range(3))
+    gshape = {"scalar": (1, 16, 1), "key": (1, 16, 1, 4)}.get(form)
+    g = None if gshape is None else -torch.rand(*gshape, generator=gen, dtype=torch.float64)
+    o = (
+        chunk_linear_attention(q, k, v, chunk_size=16)[0]
+        if g is None
+        else chunk_diag_scan(q, k, v, g, chunk_size=16)[0]
+    )
+    do = torch.ones_like(o)
+    first = torch.autograd.grad(o, (q, k, v), do, retain_graph=True)
+    assert torch.equal(do, torch.ones_like(o)), "the backward wrote into the caller's upstream gradient"
+    second = torch.autograd.grad(o, (q, k, v), do)
+    for a, b in zip(first, second):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [[[1.0]], None, "q"])
+def test_a_non_tensor_input_is_a_type_error_naming_it(bad):
+    from attnmath.kernels.diag_scan import chunk_diag_scan
+    from attnmath.kernels.linear_attention import chunk_linear_attention
+
+    x = torch.randn(1, 4, 1, 2)
+    with pytest.raises(TypeError, match=r"^q must be a torch\.Tensor"):
+        chunk_linear_attention(bad, x, x)
+    with pytest.raises(TypeError, match=r"^q must be a torch\.Tensor"):
+        chunk_diag_scan(bad, x, x, -torch.rand(1, 4, 1))
+
+
 def test_values_are_checked_by_group_on_a_cpu_only():
     """On a GPU each group's check would be a device sync: there the whole inputs are checked once, up front."""
     assert _common.checks_by_group(torch.zeros(1))
