@@ -39,7 +39,7 @@ CHUNK = 32
 FORMS = {"torch": chunk_diag_scan, "triton": triton_chunk_diag_scan}
 
 
-def _matches_the_recurrence(seed, x, o, S, dtype, *, finite=False):
+def _check_against_the_recurrence(seed, x, o, S, dtype, *, finite=False):
     """Outputs, state and every gradient of ``(o, S)`` (computed from the inputs ``x``) against the float64
     recurrence, within the tolerance table's bound for ``dtype``; returns the reference's named tensors."""
     do, dS = upstream(seed, o, S)
@@ -63,7 +63,7 @@ def _matches_the_recurrence(seed, x, o, S, dtype, *, finite=False):
 def test_outputs_states_and_gradients_match_the_recurrence(form, shape, dtype, h0, gate):
     x = make_inputs(10, shape, dtype, h0=h0, gate=gate)
     o, S = FORMS[form](x["q"], x["k"], x["v"], x["g"], initial_state=x.get("h0"), chunk_size=CHUNK)
-    want = _matches_the_recurrence(10, x, o, S, dtype)
+    want = _check_against_the_recurrence(10, x, o, S, dtype)
     assert set(want) == {"o", "ht", "dq", "dk", "dv", "dg"} | ({"dh0"} if h0 else set())
 
 
@@ -102,7 +102,7 @@ def test_extreme_decays_stay_finite_and_exact(form, gate):
     x["g"] = g
     o, S = FORMS[form](x["q"], x["k"], x["v"], g, initial_state=x["h0"], chunk_size=64)
     # every output finite; here dg ~ 1e-25 is a cancellation of O(1) terms q*dq - k*dk: its error is relative to them
-    _matches_the_recurrence(13, x, o, S, torch.float32, finite=True)
+    _check_against_the_recurrence(13, x, o, S, torch.float32, finite=True)
 
 
 @pytest.mark.parametrize("wide", [False, True])
@@ -126,7 +126,7 @@ def test_narrow_per_key_groups_take_the_one_exp_path(wide, monkeypatch):
     monkeypatch.setattr(ds_chunk, "_factor_narrow", spy)
     o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=64)
     assert calls == ([] if wide else [4]), f"the one-exp path ran on {calls} chunk batches"
-    _matches_the_recurrence(16, x, o, S, torch.float32)
+    _check_against_the_recurrence(16, x, o, S, torch.float32)
 
 
 def test_per_key_chunks_mix_the_factorised_and_the_sub_chunk_path(monkeypatch):
@@ -148,7 +148,7 @@ def test_per_key_chunks_mix_the_factorised_and_the_sub_chunk_path(monkeypatch):
     monkeypatch.setattr(ds_chunk, "_intra_per_key", spy)
     o, S = chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"], chunk_size=64)
     assert sizes == [2], f"the sub-chunk path ran on {sizes} chunk batches, expected the 2 wide chunks once"
-    _matches_the_recurrence(15, x, o, S, torch.float32)
+    _check_against_the_recurrence(15, x, o, S, torch.float32)
 
 
 def test_hand_written_and_autograd_group_backwards_chain(monkeypatch):
@@ -318,4 +318,4 @@ def test_missing_chunk_boundary_term_is_caught_in_the_triton_kernel():
 def test_diag_scan_large(shape, dtype, gate):
     x = make_inputs(61, shape, dtype, h0=True, gate=gate, device="cuda")
     o, S = triton_chunk_diag_scan(x["q"], x["k"], x["v"], x["g"], initial_state=x["h0"])
-    _matches_the_recurrence(61, x, o, S, dtype)
+    _check_against_the_recurrence(61, x, o, S, dtype)
