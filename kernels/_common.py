@@ -155,6 +155,12 @@ def write_chunks(out: torch.Tensor, x: torch.Tensor) -> None:
         out.copy_(from_chunks(x, G))
 
 
+def causal_(x: torch.Tensor) -> torch.Tensor:
+    """The causal mask ``j <= i`` on the scores ``x [..., C, C]``, in place: ``tril_``, about ten times faster on a
+    CPU than a ``masked_fill_`` with a broadcast boolean mask (the chunked PyTorch forms' one masking point)."""
+    return x.tril_()
+
+
 def causal_mask(C: int, device: torch.device | str | None, *, strict: bool = False) -> torch.Tensor:
     """Boolean ``[C, C]`` mask of pairs ``j <= i`` (``j < i`` when ``strict``)."""
     return torch.ones(C, C, dtype=torch.bool, device=device).tril(-1 if strict else 0)

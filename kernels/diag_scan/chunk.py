@@ -43,6 +43,7 @@ from attnmath.base import validation as V
 from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
 
 from .._common import (
+    causal_,
     causal_mask,
     check_finite,
     check_qkv,
@@ -133,6 +134,17 @@ def _intra_per_key(q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, c: int) ->
     return A.reshape(*lead, C, C)
 
 
+def _wide(b: torch.Tensor, span: float) -> torch.Tensor:
+    """``[..., N]``: the chunks whose decay span ``-beta`` exceeds ``span`` for some key (b: ``[..., N, C, K]``)."""
+    return (-b[..., -1, :]).amax(dim=-1) > span
+
+
+def _any_wide(b: torch.Tensor, span: float) -> bool:
+    """Whether some chunk takes the sub-chunk path: the one test of the forward's one-exp path and of the backward's
+    autograd fallback, so the two always agree."""
+    return bool(_wide(b, span).any())
+
+
 def _intra_per_key_mixed(
     q: torch.Tensor, k: torch.Tensor, b: torch.Tensor, qd: torch.Tensor, kd: torch.Tensor, c: int, span: float
 ) -> torch.Tensor:
@@ -144,12 +156,12 @@ def _intra_per_key_mixed(
     fast-path chunk ``e^{b} >= e^{-span}``, far above fp32's smallest normal number, so nothing underflows).
     """
     beta = b[..., -1:, :]  # [.., N, 1, K], <= 0
-    wide = (-beta).amax(dim=(-2, -1)) > span  # [.., N]: chunks that need the sub-chunk path
+    wide = _wide(b, span)  # [.., N]: chunks that need the sub-chunk path
     n_wide = int(wide.sum())
     if n_wide == wide.numel():
         return _intra_per_key(q, k, b, c)
     half = torch.where(wide[..., None, None], 0.0, -0.5 * beta).exp()  # e^{-beta/2} <= e^{span/2}; 1 on wide chunks
-    A = ((qd * half) @ (kd * half).transpose(-1, -2)).tril_()  # causal: tril_ is ~10x faster than masked_fill
+    A = causal_((qd * half) @ (kd * half).transpose(-1, -2))
     if n_wide:
         A = A.index_put((wide,), _intra_per_key(q[wide], k[wide], b[wide], c))
     return A
@@ -173,7 +185,7 @@ def _factor_narrow(
     E = (b - half).exp_()
     qf, kf = q * E, k / E
     h = half.exp()  # e^{beta/2}
-    A = (qf @ kf.transpose(-1, -2)).tril_()
+    A = causal_(qf @ kf.transpose(-1, -2))
     kv = (kf.transpose(-1, -2) @ v).mul_(h.transpose(-1, -2))  # rows k of K^T V scaled by h_k
     return qf * h, kv, A  # not in place: autograd may have saved qf for A's backward
 
@@ -200,7 +212,7 @@ def _forward_group(
     gc = to_chunks((g[..., None] if scalar else g).to(dt), C).contiguous()
     b = _cumulative_log_decay(gc)
     beta = b[..., -1, :]  # [B, H, N, K or 1]
-    narrow = not scalar and not bool(((-beta).amax(dim=(-2, -1)) > span).any())
+    narrow = not scalar and not _any_wide(b, span)
     if narrow:  # every chunk factorises: one exp instead of two (see _factor_narrow)
         qd, kv, A = _factor_narrow(qc, kc, vc, b)
     else:
@@ -344,7 +356,7 @@ def _backward_group(
     gc = to_chunks((g[..., None] if scalar else g).to(dt), C).contiguous()
     b = _cumulative_log_decay(gc)  # [B, H, N, C, Kg]
     beta = b[..., -1:, :]  # [B, H, N, 1, Kg]
-    if not scalar and bool(((-beta).amax(dim=(-2, -1)) > span).any()):  # a sub-chunk chunk: autograd
+    if not scalar and _any_wide(b, span):  # a sub-chunk chunk: autograd
         return _backward_group_autograd(q, k, v, g, h0, do, dht, scale, C, c, scalar, span)
     qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))
     doc = scaled_chunks(do, C, dt, scale)  # s dO, never in place on the caller's dO
@@ -365,7 +377,7 @@ def _backward_group(
     for n in range(N - 1, -1, -1):
         dS_out[:, :, n] = cur
         cur = qdo[:, :, n] + decay[:, :, n] * cur
-    dA = (doc @ vc.transpose(-1, -2)).tril_()  # causal (dO V^T)
+    dA = causal_(doc @ vc.transpose(-1, -2))  # causal (dO V^T)
     if scalar:
         L = _pair_decays(b[..., 0])
         A = (qc @ kc.transpose(-1, -2)) * L
@@ -374,7 +386,7 @@ def _backward_group(
         dAA = dA * A
         db_A = (dAA.sum(-1) - dAA.sum(-2))[..., None]  # [.., C, 1]
     else:
-        A = (qf @ kf.transpose(-1, -2)).tril_()
+        A = causal_(qf @ kf.transpose(-1, -2))
         dqf, dkf = dA @ kf, dA.transpose(-1, -2) @ qf
         db_A = qf * dqf - kf * dkf
     dqd = doc @ states.transpose(-1, -2)

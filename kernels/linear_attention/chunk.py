@@ -33,6 +33,7 @@ import torch
 from attnmath.base.chunks import CHUNK_SIZE, check_chunk_size
 
 from .._common import (
+    causal_,
     check_finite,
     check_qkv,
     check_state,
@@ -56,12 +57,6 @@ def _prefix_matrix(N: int, dtype: torch.dtype, device: torch.device, *, reverse:
     """
     ones = torch.ones(N, N, dtype=dtype, device=device)
     return ones.triu(1) if reverse else ones.tril(-1)
-
-
-def _causal_(x: torch.Tensor) -> torch.Tensor:
-    """The causal mask ``j <= i`` on ``x [..., C, C]``, in place: ``tril_``, about ten times faster on a CPU than a
-    ``masked_fill_`` with a broadcast boolean mask."""
-    return x.tril_()
 
 
 def _state_passing(kv: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,7 +86,7 @@ def _forward_group(
     dt = compute_dtype(q.dtype)
     qc, kc, vc = (to_chunks(x.to(dt), C).contiguous() for x in (q, k, v))  # one copy each, reused twice
     states, final = _state_passing(kc.transpose(-1, -2) @ vc, h0)
-    A = _causal_(qc @ kc.transpose(-1, -2))
+    A = causal_(qc @ kc.transpose(-1, -2))
     B, H, N = qc.shape[:3]
     M = B * H * N
     # s (Q S + A V): the sum fused into the second product, in place on the first (no copy of it)
@@ -123,8 +118,8 @@ def _backward_group(
     B, H, N = qc.shape[:3]
     K, V = qc.shape[-1], vc.shape[-1]
     states, _ = _state_passing(kc.transpose(-1, -2) @ vc, h0)
-    dA = _causal_(doc @ vc.transpose(-1, -2))  # s (dO V^T), causal
-    A = _causal_(qc @ kc.transpose(-1, -2))
+    dA = causal_(doc @ vc.transpose(-1, -2))  # s (dO V^T), causal
+    A = causal_(qc @ kc.transpose(-1, -2))
     qdo = (qc.transpose(-1, -2) @ doc).reshape(B * H, N, K * V)  # s Q_n^T dO_n: each chunk's pull on earlier states
     suffix = _prefix_matrix(N, dt, q.device, reverse=True).expand(B * H, N, N)
     dS_out = torch.baddbmm(dht.reshape(B * H, 1, K * V), suffix, qdo).view(B, H, N, K, V)  # dS_T + sum_{m > n}

@@ -100,7 +100,7 @@ def _strict_intra_chunk_mask():
     def strict(x):
         return x.tril_(-1)
 
-    with mock.patch.object(_LA_CHUNK, "_causal_", strict):
+    with mock.patch.object(_LA_CHUNK, "causal_", strict):
         yield
 
 
